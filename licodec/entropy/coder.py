@@ -1,0 +1,109 @@
+"""The binding to constriction's range coder, with escape coding for rare symbols.
+
+Symbols are coded in *chunks*: each call to :meth:`SymbolEncoder.encode` codes a
+set of symbols, each with the index of its table; the decoder makes the same
+calls with the same indexes, in the same order. Within a chunk, symbols are
+grouped by table so that constriction codes each group in one vectorised call.
+
+A symbol outside its table's range is coded as the table's escape entry, and its
+value goes to a second byte stream as a zig-zag varint: nothing is ever clipped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from licodec.entropy.tables import CategoricalTables
+from licodec.errors import CorruptBitstreamError
+
+
+class SymbolEncoder:
+    def __init__(self) -> None:
+        import constriction
+
+        self._coder = constriction.stream.queue.RangeEncoder()
+        self._escapes = bytearray()
+
+    def encode(self, symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> None:
+        """Code int32 ``symbols`` under ``tables`` row ``indexes`` (same shape, flattened in C order)."""
+        symbols = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
+        indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
+        if symbols.shape != indexes.shape:
+            raise ValueError("symbols and indexes must have the same shape")
+        relative = symbols - tables.offsets[indexes]
+        lengths = tables.lengths[indexes]
+        escaped = (relative < 0) | (relative >= lengths)
+        relative = np.where(escaped, lengths, relative).astype(np.int32)
+        for index in _group_order(indexes):
+            self._coder.encode(relative[indexes == index], tables.model(int(index)))
+        for value in symbols[escaped]:
+            _write_varint(self._escapes, _zigzag(int(value)))
+
+    def finish(self) -> list[bytes]:
+        """The two streams: range-coded words (uint32 little-endian) and escaped values."""
+        words = self._coder.get_compressed().astype("<u4")
+        return [words.tobytes(), bytes(self._escapes)]
+
+
+class SymbolDecoder:
+    def __init__(self, streams: list[bytes]) -> None:
+        import constriction
+
+        coded, escapes = streams
+        if len(coded) % 4:
+            raise CorruptBitstreamError("entropy-coded stream is not a whole number of 32-bit words")
+        words = np.frombuffer(coded, dtype="<u4").astype(np.uint32)
+        self._coder = constriction.stream.queue.RangeDecoder(words)
+        self._escapes = memoryview(escapes)
+        self._escape_pos = 0
+
+    def decode(self, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
+        """Decode one chunk coded with the same ``indexes``; returns int32 of their shape."""
+        shape = np.shape(indexes)
+        indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
+        relative = np.empty(indexes.shape, dtype=np.int64)
+        try:
+            for index in _group_order(indexes):
+                where = indexes == index
+                relative[where] = self._coder.decode(tables.model(int(index)), int(where.sum()))
+        except (ValueError, RuntimeError, AssertionError, OverflowError) as exc:
+            raise CorruptBitstreamError(f"entropy-coded data is invalid ({exc})") from exc
+        lengths = tables.lengths[indexes]
+        symbols = relative + tables.offsets[indexes]
+        for position in np.flatnonzero(relative == lengths):
+            symbols[position] = _unzigzag(self._read_varint())
+        if np.any(np.abs(symbols) > np.iinfo(np.int32).max):
+            raise CorruptBitstreamError("escaped symbol out of range")
+        return symbols.astype(np.int32).reshape(shape)
+
+    def _read_varint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            if self._escape_pos >= len(self._escapes) or shift > 35:
+                raise CorruptBitstreamError("escape stream ends early or holds an invalid number")
+            byte = self._escapes[self._escape_pos]
+            self._escape_pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+
+def _group_order(indexes: np.ndarray) -> np.ndarray:
+    """Table indexes present in a chunk, in ascending order: the order both sides code them in."""
+    return np.unique(indexes)
+
+
+def _zigzag(value: int) -> int:
+    return value * 2 if value >= 0 else -value * 2 - 1
+
+
+def _unzigzag(value: int) -> int:
+    return value // 2 if value % 2 == 0 else -(value + 1) // 2
+
+
+def _write_varint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)

@@ -1,0 +1,35 @@
+"""Errors a user can cause. Everything else that escapes is a bug."""
+
+from __future__ import annotations
+
+
+class LicodecError(Exception):
+    """Something the user can fix; the CLI prints it as one line and exits 1."""
+
+
+class CorruptBitstreamError(LicodecError):
+    """The data is truncated, altered, or was never a .lic file."""
+
+
+class UnsupportedFormatVersionError(LicodecError):
+    """The file was written by a licodec whose format this one cannot read."""
+
+
+class UnknownModelError(LicodecError):
+    """A model name that is not in the registry, or a model without shipped weights."""
+
+
+class WeightsMismatchError(LicodecError):
+    """The file was written with other weights than the ones installed under its model name."""
+
+
+class InvalidImageError(LicodecError):
+    """The input could not be read as an image, or is of a kind licodec refuses."""
+
+
+class CodecUnavailableError(LicodecError):
+    """An optional codec library is not installed."""
+
+    def __init__(self, codec: str, package: str) -> None:
+        super().__init__(f"{codec} support is not installed; try 'pip install {package}'")
+        self.codec = codec

@@ -1,0 +1,181 @@
+"""Mean-scale hyperprior with a spatial context: checkerboard (parallel) and serial autoregressive."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+from torch import nn
+
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.quantize import round_ste
+from licodec.models.base import (
+    CodingTables,
+    compile_networks,
+    context_input,
+    quantize_to_symbols,
+    scale_indexes,
+    symbols_to_fixed,
+    to_float,
+)
+from licodec.models.config import CodecConfig
+from licodec.models.hyperprior import HyperpriorCodec
+from licodec.models.transforms import entropy_parameters, hyper_synthesis
+from licodec.nn import CheckerboardMaskedConv2d, MaskedConv2d, checkerboard_anchor_mask
+from licodec.nn.fixed_point import run_layer
+
+
+class CheckerboardContext(HyperpriorCodec):
+    """He et al. 2021, "Checkerboard context model for efficient learned image compression".
+
+    ::
+
+        z_hat -> h_s -> params --------------------> ep_anchor -> (scales, means) of anchors
+                           \\                                        |
+                            \\   y_hat(anchors) -> context (5x5) --+
+                             +-----------------------------------> ep_nonanchor -> (scales, means) of the rest
+
+    Two parallel passes instead of one per latent position; separate parameter
+    networks for the two halves. Everything on the probability path runs in exact
+    integers at coding time (:mod:`licodec.nn.fixed_point`).
+    """
+
+    def __init__(self, config: CodecConfig) -> None:
+        super().__init__(config)
+        m = config.latent_channels
+        self.h_s = hyper_synthesis(config.hyper_channels, 2 * m, hidden=config.hyper_channels * 3 // 2)
+        self.context = CheckerboardMaskedConv2d(m, 2 * m, 5, padding=2)
+        self.ep_anchor = entropy_parameters(2 * m, 2 * m, 2 * m)
+        self.ep_nonanchor = entropy_parameters(4 * m, 2 * m, 2 * m)
+
+    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
+        y = self.encode_latent(x, rate_position)
+        z_hat, z_likelihoods = self.z_density(self.h_a(y))
+        params = self.h_s(z_hat)
+        anchor = checkerboard_anchor_mask(*y.shape[-2:]).to(y.device)
+        scales_a, means_a = self.ep_anchor(params).chunk(2, 1)
+        y_hat_anchor = (round_ste(y - means_a) + means_a) * anchor
+        ctx = self.context(y_hat_anchor)
+        scales_n, means_n = self.ep_nonanchor(torch.cat([params, ctx], 1)).chunk(2, 1)
+        scales = torch.where(anchor, scales_a, scales_n)
+        means = torch.where(anchor, means_a, means_n)
+        y_hat, y_likelihoods = self.gaussian(y, scales, means)
+        x_hat = self.decode_latent(y_hat, rate_position)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def build_tables(self) -> CodingTables:
+        networks = compile_networks(
+            h_s=self.h_s,
+            context=nn.Sequential(self.context),
+            ep_anchor=self.ep_anchor,
+            ep_nonanchor=self.ep_nonanchor,
+        )
+        return CodingTables(**self._hyper_tables(), networks=networks)
+
+    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+        tables = self._require_tables()
+        nets, thresholds, y_table = tables.networks, tables.integers["scale_thresholds"], tables.categorical["y"]
+        y = self.encode_latent(x, rate_position)
+        params = nets["h_s"](self._encode_z(y, encoder))
+        anchor = checkerboard_anchor_mask(*y.shape[-2:]).numpy()
+        y_hat_anchor = torch.zeros_like(params[:, : y.shape[1]])
+        for half in (anchor, ~anchor):
+            scales, means = self._half_parameters(params, y_hat_anchor, half is anchor)
+            symbols, y_hat = quantize_to_symbols(y, means)
+            encoder.encode(symbols.numpy()[..., half], scale_indexes(scales, thresholds)[..., half], y_table)
+            if half is anchor:
+                y_hat_anchor = y_hat * torch.from_numpy(anchor)
+
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
+        tables = self._require_tables()
+        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
+        params = tables.networks["h_s"](self._decode_z(decoder, height, width))
+        anchor = checkerboard_anchor_mask(height, width).numpy()
+        y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
+        for half in (anchor, ~anchor):
+            scales, means = self._half_parameters(params, y_hat, half is anchor)
+            symbols = np.zeros(y_hat.shape, dtype=np.int32)
+            symbols[..., half] = decoder.decode(scale_indexes(scales, thresholds)[..., half], y_table)
+            y_hat = torch.where(torch.from_numpy(half), symbols_to_fixed(symbols, means), y_hat)
+        return to_float(y_hat)
+
+    def _half_parameters(self, params: torch.Tensor, y_hat_anchor: torch.Tensor, is_anchor: bool):
+        """Integer (scales, means) of one half; the non-anchor half sees the anchors through the context."""
+        nets = self._require_tables().networks
+        if is_anchor:
+            return nets["ep_anchor"](params).chunk(2, 1)
+        ctx = nets["context"](context_input(y_hat_anchor))
+        return nets["ep_nonanchor"](torch.cat([params, ctx], 1)).chunk(2, 1)
+
+
+class AutoregressiveContext(HyperpriorCodec):
+    """Minnen et al. 2018 ("mbt2018"): a causal 5x5 context, decoded one latent position at a time.
+
+    Kept for comparison only: its decoder runs h*w sequential steps, which is what
+    the checkerboard context was invented to avoid.
+    """
+
+    def __init__(self, config: CodecConfig) -> None:
+        super().__init__(config)
+        m = config.latent_channels
+        self.h_s = hyper_synthesis(config.hyper_channels, 2 * m, hidden=config.hyper_channels * 3 // 2)
+        self.context = MaskedConv2d(m, 2 * m, 5, padding=2, mask_type="A")
+        self.entropy_parameters = entropy_parameters(4 * m, 2 * m, 2 * m)
+
+    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
+        y = self.encode_latent(x, rate_position)
+        z_hat, z_likelihoods = self.z_density(self.h_a(y))
+        params = self.h_s(z_hat)
+        # Training sees the true causal context in one parallel pass: with mixed
+        # quantisation y_hat depends on the means, so use y rounded alone for the context.
+        ctx = self.context(round_ste(y))
+        scales, means = self.entropy_parameters(torch.cat([params, ctx], 1)).chunk(2, 1)
+        y_hat, y_likelihoods = self.gaussian(y, scales, means)
+        x_hat = self.decode_latent(y_hat, rate_position)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def build_tables(self) -> CodingTables:
+        networks = compile_networks(
+            h_s=self.h_s, context=nn.Sequential(self.context), entropy_parameters=self.entropy_parameters
+        )
+        return CodingTables(**self._hyper_tables(), networks=networks)
+
+    def _serial(self, params: torch.Tensor, visit) -> torch.Tensor:
+        """Walk the latent positions in raster order; ``visit(i, j, scales, means)`` returns y_hat there."""
+        nets = self._require_tables().networks
+        context_layer = dataclasses.replace(nets["context"].layers[0], pad=(0, 0))
+        m = self.config.latent_channels
+        _, _, h, w = params.shape
+        padded = torch.zeros(1, m, h + 4, w + 4, dtype=torch.float64)
+        for i in range(h):
+            for j in range(w):
+                ctx = run_layer(context_layer, context_input(padded[:, :, i : i + 5, j : j + 5]))
+                scales, means = nets["entropy_parameters"](torch.cat([params[:, :, i : i + 1, j : j + 1], ctx], 1)).chunk(2, 1)
+                padded[:, :, i + 2, j + 2] = visit(i, j, scales, means)
+        return padded[:, :, 2:-2, 2:-2]
+
+    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+        tables = self._require_tables()
+        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
+        y = self.encode_latent(x, rate_position)
+        params = tables.networks["h_s"](self._encode_z(y, encoder))
+
+        def visit(i, j, scales, means):
+            symbols, y_hat = quantize_to_symbols(y[:, :, i : i + 1, j : j + 1], means)
+            encoder.encode(symbols.numpy(), scale_indexes(scales, thresholds), y_table)
+            return y_hat[:, :, 0, 0]
+
+        self._serial(params, visit)
+
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
+        tables = self._require_tables()
+        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
+        params = tables.networks["h_s"](self._decode_z(decoder, height, width))
+
+        def visit(i, j, scales, means):
+            symbols = decoder.decode(scale_indexes(scales, thresholds), y_table)
+            return symbols_to_fixed(symbols, means)[:, :, 0, 0]
+
+        return to_float(self._serial(params, visit))
+

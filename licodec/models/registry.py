@@ -1,0 +1,133 @@
+"""The model registry: architectures by stable name, and the trained models shipped with licodec.
+
+Names are stored in every .lic file, so renaming one is a format change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+from licodec.errors import UnknownModelError
+from licodec.models.base import CodingTables, LearnedCodec
+from licodec.models.config import CodecConfig
+from licodec.models.context import AutoregressiveContext, CheckerboardContext
+from licodec.models.factorized import FactorizedPrior
+from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+ARCHITECTURES: dict[str, type[LearnedCodec]] = {
+    "bmshj2018-factorized": FactorizedPrior,
+    "bmshj2018-hyperprior": ScaleHyperprior,
+    "mbt2018-mean": MeanScaleHyperprior,
+    "mbt2018": AutoregressiveContext,
+    "he2021-checkerboard": CheckerboardContext,
+}
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str
+    description: str
+
+    @property
+    def weights_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}.safetensors"
+
+
+SHIPPED: dict[str, ShippedModel] = {
+    "licodec-mse": ShippedModel(
+        "licodec-mse", "mean-scale hyperprior + checkerboard context, variable rate, MSE-optimised (default)"
+    ),
+}
+DEFAULT_MODEL = "licodec-mse"
+
+
+def create_model(architecture: str, config: CodecConfig) -> LearnedCodec:
+    """An untrained model (random weights, no coding tables): for training and tests."""
+    try:
+        cls = ARCHITECTURES[architecture]
+    except KeyError:
+        raise UnknownModelError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}") from None
+    return cls(config)
+
+
+def architecture_name(model: LearnedCodec) -> str:
+    return next(name for name, cls in ARCHITECTURES.items() if type(model) is cls)
+
+
+def build_coding_tables(model: LearnedCodec) -> CodingTables:
+    """Freeze ``model`` for coding: integer tables and networks, computed once in float64 on the CPU."""
+    model.eval()
+    with torch.no_grad():
+        model.tables = model.build_tables()
+    return model.tables
+
+
+def save_weights(model: LearnedCodec, path: Path, name: str, half_precision: bool = True, extra: dict | None = None) -> str:
+    """Write float weights (fp16 by default) plus the integer coding tables to one safetensors file.
+
+    Returns the weights hash (hex) that .lic files written with it will carry.
+    """
+    if model.tables is None:
+        build_coding_tables(model)
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu()
+        arrays[f"float.{key}"] = (value.half() if half_precision else value.float()).numpy()
+    arrays.update(model.tables.to_arrays())
+    metadata = {
+        "name": name,
+        "architecture": architecture_name(model),
+        "config": model.config.to_json(),
+        "extra": json.dumps(extra or {}, sort_keys=True),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file(arrays, str(tmp), metadata=metadata)
+    tmp.replace(path)
+    return weights_hash(path)
+
+
+def weights_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def load_weights(path: Path) -> tuple[LearnedCodec, dict]:
+    """Load a model saved by :func:`save_weights`, with its stored coding tables (never rebuilt)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+    arrays = load_file(str(path))
+    model = create_model(metadata["architecture"], CodecConfig.from_json(metadata["config"]))
+    state = {k[len("float.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items() if k.startswith("float.")}
+    model.load_state_dict(state)
+    model.tables = CodingTables.from_arrays({k: v for k, v in arrays.items() if not k.startswith("float.")})
+    model.eval()
+    return model, metadata
+
+
+@lru_cache(maxsize=8)
+def load_model(name: str | None = None) -> LearnedCodec:
+    """A shipped, trained model ready to code, by registry name (default: the default model)."""
+    name = name or DEFAULT_MODEL
+    shipped = SHIPPED.get(name)
+    if shipped is None:
+        if name in ARCHITECTURES:
+            raise UnknownModelError(f"{name!r} is an architecture with no trained weights shipped; use one of: {', '.join(SHIPPED)}")
+        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(SHIPPED)}")
+    if not shipped.weights_path.exists():
+        raise UnknownModelError(f"weights for {name!r} are missing from this installation ({shipped.weights_path})")
+    model, _ = load_weights(shipped.weights_path)
+    model.name = name
+    model.weights_hash = weights_hash(shipped.weights_path)
+    return model

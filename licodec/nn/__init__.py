@@ -1,0 +1,19 @@
+"""Neural-network layers: no rate, table or file logic lives here."""
+
+from licodec.nn.gdn import GDN
+from licodec.nn.layers import (
+    CheckerboardMaskedConv2d,
+    MaskedConv2d,
+    conv,
+    deconv,
+    checkerboard_anchor_mask,
+)
+
+__all__ = [
+    "GDN",
+    "CheckerboardMaskedConv2d",
+    "MaskedConv2d",
+    "conv",
+    "deconv",
+    "checkerboard_anchor_mask",
+]

@@ -1,0 +1,201 @@
+"""Exact integer evaluation of the networks that decide the coder's probabilities.
+
+Why: if the hyper-synthesis or context networks gave even one different bit on
+the decoder's machine, a different table would be chosen and the rest of the file
+would decode to garbage (CompressAI's most reported bug). Following Ballé,
+Johnston & Minnen 2019 ("Integer networks"), these networks are compiled once,
+at export, to integer weights and power-of-two rescalings, and evaluated on
+integer-valued activations.
+
+The arithmetic runs in float64 so that BLAS does the work, yet it is exact:
+every operand is an integer, and :func:`compile_network` proves that no partial
+sum can exceed 2**52, below which float64 represents every integer. Exact
+additions give the same result in any order, so thread count, CPU, SIMD width,
+FMA and BLAS cannot change a single bit. ``tests/nn/test_fixed_point.py`` checks
+this against an independent numpy int64 implementation.
+
+Convention: an activation ``a`` is stored as the integer ``round(a * 2**ACT_FRAC_BITS)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACT_FRAC_BITS = 10
+"""Fractional bits of every activation on the probability path. Part of the format."""
+ACT_LIMIT = 1 << 21
+"""Activations are clamped to [-ACT_LIMIT, ACT_LIMIT] (i.e. +-2048.0) after each layer."""
+WEIGHT_BITS = 15
+"""Weights are scaled per output channel so that the largest magnitude is < 2**WEIGHT_BITS."""
+EXACT_LIMIT = 2.0**52
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointLayer:
+    """One integer convolution: ``out = relu?(floor((W * x + b + 2**(s-1)) / 2**s))`` per channel.
+
+    Transposed convolutions are stored as their equivalent stride-1 convolution
+    of the zero-upsampled input, so evaluation only knows one kind of layer.
+    """
+
+    weight: np.ndarray  # (out, in, k, k) int32
+    bias: np.ndarray  # (out,) int64, in units of 2**-(ACT_FRAC_BITS + shift)
+    shift: np.ndarray  # (out,) int32, per-channel power-of-two rescaling
+    stride: int
+    upsample: int  # 1, or 2 for a transposed convolution
+    pad: tuple[int, int]  # (before, after), the same on both axes
+    relu: bool
+
+    @property
+    def kernel_size(self) -> int:
+        return int(self.weight.shape[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointNetwork:
+    layers: tuple[FixedPointLayer, ...]
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers):
+            p = f"{prefix}.{i}"
+            arrays[f"{p}.weight"] = layer.weight
+            arrays[f"{p}.bias"] = layer.bias
+            arrays[f"{p}.shift"] = layer.shift
+            arrays[f"{p}.geometry"] = np.array(
+                [layer.stride, layer.upsample, layer.pad[0], layer.pad[1], int(layer.relu)], dtype=np.int32
+            )
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "FixedPointNetwork":
+        layers = []
+        i = 0
+        while f"{prefix}.{i}.weight" in arrays:
+            p = f"{prefix}.{i}"
+            stride, upsample, pad0, pad1, relu = (int(v) for v in arrays[f"{p}.geometry"])
+            layers.append(
+                FixedPointLayer(
+                    weight=np.asarray(arrays[f"{p}.weight"], dtype=np.int32),
+                    bias=np.asarray(arrays[f"{p}.bias"], dtype=np.int64),
+                    shift=np.asarray(arrays[f"{p}.shift"], dtype=np.int32),
+                    stride=stride,
+                    upsample=upsample,
+                    pad=(pad0, pad1),
+                    relu=bool(relu),
+                )
+            )
+            i += 1
+        if not layers:
+            raise KeyError(f"no fixed-point network stored under {prefix!r}")
+        return cls(tuple(layers))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate on integer-valued float64 activations (N, C, H, W); returns the same kind."""
+        for layer in self.layers:
+            x = run_layer(layer, x)
+        return x
+
+
+def to_fixed(x: torch.Tensor) -> torch.Tensor:
+    """Float activations to the integer grid (float64 holding integers), clamped."""
+    return torch.clamp(torch.round(x.double() * 2.0**ACT_FRAC_BITS), -ACT_LIMIT, ACT_LIMIT)
+
+
+def from_fixed(x: torch.Tensor) -> torch.Tensor:
+    return (x * 2.0**-ACT_FRAC_BITS).float()
+
+
+def run_layer(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
+    """One exact integer convolution via im2col and a float64 matrix product.
+
+    im2col + matmul rather than ``conv2d``: a convolution backend may pick
+    Winograd or FFT algorithms, whose intermediate values are not integers.
+    """
+    if layer.upsample > 1:
+        n, c, h, w = x.shape
+        up = x.new_zeros(n, c, (h - 1) * layer.upsample + 1, (w - 1) * layer.upsample + 1)
+        up[:, :, :: layer.upsample, :: layer.upsample] = x
+        x = up
+    before, after = layer.pad
+    x = F.pad(x, (before, after, before, after))
+    k = layer.kernel_size
+    n, c, h, w = x.shape
+    out_h = (h - k) // layer.stride + 1
+    out_w = (w - k) // layer.stride + 1
+    cols = F.unfold(x, k, stride=layer.stride)  # (N, C*k*k, L)
+    weight = torch.from_numpy(layer.weight.reshape(layer.weight.shape[0], -1).astype(np.float64))
+    acc = torch.matmul(weight, cols) + torch.from_numpy(layer.bias.astype(np.float64)).view(-1, 1)
+    return _rescale(acc, layer).view(n, -1, out_h, out_w)
+
+
+def _rescale(acc: torch.Tensor, layer: FixedPointLayer) -> torch.Tensor:
+    """floor((acc + 2**(s-1)) / 2**s) per output channel: round half up, exact for integers."""
+    shift = torch.from_numpy(layer.shift.astype(np.float64)).view(-1, 1)
+    half = torch.where(shift > 0, torch.pow(2.0, shift - 1), torch.zeros_like(shift))
+    out = torch.floor((acc + half) * torch.pow(2.0, -shift))
+    if layer.relu:
+        out = torch.clamp(out, min=0)
+    return torch.clamp(out, -ACT_LIMIT, ACT_LIMIT)
+
+
+def compile_network(network: nn.Sequential) -> FixedPointNetwork:
+    """Compile a float ``nn.Sequential`` of Conv2d / ConvTranspose2d / ReLU to integers.
+
+    Raises ``ValueError`` for any other layer, or if exactness cannot be guaranteed.
+    """
+    modules = list(network)
+    layers = []
+    for i, module in enumerate(modules):
+        if isinstance(module, nn.ReLU):
+            continue
+        relu = i + 1 < len(modules) and isinstance(modules[i + 1], nn.ReLU)
+        if isinstance(module, nn.ConvTranspose2d):
+            layers.append(_compile_transposed(module, relu))
+        elif isinstance(module, nn.Conv2d):
+            layers.append(_compile_conv(module, module.weight.detach().double(), relu))
+        else:
+            raise ValueError(f"cannot evaluate {type(module).__name__} in fixed point")
+    return FixedPointNetwork(tuple(layers))
+
+
+def _compile_conv(module: nn.Conv2d, weight: torch.Tensor, relu: bool, upsample: int = 1, pad=None) -> FixedPointLayer:
+    if module.groups != 1 or module.dilation != (1, 1):
+        raise ValueError("fixed-point layers support plain convolutions only")
+    mask = getattr(module, "mask", None)
+    if mask is not None:
+        weight = weight * mask.double()
+    weight = weight.numpy()
+    out_channels = weight.shape[0]
+    peak = np.abs(weight.reshape(out_channels, -1)).max(axis=1)
+    shift = np.array(
+        [min(30, max(0, WEIGHT_BITS - 1 - math.ceil(math.log2(p)))) if p > 0 else 0 for p in peak], dtype=np.int32
+    )
+    scale = np.power(2.0, shift).reshape(-1, 1, 1, 1)
+    weight_int = np.round(weight * scale).astype(np.int64)
+    bias = module.bias.detach().double().numpy() if module.bias is not None else np.zeros(out_channels)
+    bias_int = np.round(bias * np.power(2.0, shift + ACT_FRAC_BITS)).astype(np.int64)
+    worst = np.abs(weight_int).reshape(out_channels, -1).sum(axis=1) * ACT_LIMIT + np.abs(bias_int)
+    if worst.max() >= EXACT_LIMIT:
+        raise ValueError("fixed-point layer could overflow the exact float64 range")
+    stride = module.stride[0]
+    if pad is None:
+        pad = (module.padding[0], module.padding[0])
+    return FixedPointLayer(weight_int.astype(np.int32), bias_int, shift, stride, upsample, pad, relu)
+
+
+def _compile_transposed(module: nn.ConvTranspose2d, relu: bool) -> FixedPointLayer:
+    """A transposed conv equals a stride-1 conv of the zero-upsampled input with the flipped kernel."""
+    k = module.kernel_size[0]
+    weight = module.weight.detach().double().flip(2, 3).transpose(0, 1).contiguous()  # (out, in, k, k)
+    before = k - 1 - module.padding[0]
+    after = before + module.output_padding[0]
+    equivalent = nn.Conv2d(module.in_channels, module.out_channels, k, bias=module.bias is not None)
+    equivalent.bias = module.bias
+    return _compile_conv(equivalent, weight, relu, upsample=module.stride[0], pad=(before, after))

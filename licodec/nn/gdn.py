@@ -1,0 +1,44 @@
+"""Generalized divisive normalization (Ballé, Laparra, Simoncelli 2016)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _NonNegative(nn.Module):
+    """Reparametrise a non-negative parameter as the square of a bounded variable.
+
+    Keeps gradients alive near zero (Ballé 2018, "Efficient nonlinear transforms").
+    """
+
+    PEDESTAL = 2.0**-36
+
+    def __init__(self, minimum: float = 0.0) -> None:
+        super().__init__()
+        self.bound = (minimum + self.PEDESTAL) ** 0.5
+
+    def init(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(torch.clamp(x + self.PEDESTAL, min=self.PEDESTAL))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, min=self.bound) ** 2 - self.PEDESTAL
+
+
+class GDN(nn.Module):
+    """y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2); ``inverse=True`` multiplies instead (IGDN)."""
+
+    def __init__(self, channels: int, inverse: bool = False, beta_min: float = 1e-6, gamma_init: float = 0.1) -> None:
+        super().__init__()
+        self.inverse = inverse
+        self._beta = _NonNegative(beta_min)
+        self._gamma = _NonNegative()
+        self.beta = nn.Parameter(self._beta.init(torch.ones(channels)))
+        self.gamma = nn.Parameter(self._gamma.init(gamma_init * torch.eye(channels)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
+        channels = x.shape[1]
+        gamma = self._gamma(self.gamma).view(channels, channels, 1, 1)
+        norm = torch.sqrt(F.conv2d(x * x, gamma, self._beta(self.beta)))
+        return x * norm if self.inverse else x / norm

@@ -1,0 +1,1 @@
+"""Training: datasets, the rate-distortion loop, checkpoints and export of shipped weights."""

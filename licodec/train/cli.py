@@ -1,0 +1,69 @@
+"""Arguments of ``licodec train`` (also ``python -m licodec.train``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from licodec.models.config import RATE_LADDER_MSE, CodecConfig
+
+DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", nargs="+", help="image folders, searched recursively")
+    parser.add_argument("--run", default="licodec-mse", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
+    parser.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
+    parser.add_argument("--architecture", default="he2021-checkerboard")
+    parser.add_argument("--channels", type=int, default=128)
+    parser.add_argument("--latent-channels", type=int, default=160)
+    parser.add_argument("--hyper-channels", type=int, default=128)
+    parser.add_argument("--decoder-widths", default="128,128,64")
+    parser.add_argument("--lambdas", default=",".join(str(v) for v in RATE_LADDER_MSE))
+    parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr-drop-at", type=int)
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    parser.add_argument("--validate-every", type=int, default=2000)
+    parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
+    parser.add_argument("--init-weights", type=Path, help="start from a shipped .safetensors (fresh optimizer)")
+    parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from licodec.train.loop import Trainer, TrainSettings
+
+    config = CodecConfig(
+        channels=args.channels,
+        latent_channels=args.latent_channels,
+        hyper_channels=args.hyper_channels,
+        decoder_widths=tuple(int(v) for v in args.decoder_widths.split(",")),
+        lambdas=tuple(float(v) for v in args.lambdas.split(",")),
+        distortion=args.distortion,
+    )
+    settings = TrainSettings(
+        data=[str(d) for d in args.data],
+        run_dir=str(args.run_dir or DEFAULT_CACHE / args.run),
+        architecture=args.architecture,
+        config=config,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        learning_rate=args.lr,
+        lr_drop_at=args.lr_drop_at,
+        steps=args.steps,
+        seed=args.seed,
+        threads=args.threads,
+        checkpoint_minutes=args.checkpoint_minutes,
+        validate_every=args.validate_every,
+    )
+    trainer = Trainer(settings, init_weights=args.init_weights)
+    trainer.run(resume=args.resume, progress=not args.no_progress)
+    if args.export:
+        print(f"exported {args.export} (weights hash {trainer.export(args.export, args.run)})")
+    return 0

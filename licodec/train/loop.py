@@ -1,0 +1,221 @@
+"""The rate-distortion training loop, with exact resume.
+
+loss = lambda * 255^2 * MSE + bits per pixel   (or lambda * (1 - MS-SSIM) * W + bpp)
+
+Each sample in a batch draws its own rung of the rate ladder, so one model learns
+every rate at once (gain units, :class:`licodec.models.transforms.GainUnits`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from licodec.models import CodecConfig, create_model, save_weights
+from licodec.models.base import LearnedCodec
+from licodec.train.data import TrainingImages, find_images, is_validation, load_images, sample_batch
+
+MS_SSIM_WEIGHT = 1.0 / 0.0067 * 1.5  # scales (1 - MS-SSIM) to the order of 255^2 MSE at equal lambda
+
+
+@dataclass
+class TrainSettings:
+    data: list[str]
+    run_dir: str
+    architecture: str = "he2021-checkerboard"
+    config: CodecConfig = field(default_factory=CodecConfig)
+    batch_size: int = 8
+    crop: int = 128
+    learning_rate: float = 1e-4
+    aux_learning_rate: float = 1e-3
+    clip_norm: float = 1.0
+    steps: int = 1_000_000
+    seed: int = 0
+    threads: int = 2
+    checkpoint_minutes: float = 10.0
+    validate_every: int = 2000
+    validation_fraction: float = 0.03
+    lr_drop_at: int | None = None  # step after which the learning rate is divided by 10
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["config"] = json.loads(self.config.to_json())
+        return d
+
+
+def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: torch.Tensor, distortion: str) -> dict:
+    """Per-sample rate-distortion loss; ``rungs`` picks each sample's lambda and gains."""
+    out = model(x, rungs.float())
+    num_pixels = x.shape[-2] * x.shape[-1]
+    bits = sum(torch.log2(lik).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
+    bpp = -bits / num_pixels
+    mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
+    lam = lambdas[rungs]
+    if distortion == "mse":
+        dist_term = lam * 255.0**2 * mse
+    else:
+        from pytorch_msssim import ms_ssim
+
+        ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0, size_average=False)
+        dist_term = lam * MS_SSIM_WEIGHT * (1 - ms)
+    loss = (dist_term + bpp).mean()
+    psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
+    return {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
+
+
+def _split_parameters(model: LearnedCodec):
+    main = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    return main, aux
+
+
+class Trainer:
+    def __init__(self, settings: TrainSettings, init_weights: Path | None = None) -> None:
+        self.settings = settings
+        self.run_dir = Path(settings.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(settings.seed)
+        self.model = create_model(settings.architecture, settings.config)
+        if init_weights is not None:
+            from licodec.models import load_weights
+
+            loaded, _ = load_weights(init_weights)
+            self.model.load_state_dict(loaded.state_dict())
+        main, aux = _split_parameters(self.model)
+        self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
+        self.aux_optimizer = torch.optim.Adam(aux, lr=settings.aux_learning_rate)
+        self.step = 0
+        self.cpu_seconds = 0.0
+        self.lambdas = torch.tensor(settings.config.lambdas)
+        self._stop = False
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def save_checkpoint(self) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "aux_optimizer": self.aux_optimizer.state_dict(),
+            "step": self.step,
+            "cpu_seconds": self.cpu_seconds,
+            "torch_rng": torch.get_rng_state(),
+            "settings": self.settings.to_json(),
+        }
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.checkpoint_path)
+
+    def resume(self) -> None:
+        state = torch.load(self.checkpoint_path, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        self.step = state["step"]
+        self.cpu_seconds = state["cpu_seconds"]
+        torch.set_rng_state(state["torch_rng"])
+
+    def export(self, path: Path, name: str) -> str:
+        self.model.eval()
+        extra = {"steps": self.step, "cpu_hours": round(self.cpu_seconds / 3600, 2)}
+        digest = save_weights(self.model, path, name, half_precision=True, extra=extra)
+        self.model.tables = None
+        self.model.train()
+        return digest
+
+    def _request_stop(self, signum, frame) -> None:
+        self._stop = True
+
+    def _learning_rate(self) -> float:
+        s = self.settings
+        if s.lr_drop_at is not None and self.step >= s.lr_drop_at:
+            return s.learning_rate / 10
+        return s.learning_rate
+
+    def train_step(self, x: torch.Tensor) -> dict:
+        rng = np.random.default_rng([self.settings.seed, self.step, 1])
+        rungs = torch.from_numpy(rng.integers(len(self.lambdas), size=x.shape[0]))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._learning_rate()
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.aux_optimizer.zero_grad(set_to_none=True)
+        result = rd_loss(self.model, x, rungs, self.lambdas, self.settings.config.distortion)
+        result["loss"].backward()
+        main, _ = _split_parameters(self.model)
+        torch.nn.utils.clip_grad_norm_(main, self.settings.clip_norm)
+        self.optimizer.step()
+        aux = self.model.aux_loss()
+        aux.backward()
+        self.aux_optimizer.step()
+        result["aux"] = aux.detach()
+        return result
+
+    @torch.no_grad()
+    def validate(self, images: TrainingImages) -> list[dict]:
+        """Estimated bpp and PSNR on held-out centre crops, at every rung."""
+        self.model.eval()
+        rows = []
+        crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0) / 255 for img in images.images]
+        crops = [c[..., :256, :256] for c in crops]
+        for rung in range(len(self.lambdas)):
+            bpp, psnr = [], []
+            for c in crops:
+                r = rd_loss(self.model, c, torch.tensor([rung]), self.lambdas, "mse")
+                bpp.append(float(r["bpp"]))
+                psnr.append(float(r["psnr"]))
+            rows.append({"rung": rung, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
+        self.model.train()
+        return rows
+
+    def run(self, resume: bool, progress: bool = True) -> None:
+        from tqdm import tqdm
+
+        s = self.settings
+        torch.set_num_threads(s.threads)
+        paths = find_images([Path(d) for d in s.data])
+        train_paths = [p for p in paths if not is_validation(p, s.validation_fraction)]
+        val_paths = [p for p in paths if is_validation(p, s.validation_fraction)]
+        data = load_images(train_paths, s.crop)
+        validation = load_images(val_paths, 256)
+        if resume and self.checkpoint_path.exists():
+            self.resume()
+        log = (self.run_dir / "log.jsonl").open("a", buffering=1)
+        log.write(json.dumps({"event": "start", "step": self.step, "train_images": len(data), "val_images": len(validation), "settings": s.to_json()}) + "\n")
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        last_save = time.monotonic()
+        bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True)
+        while self.step < s.steps and not self._stop:
+            start = time.process_time()
+            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop)
+            r = self.train_step(x)
+            self.step += 1
+            self.cpu_seconds += time.process_time() - start
+            bar.update(1)
+            if self.step % 20 == 0:
+                row = {k: round(float(v.detach()), 5) for k, v in r.items()}
+                bar.set_postfix(bpp=row["bpp"], psnr=row["psnr"], loss=row["loss"])
+                log.write(json.dumps({"step": self.step, **row}) + "\n")
+            if self.step % s.validate_every == 0 and len(validation):
+                log.write(json.dumps({"step": self.step, "validation": self.validate(validation)}) + "\n")
+                log.flush()
+            if time.monotonic() - last_save > s.checkpoint_minutes * 60:
+                self.save_checkpoint()
+                last_save = time.monotonic()
+                log.flush()
+            loss = float(r["loss"].detach())
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at step {self.step}")
+        self.save_checkpoint()
+        log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
+        log.close()
+        bar.close()
