@@ -113,9 +113,10 @@ def gaussian_scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: 
 def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray, int]:
     """pmf of round(N(0, scale^2)) over [-r, r], r covering all but ``tail_mass``; returns (pmf, -r)."""
     half_width = math.ceil(scale * _standard_normal_quantile(1.0 - tail_mass / 2.0))
-    k = np.arange(-half_width, half_width + 1, dtype=np.float64)
-    upper = _normal_cdf((k + 0.5) / scale)
-    lower = _normal_cdf((k - 0.5) / scale)
+    distance = np.abs(np.arange(-half_width, half_width + 1, dtype=np.float64))
+    # Evaluate on the lower tail, where the CDF is small and float64 keeps its precision.
+    upper = _normal_cdf((0.5 - distance) / scale)
+    lower = _normal_cdf((-0.5 - distance) / scale)
     return upper - lower, -half_width
 
 

@@ -93,6 +93,7 @@ def save_weights(model: LearnedCodec, path: Path, name: str, half_precision: boo
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     save_file(arrays, str(tmp), metadata=metadata)
+    tmp.chmod(0o644)
     tmp.replace(path)
     return weights_hash(path)
 

@@ -32,7 +32,7 @@ ACT_FRAC_BITS = 10
 ACT_LIMIT = 1 << 21
 """Activations are clamped to [-ACT_LIMIT, ACT_LIMIT] (i.e. +-2048.0) after each layer."""
 WEIGHT_BITS = 15
-"""Weights are scaled per output channel so that the largest magnitude is < 2**WEIGHT_BITS."""
+"""Weights are scaled per output channel so that the largest magnitude is < 2**WEIGHT_BITS (fits int16)."""
 EXACT_LIMIT = 2.0**52
 
 
@@ -65,7 +65,7 @@ class FixedPointNetwork:
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             p = f"{prefix}.{i}"
-            arrays[f"{p}.weight"] = layer.weight
+            arrays[f"{p}.weight"] = layer.weight.astype(np.int16)  # |w| < 2**WEIGHT_BITS: int16 halves the file
             arrays[f"{p}.bias"] = layer.bias
             arrays[f"{p}.shift"] = layer.shift
             arrays[f"{p}.geometry"] = np.array(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -38,7 +37,11 @@ class GDN(nn.Module):
         self.gamma = nn.Parameter(self._gamma.init(gamma_init * torch.eye(channels)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
-        channels = x.shape[1]
-        gamma = self._gamma(self.gamma).view(channels, channels, 1, 1)
-        norm = torch.sqrt(F.conv2d(x * x, gamma, self._beta(self.beta)))
+        n, c, h, w = x.shape
+        # A matrix product rather than a 1x1 conv2d: oneDNN's 1x1 convolution changes
+        # its summation order with the thread count, which would make decoded pixels
+        # depend on it; the GEMM does not (tests/test_api.py checks this).
+        squared = (x * x).reshape(n, c, h * w)
+        norm = torch.matmul(self._gamma(self.gamma), squared) + self._beta(self.beta).view(1, c, 1)
+        norm = torch.sqrt(norm).view(n, c, h, w)
         return x * norm if self.inverse else x / norm

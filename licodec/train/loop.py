@@ -219,3 +219,15 @@ class Trainer:
         log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
         log.close()
         bar.close()
+
+
+def export_checkpoint(checkpoint: Path, output: Path, name: str) -> str:
+    """Write a checkpoint's model as shipped weights (fp16 + integer coding tables); returns its hash."""
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    settings = state["settings"]
+    config = CodecConfig.from_json(json.dumps(settings["config"]))
+    model = create_model(settings["architecture"], config)
+    model.load_state_dict(state["model"])
+    model.eval()
+    extra = {"steps": state["step"], "cpu_hours": round(state["cpu_seconds"] / 3600, 2)}
+    return save_weights(model, output, name, half_precision=True, extra=extra)

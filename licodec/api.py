@@ -1,0 +1,113 @@
+"""The Python API: ``compress(image) -> bytes`` and ``decompress(bytes) -> Image``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from licodec.bitstream import Header, LicFile
+from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
+from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
+from licodec.models import load_model as _load_model
+from licodec.models.base import LearnedCodec
+
+TILE_PX = 1024
+"""Images larger than this on either side are cut into independent tiles of this size,
+which bounds memory (about 1.5 GB at the default model) whatever the image size."""
+STREAMS_PER_TILE = 2
+
+
+def load_model(name: str | None = None) -> LearnedCodec:
+    """A shipped model by registry name (``None``: the default), ready to code."""
+    return _load_model(name)
+
+
+def compress(image, quality: float = 75, model: str | LearnedCodec | None = None) -> bytes:
+    """Compress an image (path, bytes, PIL image or uint8 array) to the bytes of a .lic file.
+
+    ``quality`` runs from 1 to 100 (higher: more bits, better fidelity), like JPEG's.
+    """
+    if not 1 <= float(quality) <= 100 or math.isnan(float(quality)):
+        raise LicodecError(f"quality must be between 1 and 100, not {quality}")
+    codec = load_model(model) if model is None or isinstance(model, str) else model
+    prepared = prepare(open_image(image))
+    height, width = prepared.rgb.shape[:2]
+    tile_px = TILE_PX if max(height, width) > TILE_PX else 0
+    quality = round(float(quality), 2)
+    position = codec.rate_position(quality)
+    streams: list[bytes] = []
+    for top, left, h, w in _tiles(height, width, tile_px):
+        x = torch.from_numpy(np.array(prepared.rgb[top : top + h, left : left + w])).permute(2, 0, 1)
+        x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
+        streams.extend(codec.compress(x, position))
+    if prepared.alpha is not None:
+        streams.append(encode_alpha(prepared.alpha))
+    header = Header(
+        model_name=getattr(codec, "name", "unnamed"),
+        weights_hash=bytes.fromhex(getattr(codec, "weights_hash", "0" * 16)),
+        quality=quality,
+        width_px=width,
+        height_px=height,
+        colour_mode=prepared.colour_mode,
+        bit_depth=prepared.bit_depth,
+        tile_px=tile_px,
+    )
+    return LicFile(header, tuple(streams)).to_bytes()
+
+
+def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
+    """Decode the bytes of a .lic file to a PIL image of the original size and colour mode."""
+    lic = LicFile.from_bytes(data)
+    header = lic.header
+    codec = model if model is not None else load_model(header.model_name)
+    if bytes.fromhex(getattr(codec, "weights_hash", "0" * 16)) != header.weights_hash:
+        raise WeightsMismatchError(
+            f"file was written with other {header.model_name!r} weights (hash {header.weights_hash.hex()}) "
+            f"than the installed ones ({codec.weights_hash}); decode it with the licodec version that wrote it"
+        )
+    tiles = list(_tiles(header.height_px, header.width_px, header.tile_px))
+    expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha
+    if len(lic.streams) != expected:
+        raise CorruptBitstreamError(f"file holds {len(lic.streams)} streams where {expected} were expected")
+    rgb = np.empty((header.height_px, header.width_px, 3), dtype=np.uint8)
+    position = codec.rate_position(header.quality)
+    for i, (top, left, h, w) in enumerate(tiles):
+        ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
+        tile_streams = list(lic.streams[i * STREAMS_PER_TILE : (i + 1) * STREAMS_PER_TILE])
+        x_hat = codec.decompress(tile_streams, position, ph, pw)
+        rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
+    alpha = decode_alpha(lic.streams[-1], header.width_px, header.height_px) if header.has_alpha else None
+    return finish(rgb, header.colour_mode, alpha)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] to (H, W, 3) uint8, rounding to nearest."""
+    return torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def _tiles(height: int, width: int, tile_px: int) -> Iterator[tuple[int, int, int, int]]:
+    """(top, left, height, width) of each tile in raster order."""
+    if tile_px == 0:
+        yield 0, 0, height, width
+        return
+    for top in range(0, height, tile_px):
+        for left in range(0, width, tile_px):
+            yield top, left, min(tile_px, height - top), min(tile_px, width - left)
+
+
+def _padded(size: int, multiple: int) -> int:
+    return -(-size // multiple) * multiple
+
+
+def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Replicate-pad (N, C, H, W) up to multiples of ``multiple``: edges cost fewer bits than zeros."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = _padded(h, multiple) - h, _padded(w, multiple) - w
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")

@@ -1,0 +1,157 @@
+"""The .lic container: a small header, length-prefixed streams, and a CRC32. No torch here.
+
+The byte layout is specified in ``docs/bitstream.md``; :meth:`LicFile.to_bytes`
+and :meth:`LicFile.from_bytes` are the only code that knows it. All integers are
+little-endian. The reader checks lengths and the checksum before anything is
+decoded, so damaged files are refused before a single symbol is read.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+
+from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
+
+MAGIC = b"\x89LIC\r\n\x1a\n"
+"""As PNG's: a high first byte and CR LF / EOF bytes expose 7-bit or text-mode mangling."""
+FORMAT_VERSION = 1
+"""Bump on any layout change, and on any change to a constant that changes the bits."""
+
+COLOUR_MODES = ("RGB", "L", "RGBA", "LA")
+MAX_STREAMS = 1 << 16
+MAX_PIXELS = 1 << 32
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}\Z")
+
+_FIXED = struct.Struct("<8sHIIBBHH")  # weights hash, centi-quality, width, height, colour, depth, tile, streams
+_CRC = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a decoder must know before the first entropy-coded byte."""
+
+    model_name: str  # registry key, stored as text, never as a position in a list
+    weights_hash: bytes  # 8 bytes: first half of the weights file's SHA-256
+    quality: float  # rate control value the encoder used, 1.00 .. 100.00 in steps of 0.01
+    width_px: int  # original size, before padding to the model's stride
+    height_px: int
+    colour_mode: str = "RGB"  # one of COLOUR_MODES; alpha travels as its own stream
+    bit_depth: int = 8  # bit depth of the source image (16-bit sources are coded at 8 bits)
+    tile_px: int = 0  # side of the square tiles the image was cut into; 0 = one tile
+
+    def __post_init__(self) -> None:
+        if not MODEL_NAME.match(self.model_name):
+            raise ValueError(f"invalid model name {self.model_name!r}")
+        if len(self.weights_hash) != 8:
+            raise ValueError("weights_hash must be 8 bytes")
+        if not 1.0 <= self.quality <= 100.0:
+            raise ValueError("quality must be within 1..100")
+        if not (1 <= self.width_px < 1 << 32 and 1 <= self.height_px < 1 << 32):
+            raise ValueError("image dimensions must be positive 32-bit numbers")
+        if self.width_px * self.height_px > MAX_PIXELS:
+            raise ValueError("image has too many pixels")
+        if self.colour_mode not in COLOUR_MODES:
+            raise ValueError(f"colour mode must be one of {COLOUR_MODES}")
+        if self.bit_depth not in (8, 16):
+            raise ValueError("bit depth must be 8 or 16")
+        if not 0 <= self.tile_px < 1 << 16 or self.tile_px % 64:
+            raise ValueError("tile size must be a multiple of 64 below 65536")
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.colour_mode in ("RGBA", "LA")
+
+
+@dataclass(frozen=True)
+class LicFile:
+    header: Header
+    streams: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        h = self.header
+        name = h.model_name.encode("ascii")
+        if len(self.streams) >= MAX_STREAMS:
+            raise ValueError("too many streams")
+        parts = [
+            MAGIC,
+            bytes([FORMAT_VERSION, len(name)]),
+            name,
+            _FIXED.pack(
+                h.weights_hash,
+                round(h.quality * 100),
+                h.width_px,
+                h.height_px,
+                COLOUR_MODES.index(h.colour_mode),
+                h.bit_depth,
+                h.tile_px,
+                len(self.streams),
+            ),
+            struct.pack(f"<{len(self.streams)}I", *(len(s) for s in self.streams)),
+            *self.streams,
+        ]
+        body = b"".join(parts)
+        return body + _CRC.pack(zlib.crc32(body))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "LicFile":
+        """Parse and verify a whole file; raises :class:`CorruptBitstreamError` on any damage."""
+        data = bytes(data)
+        header, offset, lengths = _parse_header(data)
+        expected = offset + sum(lengths) + _CRC.size
+        if len(data) != expected:
+            raise CorruptBitstreamError(f"file is {len(data)} bytes but its header describes {expected}: truncated or altered")
+        (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
+        if crc != zlib.crc32(data[: -_CRC.size]):
+            raise CorruptBitstreamError("checksum mismatch: the file is damaged")
+        streams = []
+        for length in lengths:
+            streams.append(data[offset : offset + length])
+            offset += length
+        return cls(header, tuple(streams))
+
+
+def read_header(data: bytes) -> Header:
+    """Parse only the header (no checksum): enough to report size and mode without decoding."""
+    return _parse_header(bytes(data))[0]
+
+
+def looks_like_lic(prefix: bytes) -> bool:
+    return prefix[: len(MAGIC)] == MAGIC
+
+
+def _parse_header(data: bytes) -> tuple[Header, int, list[int]]:
+    if not looks_like_lic(data):
+        raise CorruptBitstreamError("not a .lic file (wrong magic bytes)")
+    offset = len(MAGIC)
+    if len(data) < offset + 2:
+        raise CorruptBitstreamError("file ends inside its header")
+    version, name_len = data[offset], data[offset + 1]
+    if version > FORMAT_VERSION:
+        raise UnsupportedFormatVersionError(
+            f"file uses .lic format version {version}, this licodec reads up to {FORMAT_VERSION}: upgrade licodec"
+        )
+    if version < 1:
+        raise CorruptBitstreamError(f"invalid format version {version}")
+    offset += 2
+    if len(data) < offset + name_len + _FIXED.size:
+        raise CorruptBitstreamError("file ends inside its header")
+    try:
+        name = data[offset : offset + name_len].decode("ascii")
+    except UnicodeDecodeError:
+        raise CorruptBitstreamError("model name in header is not ASCII") from None
+    offset += name_len
+    weights_hash, centi_quality, width, height, colour, depth, tile, num_streams = _FIXED.unpack_from(data, offset)
+    offset += _FIXED.size
+    if colour >= len(COLOUR_MODES):
+        raise CorruptBitstreamError(f"unknown colour mode code {colour}")
+    try:
+        header = Header(name, weights_hash, centi_quality / 100, width, height, COLOUR_MODES[colour], depth, tile)
+    except ValueError as exc:
+        raise CorruptBitstreamError(f"invalid header: {exc}") from None
+    if len(data) < offset + 4 * num_streams:
+        raise CorruptBitstreamError("file ends inside its stream table")
+    lengths = list(struct.unpack_from(f"<{num_streams}I", data, offset))
+    return header, offset + 4 * num_streams, lengths

@@ -1,0 +1,237 @@
+"""The ``licodec`` command: parse arguments, call the Python API, print, set the exit code.
+
+Exit codes: 0 success; 1 a user error (bad file, missing input, existing output),
+printed as one line on stderr (``--debug`` shows the traceback); 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from licodec.errors import LicodecError
+
+
+def quality_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, not {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, not {value}")
+    return value
+
+
+def write_atomically(path: Path, data: bytes, force: bool) -> None:
+    """Write via a temporary file in the same folder, then rename: a failure leaves nothing behind."""
+    if path.exists() and not force:
+        raise LicodecError(f"{path} exists; use --force to overwrite it")
+    if path.is_dir():
+        raise LicodecError(f"{path} is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LicodecError(f"output folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise LicodecError(f"cannot write to {folder}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise LicodecError(f"cannot write {path}: {exc.strerror}") from None
+        raise
+
+
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LicodecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LicodecError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise LicodecError(f"{path}: {exc.strerror}") from None
+
+
+def check_output_free(path: Path, force: bool, source: Path) -> None:
+    """Fail before doing any work if the output is taken (or is the input itself)."""
+    if path.resolve() == source.resolve():
+        raise LicodecError(f"output {path} would overwrite the input")
+    if path.exists() and not force:
+        raise LicodecError(f"{path} exists; use --force to overwrite it")
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    from licodec.api import compress, load_model
+
+    source = Path(args.input)
+    raw = read_input(source)
+    output = Path(args.output) if args.output else source.with_suffix(".lic")
+    check_output_free(output, args.force, source)
+    model = load_model(args.model)
+    start = time.perf_counter()
+    data = compress(raw, quality=args.quality, model=model)
+    seconds = time.perf_counter() - start
+    write_atomically(output, data, args.force)
+    from licodec.bitstream import read_header
+
+    header = read_header(data)
+    bpp = len(data) * 8 / (header.width_px * header.height_px)
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {args.quality}, {seconds * 1000:.0f} ms")
+    return 0
+
+
+def cmd_decompress(args: argparse.Namespace) -> int:
+    from licodec.api import decompress
+
+    from PIL import Image
+
+    source = Path(args.input)
+    data = read_input(source)
+    output = Path(args.output) if args.output else source.with_suffix(".png")
+    check_output_free(output, args.force, source)
+    ext = output.suffix.lower()
+    if ext not in Image.registered_extensions():
+        raise LicodecError(f"cannot tell the image format from the output name {output.name!r}; use e.g. .png")
+    start = time.perf_counter()
+    image = decompress(data)
+    seconds = time.perf_counter() - start
+    import io
+
+    buffer = io.BytesIO()
+    try:
+        image.save(buffer, format=Image.registered_extensions()[ext])
+    except (OSError, ValueError, KeyError) as exc:
+        raise LicodecError(f"cannot save a {image.mode} image as {ext}: {exc}") from None
+    write_atomically(output, buffer.getvalue(), args.force)
+    print(f"{output}: {image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from licodec.bitstream import LicFile
+
+    data = read_input(Path(args.input))
+    lic = LicFile.from_bytes(data)
+    h = lic.header
+    info = {
+        "file": args.input,
+        "bytes": len(data),
+        "bits_per_pixel": len(data) * 8 / (h.width_px * h.height_px),
+        "width": h.width_px,
+        "height": h.height_px,
+        "colour_mode": h.colour_mode,
+        "source_bit_depth": h.bit_depth,
+        "model": h.model_name,
+        "weights_hash": h.weights_hash.hex(),
+        "quality": h.quality,
+        "tile_px": h.tile_px,
+        "streams": [len(s) for s in lic.streams],
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from licodec.models import ARCHITECTURES, DEFAULT_MODEL, SHIPPED
+
+    rows = [
+        {
+            "name": name,
+            "default": name == DEFAULT_MODEL,
+            "installed": model.weights_path.exists(),
+            "description": model.description,
+        }
+        for name, model in SHIPPED.items()
+    ]
+    if args.json:
+        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURES)}, indent=2))
+    else:
+        for row in rows:
+            flags = " (default)" if row["default"] else ""
+            flags += "" if row["installed"] else " [weights missing]"
+            print(f"{row['name']}{flags}: {row['description']}")
+        print(f"architectures (trainable with 'licodec train --architecture'): {', '.join(ARCHITECTURES)}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from licodec.train.cli import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="licodec", description="Learned image compression.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version="licodec 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compress", help="compress an image to a .lic file")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output .lic (default: beside the input)")
+    p.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
+    p.add_argument("--model", help="model name (see 'licodec models')")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode a .lic file to an image")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output image, format from its extension (default: .png beside the input)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("info", help="show a .lic file's header")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list the shipped models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    from licodec.train.cli import add_arguments
+
+    p = sub.add_parser("train", help="train a model on image folders")
+    add_arguments(p)
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LicodecError as exc:
+        if args.debug:
+            raise
+        print(f"licodec: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("licodec: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print("licodec: error: out of memory", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

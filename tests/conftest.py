@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny untrained models (milliseconds per image) and generated images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from licodec.models import ARCHITECTURES, TINY, build_coding_tables, create_model
+
+REPO = Path(__file__).resolve().parent.parent
+KODAK = REPO.parent / "shared" / "data" / "kodak"
+
+
+def tiny_model(architecture: str, seed: int = 0):
+    torch.manual_seed(seed)
+    model = create_model(architecture, TINY)
+    model.name = f"test-{architecture}"
+    build_coding_tables(model)
+    return model
+
+
+@pytest.fixture(scope="session", params=list(ARCHITECTURES))
+def any_tiny_model(request):
+    return tiny_model(request.param)
+
+
+@pytest.fixture(scope="session")
+def checkerboard_model():
+    return tiny_model("he2021-checkerboard")
+
+
+def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like (H, W, 3) uint8 image: smooth gradients plus mild noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = [
+        128 + 100 * np.sin(xx / (7 + 5 * c) + yy / (11 + 3 * c) + c) for c in range(3)
+    ]
+    image = np.stack(channels, axis=-1) + rng.normal(0, 4, (height, width, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    return smooth_image(48, 40)

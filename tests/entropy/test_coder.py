@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.gaussian import build_gaussian_tables
+from licodec.errors import CorruptBitstreamError
+
+TABLES = build_gaussian_tables()
+
+
+def ideal_bits(symbols, indexes):
+    relative = symbols - TABLES.offsets[indexes]
+    freqs = TABLES.frequencies[indexes, relative]
+    return float(-np.log2(freqs / 2**16).sum())
+
+
+def test_chunks_round_trip_exactly():
+    rng = np.random.default_rng(0)
+    encoder = SymbolEncoder()
+    chunks = []
+    for _ in range(3):
+        indexes = rng.integers(0, TABLES.num_tables, size=(4, 9, 9)).astype(np.int32)
+        symbols = np.round(rng.normal(0, 0.11 * 1.13**indexes)).astype(np.int32)
+        encoder.encode(symbols, indexes, TABLES)
+        chunks.append((symbols, indexes))
+    decoder = SymbolDecoder(encoder.finish())
+    for symbols, indexes in chunks:
+        np.testing.assert_array_equal(decoder.decode(indexes, TABLES), symbols)
+
+
+def test_out_of_range_symbols_are_escaped_not_clipped():
+    symbols = np.array([0, 10**6, -(10**7), 3, 2**31 - 1], dtype=np.int64)
+    indexes = np.zeros(5, dtype=np.int32)  # the narrowest table
+    encoder = SymbolEncoder()
+    encoder.encode(symbols, indexes, TABLES)
+    coded, escapes = encoder.finish()
+    assert len(escapes) > 0
+    np.testing.assert_array_equal(SymbolDecoder([coded, escapes]).decode(indexes, TABLES), symbols)
+
+
+def test_coded_size_is_within_one_percent_of_the_table_entropy():
+    rng = np.random.default_rng(1)
+    indexes = rng.integers(10, 40, size=200_000).astype(np.int32)
+    symbols = np.round(rng.normal(0, 0.11 * 1.131**indexes)).astype(np.int32)
+    encoder = SymbolEncoder()
+    encoder.encode(symbols, indexes, TABLES)
+    coded, _ = encoder.finish()
+    assert len(coded) * 8 == pytest.approx(ideal_bits(symbols, indexes), rel=0.01)
+
+
+def test_missing_escape_data_raises_corrupt_bitstream():
+    encoder = SymbolEncoder()
+    encoder.encode(np.array([10**6]), np.array([0], dtype=np.int32), TABLES)
+    coded, _ = encoder.finish()
+    with pytest.raises(CorruptBitstreamError):
+        SymbolDecoder([coded, b""]).decode(np.array([0], dtype=np.int32), TABLES)
+
+
+def test_partial_word_stream_raises_corrupt_bitstream():
+    with pytest.raises(CorruptBitstreamError):
+        SymbolDecoder([b"abc", b""])

@@ -1,0 +1,90 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from licodec.errors import UnknownModelError
+from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
+from tests.conftest import smooth_image, tiny_model
+
+
+def as_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255
+
+
+@pytest.mark.parametrize("rate_position", [0.0, 0.5, 1.0])
+def test_decompress_reproduces_the_encoder_reconstruction(any_tiny_model, rate_position):
+    model = any_tiny_model
+    x = as_tensor(smooth_image(64, 128))
+    streams = model.compress(x, rate_position)
+    decoded = model.decompress(streams, rate_position, 64, 128)
+    again = model.decompress(streams, rate_position, 64, 128)
+    assert decoded.shape == x.shape
+    assert torch.equal(decoded, again)
+
+
+def test_training_forward_returns_reconstruction_and_likelihoods(any_tiny_model):
+    model = any_tiny_model
+    model.train()
+    out = model(as_tensor(smooth_image(64, 64)), torch.tensor([0.3]))
+    model.eval()
+    assert out["x_hat"].shape == (1, 3, 64, 64)
+    for likelihoods in out["likelihoods"].values():
+        assert torch.all(likelihoods > 0) and torch.all(likelihoods <= 1)
+
+
+def test_coded_size_tracks_the_rate_estimate(checkerboard_model):
+    """The likelihoods the model trains on predict the real stream size (tiny model: within 5%)."""
+    model = checkerboard_model
+    x = as_tensor(smooth_image(256, 256))
+    with torch.no_grad():
+        out = model(x, 1.0)
+    estimated_bits = sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
+    coded_bits = 8 * sum(len(s) for s in model.compress(x, 1.0))
+    assert coded_bits == pytest.approx(estimated_bits, rel=0.05)
+
+
+def test_higher_rate_position_never_spends_fewer_bits_on_average():
+    model = tiny_model("he2021-checkerboard")
+    with torch.no_grad():
+        model.gains.log_gain.copy_(torch.tensor([[-1.0] * 8, [1.5] * 8]))
+    x = as_tensor(smooth_image(128, 128))
+    sizes = [sum(len(s) for s in model.compress(x, p)) for p in (0.0, 0.5, 1.0)]
+    assert sizes == sorted(sizes)
+
+
+def test_weights_file_round_trip_keeps_tables_and_decoding(tmp_path, checkerboard_model):
+    path = tmp_path / "m.safetensors"
+    save_weights(checkerboard_model, path, "test-model", half_precision=False)
+    loaded, metadata = load_weights(path)
+    assert metadata["architecture"] == "he2021-checkerboard"
+    x = as_tensor(smooth_image(64, 64))
+    streams = checkerboard_model.compress(x, 0.5)
+    assert torch.equal(loaded.decompress(streams, 0.5, 64, 64), checkerboard_model.decompress(streams, 0.5, 64, 64))
+
+
+def test_compress_without_tables_says_how_to_build_them():
+    model = create_model("mbt2018-mean", TINY)
+    with pytest.raises(RuntimeError, match="build_coding_tables"):
+        model.compress(torch.zeros(1, 3, 64, 64), 0.0)
+
+
+def test_unknown_and_untrained_models_raise_user_errors():
+    with pytest.raises(UnknownModelError, match="unknown model"):
+        load_model("no-such-model")
+    with pytest.raises(UnknownModelError, match="no trained weights"):
+        load_model("mbt2018-mean")
+    with pytest.raises(UnknownModelError):
+        create_model("nope", TINY)
+
+
+def test_quality_maps_monotonically_onto_the_ladder(checkerboard_model):
+    positions = [checkerboard_model.rate_position(q) for q in range(1, 101)]
+    assert positions == sorted(positions)
+    assert positions[0] == 0 and math.isclose(positions[-1], TINY.num_rates - 1)
+
+
+def test_every_architecture_is_registered_under_a_kebab_case_name():
+    for name in ARCHITECTURES:
+        assert name == name.lower() and " " not in name

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from licodec.models.transforms import entropy_parameters, hyper_synthesis
+from licodec.nn import CheckerboardMaskedConv2d, deconv
+from licodec.nn.fixed_point import ACT_FRAC_BITS, compile_network, from_fixed, to_fixed
+from tests.nn.reference_int64 import run_network_int64
+
+
+def random_input(shape, seed=0, spread=8.0):
+    torch.manual_seed(seed)
+    return to_fixed(torch.randn(shape) * spread)
+
+
+def networks():
+    torch.manual_seed(0)
+    return {
+        "hyper_synthesis": hyper_synthesis(6, 10, hidden=9),
+        "context": nn.Sequential(CheckerboardMaskedConv2d(5, 10, 5, padding=2)),
+        "entropy_parameters": entropy_parameters(10, 12, 10),
+    }
+
+
+@pytest.mark.parametrize("name", ["hyper_synthesis", "context", "entropy_parameters"])
+def test_float64_evaluation_equals_independent_int64_reference(name):
+    network = networks()[name]
+    fixed = compile_network(network)
+    channels = next(m for m in network if hasattr(m, "in_channels")).in_channels
+    x = random_input((2, channels, 7, 5))
+    ours = fixed(x)
+    reference = run_network_int64(fixed, x.numpy().astype(np.int64))
+    np.testing.assert_array_equal(ours.numpy().astype(np.int64), reference)
+
+
+@pytest.mark.parametrize("name", ["hyper_synthesis", "context", "entropy_parameters"])
+def test_fixed_point_approximates_the_float_network(name):
+    network = networks()[name].double()
+    fixed = compile_network(network)
+    channels = next(m for m in network if hasattr(m, "in_channels")).in_channels
+    x = random_input((1, channels, 6, 6), seed=3)
+    expected = network(x * 2.0**-ACT_FRAC_BITS)
+    got = from_fixed(fixed(x)).double()
+    assert torch.allclose(got, expected, atol=0.02, rtol=0.01)
+
+
+def test_transposed_convolution_matches_pytorch():
+    torch.manual_seed(1)
+    layer = deconv(4, 3).double()
+    fixed = compile_network(nn.Sequential(layer))
+    x = random_input((1, 4, 5, 3))
+    expected = layer(x * 2.0**-ACT_FRAC_BITS)
+    assert expected.shape == fixed(x).shape
+    assert torch.allclose(from_fixed(fixed(x)).double(), expected, atol=0.01)
+
+
+def test_results_do_not_depend_on_thread_count():
+    fixed = compile_network(networks()["hyper_synthesis"])
+    x = random_input((1, 6, 16, 16), seed=5, spread=50)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fixed(x)
+        torch.set_num_threads(2)
+        two = fixed(x)
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(one, two)
+
+
+def test_unsupported_layers_are_refused():
+    with pytest.raises(ValueError):
+        compile_network(nn.Sequential(nn.Conv2d(2, 2, 1), nn.Sigmoid()))

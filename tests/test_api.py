@@ -1,0 +1,139 @@
+"""The public API on every kind of input, with tiny models so each case takes milliseconds."""
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import licodec
+from licodec import api
+from licodec.errors import CorruptBitstreamError, LicodecError
+from tests.conftest import KODAK, REPO, smooth_image
+
+
+def round_trip(model, image, quality=60):
+    data = licodec.compress(image, quality=quality, model=model)
+    return data, licodec.decompress(data, model=model)
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "TIFF", "BMP", "PPM"])
+def test_every_input_format_round_trips(checkerboard_model, fmt):
+    source = Image.fromarray(smooth_image(40, 56))
+    _, decoded = round_trip(checkerboard_model, encoded(source, fmt))
+    assert decoded.size == (56, 40) and decoded.mode == "RGB"
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 97), (97, 1), (63, 65), (130, 70)])
+def test_any_size_is_cropped_back_exactly(checkerboard_model, size):
+    width, height = size
+    _, decoded = round_trip(checkerboard_model, smooth_image(height, width))
+    assert decoded.size == (width, height)
+
+
+def test_every_architecture_round_trips_through_the_file_format(any_tiny_model):
+    data, decoded = round_trip(any_tiny_model, smooth_image(33, 47))
+    assert decoded.size == (47, 33)
+    assert licodec.decompress(data, model=any_tiny_model).tobytes() == decoded.tobytes()
+
+
+def test_grayscale_comes_back_grayscale(checkerboard_model):
+    _, decoded = round_trip(checkerboard_model, Image.fromarray(smooth_image(20, 20)).convert("L"))
+    assert decoded.mode == "L"
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_alpha_is_kept_losslessly(checkerboard_model, mode):
+    image = Image.fromarray(smooth_image(24, 24)).convert(mode)
+    alpha = Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 24)).astype(np.uint8))
+    image.putalpha(alpha)
+    _, decoded = round_trip(checkerboard_model, image)
+    assert decoded.mode == mode
+    assert decoded.getchannel("A").tobytes() == alpha.tobytes()
+
+
+def test_sixteen_bit_input_is_recorded_in_the_header(checkerboard_model):
+    image = Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    data, decoded = round_trip(checkerboard_model, image)
+    assert licodec.bitstream.read_header(data).bit_depth == 16
+    assert decoded.mode == "L"
+
+
+def test_large_images_are_tiled_and_reassembled(checkerboard_model, monkeypatch):
+    monkeypatch.setattr(api, "TILE_PX", 64)
+    image = smooth_image(150, 200)
+    data, decoded = round_trip(checkerboard_model, image)
+    header = licodec.bitstream.read_header(data)
+    assert header.tile_px == 64
+    assert decoded.size == (200, 150)
+    assert len(licodec.bitstream.LicFile.from_bytes(data).streams) == 3 * 4 * api.STREAMS_PER_TILE
+
+
+def test_decoded_pixels_do_not_depend_on_the_tile_size_setting_of_the_decoder(checkerboard_model, monkeypatch):
+    monkeypatch.setattr(api, "TILE_PX", 64)
+    data = licodec.compress(smooth_image(100, 100), model=checkerboard_model)
+    monkeypatch.setattr(api, "TILE_PX", 1024)  # the file says how it was tiled
+    assert licodec.decompress(data, model=checkerboard_model).size == (100, 100)
+
+
+@pytest.mark.parametrize("quality", [0, 101, float("nan"), -5])
+def test_quality_out_of_range_is_a_user_error(checkerboard_model, quality):
+    with pytest.raises(LicodecError, match="quality"):
+        licodec.compress(smooth_image(8, 8), quality=quality, model=checkerboard_model)
+
+
+def test_stream_count_mismatch_is_corruption(checkerboard_model):
+    data = licodec.compress(smooth_image(16, 16), model=checkerboard_model)
+    lic = licodec.bitstream.LicFile.from_bytes(data)
+    damaged = licodec.bitstream.LicFile(lic.header, lic.streams[:1]).to_bytes()
+    with pytest.raises(CorruptBitstreamError):
+        licodec.decompress(damaged, model=checkerboard_model)
+
+
+THREAD_SCRIPT = """
+import sys, torch
+torch.set_num_threads(int(sys.argv[1]))
+import licodec
+from tests.conftest import smooth_image, tiny_model
+model = tiny_model("he2021-checkerboard") if sys.argv[3] == "tiny" else licodec.load_model()
+image = smooth_image(96, 160, seed=3) if sys.argv[4] == "-" else sys.argv[4]
+if sys.argv[2] == "encode":
+    sys.stdout.buffer.write(licodec.compress(image, quality=70, model=model))
+else:
+    sys.stdout.buffer.write(licodec.decompress(sys.stdin.buffer.read(), model=model).tobytes())
+"""
+
+
+def run_with_threads(threads: int, mode: str, model: str, image: str = "-", stdin: bytes = b"") -> bytes:
+    result = subprocess.run(
+        [sys.executable, "-c", THREAD_SCRIPT, str(threads), mode, model, image],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        check=True,
+    )
+    return result.stdout
+
+
+def assert_thread_count_does_not_matter(model: str, image: str = "-") -> None:
+    one = run_with_threads(1, "encode", model, image)
+    two = run_with_threads(2, "encode", model, image)
+    assert one == two
+    assert run_with_threads(1, "decode", model, stdin=one) == run_with_threads(2, "decode", model, stdin=one)
+
+
+def test_encoding_and_decoding_agree_across_thread_counts():
+    assert_thread_count_does_not_matter("tiny")
+
+
+@pytest.mark.skipif(not (KODAK / "kodim23.png").exists(), reason="needs ../shared/data/kodak")
+def test_default_model_agrees_across_thread_counts_on_a_kodak_image():
+    assert_thread_count_does_not_matter("default", str(KODAK / "kodim23.png"))

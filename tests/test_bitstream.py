@@ -1,0 +1,112 @@
+import struct
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from licodec.bitstream import FORMAT_VERSION, MAGIC, Header, LicFile, read_header
+from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
+
+HEADER = Header("licodec-mse", b"\x01" * 8, 75.0, 768, 512, "RGB", 8, 0)
+
+
+def sample_file() -> bytes:
+    return LicFile(HEADER, (b"abc", b"", b"\x00" * 17)).to_bytes()
+
+
+def test_round_trip_preserves_header_and_streams():
+    lic = LicFile.from_bytes(sample_file())
+    assert lic.header == HEADER
+    assert lic.streams == (b"abc", b"", b"\x00" * 17)
+
+
+def test_file_starts_with_magic_and_version():
+    data = sample_file()
+    assert data.startswith(MAGIC)
+    assert data[len(MAGIC)] == FORMAT_VERSION
+
+
+@pytest.mark.parametrize("cut", range(0, 100, 10))
+def test_truncated_file_raises_corrupt_bitstream(cut):
+    data = sample_file()
+    with pytest.raises(CorruptBitstreamError):
+        LicFile.from_bytes(data[: len(data) * cut // 100])
+
+
+def test_every_single_byte_flip_is_detected():
+    data = sample_file()
+    for i in range(len(data)):
+        damaged = bytearray(data)
+        damaged[i] ^= 0x5A
+        with pytest.raises((CorruptBitstreamError, UnsupportedFormatVersionError)):
+            LicFile.from_bytes(bytes(damaged))
+
+
+def test_newer_format_version_is_refused_with_upgrade_hint():
+    data = bytearray(sample_file())
+    data[len(MAGIC)] = FORMAT_VERSION + 1
+    with pytest.raises(UnsupportedFormatVersionError, match="upgrade"):
+        LicFile.from_bytes(bytes(data))
+
+
+def test_png_bytes_are_not_a_lic_file():
+    png_magic = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    with pytest.raises(CorruptBitstreamError, match="magic"):
+        LicFile.from_bytes(png_magic)
+
+
+def test_extra_trailing_bytes_are_refused():
+    with pytest.raises(CorruptBitstreamError):
+        LicFile.from_bytes(sample_file() + b"\x00")
+
+
+def test_stream_table_larger_than_file_is_refused_even_with_valid_crc():
+    body = MAGIC + bytes([FORMAT_VERSION, 3]) + b"abc" + struct.pack("<8sHIIBBHH", b"\0" * 8, 100, 1, 1, 0, 8, 0, 1)
+    body += struct.pack("<I", 2**31)
+    with pytest.raises(CorruptBitstreamError):
+        LicFile.from_bytes(body + struct.pack("<I", zlib.crc32(body)))
+
+
+def test_read_header_needs_only_the_header():
+    data = sample_file()
+    assert read_header(data[:60]) == HEADER
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_never_crash_the_reader(data):
+    for candidate in (data, MAGIC + data, MAGIC + bytes([FORMAT_VERSION]) + data):
+        try:
+            LicFile.from_bytes(candidate)
+        except (CorruptBitstreamError, UnsupportedFormatVersionError):
+            pass
+
+
+headers = st.builds(
+    Header,
+    model_name=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True),
+    weights_hash=st.binary(min_size=8, max_size=8),
+    quality=st.integers(100, 10000).map(lambda v: v / 100),
+    width_px=st.integers(1, 70000),
+    height_px=st.integers(1, 50000),
+    colour_mode=st.sampled_from(["RGB", "L", "RGBA", "LA"]),
+    bit_depth=st.sampled_from([8, 16]),
+    tile_px=st.sampled_from([0, 64, 1024]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers, st.lists(st.binary(max_size=50), max_size=6))
+def test_any_valid_file_round_trips(header, streams):
+    lic = LicFile(header, tuple(streams))
+    assert LicFile.from_bytes(lic.to_bytes()) == lic
+
+
+def test_invalid_header_values_are_rejected_at_construction():
+    with pytest.raises(ValueError):
+        Header("Bad Name", b"\0" * 8, 75, 1, 1)
+    with pytest.raises(ValueError):
+        Header("ok", b"\0" * 8, 0.5, 1, 1)
+    with pytest.raises(ValueError):
+        Header("ok", b"\0" * 8, 75, 0, 1)

@@ -1,0 +1,130 @@
+"""The command line: exit codes, one-line errors, atomic writes, no overwriting without --force.
+
+These use the shipped default model on small images.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from licodec.cli import main
+from tests.conftest import smooth_image
+
+
+@pytest.fixture(scope="module")
+def lic_file(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("lic")
+    source = folder / "photo.png"
+    Image.fromarray(smooth_image(64, 96)).save(source)
+    assert main(["compress", str(source)]) == 0
+    return folder / "photo.lic"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "licodec.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("licodec: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compress_then_decompress_writes_beside_the_input(lic_file, capsys):
+    assert lic_file.exists()
+    out = lic_file.with_name("decoded.png")
+    assert main(["decompress", str(lic_file), "-o", str(out)]) == 0
+    assert Image.open(out).size == (96, 64)
+    assert "decoded.png" in capsys.readouterr().out
+
+
+def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
+    target = tmp_path / "taken.png"
+    target.write_bytes(b"precious")
+    result = run_cli("decompress", str(lic_file), "-o", str(target))
+    assert_one_line_error(result)
+    assert "--force" in result.stderr
+    assert target.read_bytes() == b"precious"
+    assert run_cli("decompress", str(lic_file), "-o", str(target), "--force").returncode == 0
+    assert Image.open(target).size == (96, 64)
+
+
+def test_info_and_models_print_json(lic_file):
+    import json
+
+    info = json.loads(run_cli("info", str(lic_file), "--json").stdout)
+    assert info["width"] == 96 and info["model"] == "licodec-mse"
+    models = json.loads(run_cli("models", "--json").stdout)
+    assert any(m["default"] for m in models["models"])
+
+
+def corruptions(data: bytes):
+    for percent in range(0, 100, 10):
+        yield f"truncated-{percent}", data[: len(data) * percent // 100]
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        flipped = bytearray(data)
+        flipped[int(rng.integers(len(data)))] ^= 1 << int(rng.integers(8))
+        yield f"flip-{i}", bytes(flipped)
+    wrong_magic = bytearray(data)
+    wrong_magic[1] = ord("X")
+    yield "wrong-magic", bytes(wrong_magic)
+    yield "empty", b""
+    yield "garbage", rng.integers(0, 256, 5000).astype(np.uint8).tobytes()
+
+
+def test_every_corrupted_file_exits_1_with_one_line_and_no_output(lic_file, tmp_path):
+    data = lic_file.read_bytes()
+    cases = list(corruptions(data))
+    png = tmp_path / "renamed.lic"
+    Image.fromarray(smooth_image(8, 8)).save(png, format="PNG")
+    cases.append(("png-renamed", png.read_bytes()))
+    for name, payload in cases:
+        bad = tmp_path / f"{name}.lic"
+        bad.write_bytes(payload)
+        result = run_cli("decompress", str(bad))
+        assert_one_line_error(result)
+        assert not bad.with_suffix(".png").exists(), name
+        leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+        assert not leftovers
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compress", "missing.png"],
+        ["compress", "."],
+        ["decompress", "missing.lic"],
+        ["info", "missing.lic"],
+        ["compress", "not-an-image.txt"],
+        ["compress", "photo.png", "--model", "no-such-model"],
+        ["compress", "photo.png", "-o", "no/such/folder/x.lic"],
+    ],
+)
+def test_user_errors_exit_1_with_one_line(args, tmp_path):
+    (tmp_path / "not-an-image.txt").write_text("hello")
+    Image.fromarray(smooth_image(8, 8)).save(tmp_path / "photo.png")
+    assert_one_line_error(run_cli(*args, cwd=tmp_path))
+
+
+@pytest.mark.parametrize("args", [[], ["compress"], ["compress", "x.png", "--quality", "0"], ["compress", "x.png", "-q", "abc"], ["frobnicate"]])
+def test_usage_errors_exit_2(args):
+    assert run_cli(*args).returncode == 2
+
+
+def test_compress_refuses_to_overwrite_its_own_input(tmp_path):
+    source = tmp_path / "x.lic"
+    Image.fromarray(smooth_image(8, 8)).save(source, format="PNG")
+    result = run_cli("compress", str(source), "-o", str(source), "--force")
+    assert_one_line_error(result)
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run_cli("--debug", "decompress", str(tmp_path / "missing.lic"))
+    assert result.returncode != 0 and "Traceback" in result.stderr
