@@ -27,6 +27,26 @@ def quality_value(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of bytes, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, not {text}")
+    return value
+
+
 def write_atomically(path: Path, data: bytes, force: bool) -> None:
     """Write via a temporary file in the same folder, then rename: a failure leaves nothing behind."""
     if path.exists() and not force:
@@ -81,14 +101,22 @@ def cmd_compress(args: argparse.Namespace) -> int:
     check_output_free(output, args.force, source)
     model = load_model(args.model)
     start = time.perf_counter()
-    data = compress(raw, quality=args.quality, model=model)
+    if args.target_size is not None or args.target_bpp is not None:
+        from licodec.api import compress_to_size
+        from licodec.image import open_image
+
+        image = open_image(raw)
+        budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
+        data, quality = compress_to_size(image, budget, model)
+    else:
+        data, quality = compress(raw, quality=args.quality, model=model), args.quality
     seconds = time.perf_counter() - start
     write_atomically(output, data, args.force)
     from licodec.bitstream import read_header
 
     header = read_header(data)
     bpp = len(data) * 8 / (header.width_px * header.height_px)
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {args.quality}, {seconds * 1000:.0f} ms")
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}, {seconds * 1000:.0f} ms")
     return 0
 
 
@@ -185,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compress", help="compress an image to a .lic file")
     p.add_argument("input")
     p.add_argument("-o", "--output", help="output .lic (default: beside the input)")
-    p.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
+    rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
+    rate.add_argument("--target-bpp", type=positive_float, metavar="BPP", help="best quality at or below BPP bits per pixel")
     p.add_argument("--model", help="model name (see 'licodec models')")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_compress)

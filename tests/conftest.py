@@ -22,6 +22,14 @@ def tiny_model(architecture: str, seed: int = 0):
     return model
 
 
+def rate_ladder_model():
+    """A tiny checkerboard model whose two rungs differ clearly in rate (gains 1/e and e^1.5)."""
+    model = tiny_model("he2021-checkerboard")
+    with torch.no_grad():
+        model.gains.log_gain.copy_(torch.tensor([[-1.0] * 8, [1.5] * 8]))
+    return model
+
+
 @pytest.fixture(scope="session", params=list(ARCHITECTURES))
 def any_tiny_model(request):
     return tiny_model(request.param)

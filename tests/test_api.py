@@ -11,7 +11,7 @@ from PIL import Image
 import licodec
 from licodec import api
 from licodec.errors import CorruptBitstreamError, LicodecError
-from tests.conftest import KODAK, REPO, smooth_image
+from tests.conftest import KODAK, REPO, rate_ladder_model, smooth_image
 
 
 def round_trip(model, image, quality=60):
@@ -137,3 +137,19 @@ def test_encoding_and_decoding_agree_across_thread_counts():
 @pytest.mark.skipif(not (KODAK / "kodim23.png").exists(), reason="needs ../shared/data/kodak")
 def test_default_model_agrees_across_thread_counts_on_a_kodak_image():
     assert_thread_count_does_not_matter("default", str(KODAK / "kodim23.png"))
+
+
+def test_target_size_gives_the_largest_file_that_fits():
+    model = rate_ladder_model()
+    image = smooth_image(128, 128)
+    low = len(licodec.compress(image, quality=1, model=model))
+    high = len(licodec.compress(image, quality=100, model=model))
+    budget = (low + high) // 2
+    data, quality = api.compress_to_size(image, budget, model)
+    assert low < len(data) <= budget
+    assert len(licodec.compress(image, quality=quality + 0.01, model=model)) > budget
+
+
+def test_unreachable_target_size_is_a_user_error(checkerboard_model):
+    with pytest.raises(LicodecError, match="cannot fit"):
+        api.compress_to_size(smooth_image(64, 64), 5, checkerboard_model)

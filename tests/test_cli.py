@@ -128,3 +128,16 @@ def test_compress_refuses_to_overwrite_its_own_input(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = run_cli("--debug", "decompress", str(tmp_path / "missing.lic"))
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_target_size_reports_what_it_achieved(tmp_path):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(64, 96)).save(source)
+    result = run_cli("compress", str(source), "--target-size", "600")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.lic").stat().st_size <= 600
+    assert "quality" in result.stdout
+
+
+def test_quality_and_target_are_mutually_exclusive(tmp_path):
+    assert run_cli("compress", "x.png", "--quality", "5", "--target-bpp", "0.5").returncode == 2

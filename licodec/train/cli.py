@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
     parser.add_argument("--validate-every", type=int, default=2000)
+    parser.add_argument("--log-every", type=int, default=20, help="steps between JSON-lines log rows")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
     parser.add_argument("--init-weights", type=Path, help="start from a shipped .safetensors (fresh optimizer)")
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         checkpoint_minutes=args.checkpoint_minutes,
         validate_every=args.validate_every,
+        log_every=args.log_every,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)

@@ -53,10 +53,20 @@ def load_images(paths: list[Path], min_side: int) -> TrainingImages:
 
 
 def sample_batch(
-    data: TrainingImages, seed: int, step: int, batch_size: int, crop: int, lossy_min_scale: float = 0.5, lossless_min_scale: float = 0.75
+    data: TrainingImages,
+    seed: int,
+    step: int,
+    batch_size: int,
+    crop: int,
+    rank: int = 0,
+    lossy_min_scale: float = 0.5,
+    lossless_min_scale: float = 0.75,
 ) -> torch.Tensor:
-    """A batch (B, 3, crop, crop) float in [0, 1]: random image, scale, position and flip."""
-    rng = np.random.default_rng([seed, step])
+    """A batch (B, 3, crop, crop) float in [0, 1]: random image, scale, position and flip.
+
+    ``rank`` gives each data-parallel replica its own batches.
+    """
+    rng = np.random.default_rng([seed, step] if rank == 0 else [seed, step, rank])
     batch = []
     for _ in range(batch_size):
         i = int(rng.integers(len(data)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ import torch
 
 from licodec.models import CodecConfig, create_model, save_weights
 from licodec.models.base import LearnedCodec
+from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 from licodec.train.data import TrainingImages, find_images, is_validation, load_images, sample_batch
 
 MS_SSIM_WEIGHT = 1.0 / 0.0067 * 1.5  # scales (1 - MS-SSIM) to the order of 255^2 MSE at equal lambda
@@ -41,6 +43,7 @@ class TrainSettings:
     threads: int = 2
     checkpoint_minutes: float = 10.0
     validate_every: int = 2000
+    log_every: int = 20
     validation_fraction: float = 0.03
     lr_drop_at: int | None = None  # step after which the learning rate is divided by 10
 
@@ -79,6 +82,7 @@ def _split_parameters(model: LearnedCodec):
 class Trainer:
     def __init__(self, settings: TrainSettings, init_weights: Path | None = None) -> None:
         self.settings = settings
+        self.rank, self.world = init_from_environment()
         self.run_dir = Path(settings.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(settings.seed)
@@ -101,6 +105,8 @@ class Trainer:
         return self.run_dir / "checkpoint.pt"
 
     def save_checkpoint(self) -> None:
+        if self.rank != 0:
+            return
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -141,7 +147,8 @@ class Trainer:
         return s.learning_rate
 
     def train_step(self, x: torch.Tensor) -> dict:
-        rng = np.random.default_rng([self.settings.seed, self.step, 1])
+        key = [self.settings.seed, self.step, 1] + ([self.rank] if self.rank else [])
+        rng = np.random.default_rng(key)
         rungs = torch.from_numpy(rng.integers(len(self.lambdas), size=x.shape[0]))
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
@@ -150,11 +157,13 @@ class Trainer:
         self.aux_optimizer.zero_grad(set_to_none=True)
         result = rd_loss(self.model, x, rungs, self.lambdas, self.settings.config.distortion)
         result["loss"].backward()
-        main, _ = _split_parameters(self.model)
+        main, aux_parameters = _split_parameters(self.model)
+        average_gradients(main, self.world)
         torch.nn.utils.clip_grad_norm_(main, self.settings.clip_norm)
         self.optimizer.step()
         aux = self.model.aux_loss()
         aux.backward()
+        average_gradients(aux_parameters, self.world)
         self.aux_optimizer.step()
         result["aux"] = aux.detach()
         return result
@@ -176,6 +185,16 @@ class Trainer:
         self.model.train()
         return rows
 
+    def replica_digest(self) -> str:
+        """SHA-256 of the model's parameters: equal on every replica of a data-parallel run."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for key, value in sorted(self.model.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(value.detach().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
     def run(self, resume: bool, progress: bool = True) -> None:
         from tqdm import tqdm
 
@@ -185,27 +204,28 @@ class Trainer:
         train_paths = [p for p in paths if not is_validation(p, s.validation_fraction)]
         val_paths = [p for p in paths if is_validation(p, s.validation_fraction)]
         data = load_images(train_paths, s.crop)
-        validation = load_images(val_paths, 256)
+        validation = load_images(val_paths, 64)
         if resume and self.checkpoint_path.exists():
             self.resume()
-        log = (self.run_dir / "log.jsonl").open("a", buffering=1)
+        log = (self.run_dir / "log.jsonl").open("a", buffering=1) if self.rank == 0 else open(os.devnull, "w")
+        progress = progress and self.rank == 0
         log.write(json.dumps({"event": "start", "step": self.step, "train_images": len(data), "val_images": len(validation), "settings": s.to_json()}) + "\n")
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         last_save = time.monotonic()
         bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True)
-        while self.step < s.steps and not self._stop:
+        while self.step < s.steps and not any_rank(self._stop, self.world):
             start = time.process_time()
-            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop)
+            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop, rank=self.rank)
             r = self.train_step(x)
             self.step += 1
             self.cpu_seconds += time.process_time() - start
             bar.update(1)
-            if self.step % 20 == 0:
+            if self.step % s.log_every == 0:
                 row = {k: round(float(v.detach()), 5) for k, v in r.items()}
                 bar.set_postfix(bpp=row["bpp"], psnr=row["psnr"], loss=row["loss"])
                 log.write(json.dumps({"step": self.step, **row}) + "\n")
-            if self.step % s.validate_every == 0 and len(validation):
+            if self.step % s.validate_every == 0 and len(validation) and self.rank == 0:
                 log.write(json.dumps({"step": self.step, "validation": self.validate(validation)}) + "\n")
                 log.flush()
             if time.monotonic() - last_save > s.checkpoint_minutes * 60:
@@ -216,6 +236,8 @@ class Trainer:
             if not math.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss} at step {self.step}")
         self.save_checkpoint()
+        if self.world > 1:
+            (self.run_dir / f"replica-{self.rank}.sha256").write_text(self.replica_digest())
         log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
         log.close()
         bar.close()

@@ -1,0 +1,27 @@
+"""Baseline JPEG through Pillow (libjpeg-turbo), 4:2:0 chroma: the web's default."""
+
+from __future__ import annotations
+
+import PIL
+from PIL import Image, features
+
+from licodec.conventional._pillow import load, save
+
+QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+SUBSAMPLING = 2  # Pillow's code for 4:2:0
+
+
+def is_available() -> bool:
+    return bool(features.check("jpg"))
+
+
+def version() -> str:
+    return f"libjpeg-turbo {features.version('libjpeg_turbo') or '?'} (Pillow {PIL.__version__})"
+
+
+def encode(image: Image.Image, quality: int) -> bytes:
+    return save(image, "JPEG", quality=int(quality), subsampling=SUBSAMPLING)
+
+
+def decode(data: bytes) -> Image.Image:
+    return load(data)

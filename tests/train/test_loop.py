@@ -1,0 +1,71 @@
+import json
+import subprocess
+import sys
+
+import torch
+
+from licodec.cli import main
+from licodec.models import load_weights
+from licodec.train.loop import export_checkpoint
+from tests.conftest import REPO
+from tests.train.conftest import TINY_ARGS
+
+
+def train(image_folder, run_dir, steps, *extra):
+    assert main(["train", str(image_folder), "--run-dir", str(run_dir), "--steps", str(steps), *TINY_ARGS, *extra]) == 0
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)
+
+
+def test_resume_continues_exactly_as_an_uninterrupted_run(image_folder, tmp_path):
+    straight = train(image_folder, tmp_path / "a", 4)
+    train(image_folder, tmp_path / "b", 2)
+    resumed = train(image_folder, tmp_path / "b", 4, "--resume")
+    assert resumed["step"] == straight["step"] == 4
+    for key, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+
+
+def test_log_has_progress_and_validation_lines(image_folder, tmp_path):
+    train(image_folder, tmp_path, 4)
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert sum("bpp" in r for r in rows) == 4
+    assert rows[0]["event"] == "start" and rows[-1]["event"] == "stop"
+
+
+def test_export_writes_weights_that_code_and_can_seed_a_new_run(image_folder, tmp_path):
+    train(image_folder, tmp_path / "run", 2)
+    weights = tmp_path / "w.safetensors"
+    export_checkpoint(tmp_path / "run" / "checkpoint.pt", weights, "tiny-test")
+    model, metadata = load_weights(weights)
+    assert json.loads(metadata["extra"])["steps"] == 2
+    x = torch.rand(1, 3, 64, 64)
+    assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
+    train(image_folder, tmp_path / "again", 1, "--init-weights", str(weights))
+
+
+def test_sigterm_saves_a_checkpoint(image_folder, tmp_path):
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "licodec.train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "100000", *TINY_ARGS]
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
+    log = tmp_path / "log.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and '"step"' in log.read_text().split("\n", 1)[-1]):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] > 0
+
+
+def test_torchrun_keeps_two_replicas_identical(image_folder, tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        "-m", "licodec.train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "3", *TINY_ARGS,
+        "--threads", "1",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=170)
+    assert result.returncode == 0, result.stderr[-2000:]
+    digests = [(tmp_path / f"replica-{rank}.sha256").read_text() for rank in (0, 1)]
+    assert digests[0] == digests[1]
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 3
