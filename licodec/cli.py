@@ -198,6 +198,64 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from licodec.eval.report import load_reference, write_report
+    from licodec.eval.runner import evaluate, list_images
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise LicodecError(f"{folder} is not a folder")
+    images = list_images(folder)
+    names = [n.strip() for n in args.codecs.split(",") if n.strip()]
+    from licodec.eval.codecs import resolve
+
+    available = []
+    for name in names:
+        try:
+            resolve(name)
+            available.append(name)
+        except LicodecError as exc:
+            print(f"licodec: warning: skipping {name}: {exc}", file=sys.stderr)
+    qualities = None
+    if args.qualities:
+        sweep = tuple(int(q) for q in args.qualities.split(","))
+        qualities = {name: sweep for name in available}
+    references = []
+    for path in args.reference or []:
+        try:
+            references.append(load_reference(Path(path)))
+        except (OSError, ValueError, KeyError) as exc:
+            raise LicodecError(f"cannot read reference curve {path}: {exc}") from None
+    out = Path(args.out)
+    results = evaluate(available, images, out, qualities, jobs=args.jobs)
+    write_report(results, out, args.anchor, references)
+    print((out / "bd_rate.md").read_text())
+    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, rd_psnr-rgb.png, rd_ms-ssim-rgb.png")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
+    from licodec.image import open_image
+
+    reference = open_image(Path(args.reference)).convert("RGB")
+    path = Path(args.decoded)
+    if path.suffix.lower() == ".lic":
+        from licodec.api import decompress
+
+        data = read_input(path)
+        decoded = decompress(data).convert("RGB")
+    else:
+        data = read_input(path)
+        decoded = open_image(path).convert("RGB")
+    if decoded.size != reference.size:
+        raise LicodecError(f"sizes differ: {reference.size} vs {decoded.size}")
+    print(f"bpp      {bits_per_pixel(len(data), *reference.size):.4f}  ({len(data)} bytes of {path.name})")
+    print(f"PSNR     {psnr(reference, decoded):.3f} dB")
+    print(f"MS-SSIM  {ms_ssim(reference, decoded):.5f}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from licodec.train.cli import run
 
@@ -235,6 +293,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the shipped models")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("eval", help="measure codecs on a folder of images: tables and plots")
+    p.add_argument("folder")
+    p.add_argument("--codecs", default="licodec,jpeg,webp,jpeg2000,avif,heic,jxl")
+    p.add_argument("--qualities", help="comma-separated qualities for every codec (default: each codec's own sweep)")
+    p.add_argument("--anchor", default="jpeg", help="codec the BD-rates are measured against")
+    p.add_argument("--out", default="results", help="results folder (also holds the cache)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--reference", nargs="*", help="published curves (CompressAI JSON) to draw alongside")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="bpp, PSNR and MS-SSIM of a decoded image (or .lic) against a reference")
+    p.add_argument("reference")
+    p.add_argument("decoded")
+    p.set_defaults(func=cmd_compare)
 
     from licodec.train.cli import add_arguments
 

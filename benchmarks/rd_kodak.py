@@ -1,0 +1,79 @@
+"""Kodak rate-distortion of the default model, and its BD-rate against conventional codecs, in one run.
+
+    .venv/bin/python benchmarks/rd_kodak.py [--kodak ../shared/data/kodak] [--out results/rd_kodak] [--jobs 1]
+
+Prints the default model's curve (bpp, PSNR, MS-SSIM per quality, averaged over
+the images), its PSNR and MS-SSIM BD-rates against JPEG, WebP, HEIC and AVIF
+(Akima, `bjontegaard`), and how closely the model's own rate estimate predicts
+the real file sizes. Results are cached in --out, so a re-run only measures what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+
+from licodec.eval.bdrate import bd_rate
+from licodec.eval.runner import average_curve, evaluate, list_images
+
+ROOT = Path(__file__).resolve().parent.parent
+ANCHORS = ("jpeg", "webp", "heic", "avif")
+
+
+def rate_estimate_agreement(images: list[Path], quality: int) -> tuple[float, float]:
+    """(estimated bits, real file bits) summed over ``images`` at ``quality``."""
+    import numpy as np
+    from PIL import Image
+
+    import licodec
+    from licodec.api import _pad
+
+    model = licodec.load_model()
+    estimated = actual = 0.0
+    for path in images:
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        x = _pad(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255, model.pad_multiple)
+        with torch.no_grad():
+            out = model(x, model.rate_position(quality))
+        estimated += sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
+        actual += 8 * len(licodec.compress(rgb, quality=quality, model=model))
+    return estimated, actual
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "rd_kodak")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    images = list_images(args.kodak)
+    results = evaluate(["licodec", *ANCHORS], images, args.out, jobs=args.jobs)
+    curves = {name: average_curve(rows) for name, rows in results.items()}
+    ours = curves["licodec"]
+    print(f"Kodak ({len(images)} images), default model, averaged per quality:")
+    print(f"{'quality':>8} {'bpp':>8} {'PSNR':>8} {'MS-SSIM':>8} {'enc s':>7} {'dec s':>7}")
+    for i, q in enumerate(ours["quality"]):
+        print(
+            f"{q:>8} {ours['bpp'][i]:>8.4f} {ours['psnr-rgb'][i]:>8.3f} {ours['ms-ssim-rgb'][i]:>8.5f}"
+            f" {ours['encoding_time'][i]:>7.3f} {ours['decoding_time'][i]:>7.3f}"
+        )
+    print("\nBD-rate of licodec against (negative: fewer bits at equal quality):")
+    for anchor in ANCHORS:
+        psnr_bd = bd_rate(curves[anchor], ours, "psnr-rgb")
+        ssim_bd = bd_rate(curves[anchor], ours, "ms-ssim-rgb")
+        print(f"  {anchor:>6}: PSNR {psnr_bd:+.1f}%   MS-SSIM {ssim_bd:+.1f}%")
+    estimated, actual = rate_estimate_agreement(images, 75)
+    print(
+        f"\nRate estimate vs real files at quality 75: estimated {estimated / 8:.0f} bytes, "
+        f"files {actual / 8:.0f} bytes, difference {100 * (actual - estimated) / estimated:+.2f}%"
+    )
+    if any(math.isnan(v) for v in ours["bpp"]):
+        print("warning: some measurements are missing")
+
+
+if __name__ == "__main__":
+    main()

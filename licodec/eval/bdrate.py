@@ -1,0 +1,36 @@
+"""Bjøntegaard-delta rate between two RD curves, with the ``bjontegaard`` package (Akima)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric: str = "psnr-rgb") -> float:
+    """Average rate difference (%) of ``test`` against ``anchor`` at equal ``metric``; NaN if they do not overlap.
+
+    MS-SSIM is compared in dB, -10 log10(1 - MS-SSIM), as is customary.
+    """
+    import bjontegaard
+
+    def points(curve):
+        rate = np.asarray(curve["bpp"], dtype=float)
+        dist = np.asarray(curve[metric], dtype=float)
+        if metric.startswith("ms-ssim"):
+            dist = -10 * np.log10(np.clip(1 - dist, 1e-12, None))
+        keep = np.isfinite(rate) & np.isfinite(dist) & (rate > 0)
+        order = np.argsort(rate[keep])
+        return rate[keep][order], dist[keep][order]
+
+    ra, da = points(anchor)
+    rt, dt = points(test)
+    if len(ra) < 4 or len(rt) < 4:
+        return math.nan
+    overlap = min(da.max(), dt.max()) - max(da.min(), dt.min())
+    if overlap <= 0:
+        return math.nan
+    try:
+        return float(bjontegaard.bd_rate(ra, da, rt, dt, method="akima", require_matching_points=False, min_overlap=0.0))
+    except (ValueError, ZeroDivisionError):
+        return math.nan

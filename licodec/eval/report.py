@@ -1,0 +1,76 @@
+"""Write evaluation results: CompressAI-layout JSON per codec, per-image CSV, BD-rate Markdown, RD plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from licodec.eval.bdrate import bd_rate
+from licodec.eval.codecs import resolve
+from licodec.eval.runner import Measurement, average_curve, write_rows_csv
+
+METRICS = {"psnr-rgb": "PSNR (dB, RGB)", "ms-ssim-rgb": "MS-SSIM (RGB)"}
+
+
+def load_reference(path: Path) -> dict:
+    data = json.loads(Path(path).read_text())
+    return {"name": data.get("name", Path(path).stem), "results": data["results"]}
+
+
+def write_report(
+    results: dict[str, list[Measurement]], out_dir: Path, anchor: str, references: list[dict] | None = None
+) -> dict[str, dict]:
+    """Write all outputs; returns the averaged curves by codec name."""
+    curves = {name: average_curve(rows) for name, rows in results.items()}
+    for name, curve in curves.items():
+        payload = {"name": name, "description": resolve(name).description, "results": curve}
+        (out_dir / f"{name.replace(':', '_')}.json").write_text(json.dumps(payload, indent=2))
+    write_rows_csv(results, out_dir / "per_image.csv")
+    (out_dir / "bd_rate.md").write_text(bd_rate_table(curves, anchor, references or []))
+    for metric, label in METRICS.items():
+        plot(curves, references or [], metric, label, out_dir / f"rd_{metric}.png")
+    return curves
+
+
+def bd_rate_table(curves: dict[str, dict], anchor: str, references: list[dict]) -> str:
+    if anchor not in curves:
+        return f"Anchor {anchor!r} was not evaluated; no BD-rate table.\n"
+    lines = [
+        f"BD-rate against `{anchor}` (negative = fewer bits for the same quality; Akima interpolation, `bjontegaard`).",
+        "",
+        "| codec | PSNR BD-rate | MS-SSIM BD-rate | bpp range |",
+        "|---|---|---|---|",
+    ]
+    rows = [(name, curve, "") for name, curve in curves.items()]
+    rows += [(ref["name"], ref["results"], " (published)") for ref in references]
+    for name, curve, tag in rows:
+        cells = []
+        for metric in METRICS:
+            value = bd_rate(curves[anchor], curve, metric) if metric in curve else math.nan
+            cells.append("n/a" if math.isnan(value) else f"{value:+.1f}%")
+        bpps = [b for b in curve["bpp"] if math.isfinite(b)]
+        lines.append(f"| {name}{tag} | {cells[0]} | {cells[1]} | {min(bpps):.3f}–{max(bpps):.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(curves: dict[str, dict], references: list[dict], metric: str, label: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
+    for name, curve in curves.items():
+        ax.plot(curve["bpp"], curve[metric], "o-", label=name, linewidth=2 if name.startswith("licodec") else 1.2)
+    for ref in references:
+        if metric in ref["results"]:
+            ax.plot(ref["results"]["bpp"], ref["results"][metric], "--", label=f"{ref['name']} (published)", alpha=0.7)
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel(label)
+    ax.set_xlim(0, 2.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

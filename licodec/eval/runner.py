@@ -1,0 +1,167 @@
+"""Measure codecs on a folder of images: bytes, bpp, PSNR, MS-SSIM, encode/decode seconds.
+
+Results are cached per (codec version, quality, image content), so a re-run only
+computes what changed. See docs/evaluation.md for the definition of every number.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from licodec.eval.codecs import EvalCodec, resolve
+from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
+from licodec.train.data import IMAGE_SUFFIXES
+
+
+@dataclass
+class Measurement:
+    codec: str
+    image: str
+    quality: int
+    num_bytes: int
+    bpp: float
+    psnr: float
+    ms_ssim: float
+    encode_seconds: float
+    decode_seconds: float
+
+
+def list_images(folder: Path) -> list[Path]:
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        from licodec.errors import LicodecError
+
+        raise LicodecError(f"no images found in {folder}")
+    return paths
+
+
+def measure(codec: EvalCodec, path: Path, quality: int) -> Measurement:
+    with Image.open(path) as im:
+        original = im.convert("RGB")
+    start = time.perf_counter()
+    data = codec.encode(original, quality)
+    encoded = time.perf_counter()
+    decoded = codec.decode(data)
+    decode_seconds = time.perf_counter() - encoded
+    return Measurement(
+        codec=codec.name,
+        image=path.name,
+        quality=quality,
+        num_bytes=len(data),
+        bpp=bits_per_pixel(len(data), *original.size),
+        psnr=psnr(original, decoded),
+        ms_ssim=ms_ssim(original, decoded),
+        encode_seconds=encoded - start,
+        decode_seconds=decode_seconds,
+    )
+
+
+class ResultCache:
+    """JSON lines keyed by codec version, quality and the image's SHA-256."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                row = json.loads(line)
+                self.rows[row["key"]] = row["measurement"]
+
+    @staticmethod
+    def key(codec: EvalCodec, image_digest: str, quality: int) -> str:
+        return f"{codec.name}|{codec.version}|{quality}|{image_digest}"
+
+    def get(self, key: str) -> Measurement | None:
+        row = self.rows.get(key)
+        return Measurement(**row) if row else None
+
+    def put(self, key: str, m: Measurement) -> None:
+        self.rows[key] = asdict(m)
+        with self.path.open("a") as f:
+            f.write(json.dumps({"key": key, "measurement": asdict(m)}) + "\n")
+
+
+def _measure_job(args: tuple[str, str, int]) -> Measurement:
+    import torch
+
+    torch.set_num_threads(1)
+    name, path, quality = args
+    return measure(resolve(name), Path(path), quality)
+
+
+def evaluate(
+    codec_names: list[str],
+    images: list[Path],
+    out_dir: Path,
+    qualities: dict[str, tuple[int, ...]] | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+) -> dict[str, list[Measurement]]:
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = ResultCache(out_dir / "cache.jsonl")
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images}
+    results: dict[str, list[Measurement]] = {}
+    for name in codec_names:
+        codec = resolve(name)
+        sweep = (qualities or {}).get(name, codec.qualities)
+        todo, done = [], []
+        for path in images:
+            for q in sweep:
+                hit = cache.get(ResultCache.key(codec, digests[path], q))
+                (done.append(hit) if hit else todo.append((path, q)))
+        bar = tqdm(total=len(todo), desc=name, disable=not progress or not todo, leave=False)
+        if jobs > 1 and todo:
+            with ProcessPoolExecutor(jobs) as pool:
+                for (path, q), m in zip(todo, pool.map(_measure_job, [(name, str(p), q) for p, q in todo])):
+                    cache.put(ResultCache.key(codec, digests[path], q), m)
+                    done.append(m)
+                    bar.update()
+        else:
+            for path, q in todo:
+                m = measure(codec, path, q)
+                cache.put(ResultCache.key(codec, digests[path], q), m)
+                done.append(m)
+                bar.update()
+        bar.close()
+        results[name] = sorted(done, key=lambda m: (m.quality, m.image))
+    return results
+
+
+def average_curve(rows: list[Measurement]) -> dict[str, list[float]]:
+    """Per quality, the mean over images of each figure (CompressAI's averaging)."""
+    curve: dict[str, list[float]] = {k: [] for k in ("quality", "bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")}
+    for q in sorted({m.quality for m in rows}):
+        at_q = [m for m in rows if m.quality == q]
+        curve["quality"].append(q)
+        curve["bpp"].append(_mean([m.bpp for m in at_q]))
+        curve["psnr-rgb"].append(_mean([m.psnr for m in at_q]))
+        curve["ms-ssim-rgb"].append(_mean([m.ms_ssim for m in at_q]))
+        curve["encoding_time"].append(_mean([m.encode_seconds for m in at_q]))
+        curve["decoding_time"].append(_mean([m.decode_seconds for m in at_q]))
+    return curve
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def write_rows_csv(results: dict[str, list[Measurement]], path: Path) -> None:
+    fields = list(Measurement.__dataclass_fields__)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for rows in results.values():
+            for m in rows:
+                writer.writerow(asdict(m))

@@ -1,0 +1,36 @@
+import pytest
+from PIL import Image
+
+from licodec.conventional import CODECS
+from licodec.eval.codecs import resolve
+from licodec.eval.metrics import psnr
+from licodec.errors import LicodecError
+from tests.conftest import smooth_image
+
+IMAGE = Image.fromarray(smooth_image(48, 64))
+
+
+@pytest.mark.parametrize("name", list(CODECS))
+def test_each_available_codec_round_trips_at_a_useful_quality(name):
+    module = CODECS[name]
+    if not module.is_available():
+        pytest.skip(f"{name} is not installed here")
+    data = module.encode(IMAGE, 90)
+    decoded = module.decode(data)
+    assert decoded.size == IMAGE.size and decoded.mode == "RGB"
+    assert psnr(IMAGE, decoded) > 25
+    assert module.version()
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "heic"])
+def test_higher_quality_costs_more_bytes(name):
+    module = CODECS[name]
+    if not module.is_available():
+        pytest.skip(f"{name} is not installed here")
+    assert len(module.encode(IMAGE, 20)) < len(module.encode(IMAGE, 90))
+
+
+def test_an_unavailable_codec_is_reported_not_crashed(monkeypatch):
+    monkeypatch.setattr(CODECS["heic"], "is_available", lambda: False)
+    with pytest.raises(LicodecError, match="not available"):
+        resolve("heic")

@@ -1,0 +1,22 @@
+import math
+
+import pytest
+
+from licodec.eval.bdrate import bd_rate
+
+ANCHOR = {"bpp": [0.25, 0.5, 1.0, 2.0], "psnr-rgb": [28.0, 31.0, 34.0, 37.0], "ms-ssim-rgb": [0.9, 0.95, 0.98, 0.99]}
+
+
+def test_same_quality_at_half_the_rate_is_minus_fifty_percent():
+    test = dict(ANCHOR, bpp=[b / 2 for b in ANCHOR["bpp"]])
+    assert bd_rate(ANCHOR, test) == pytest.approx(-50.0, abs=0.5)
+    assert bd_rate(ANCHOR, test, "ms-ssim-rgb") == pytest.approx(-50.0, abs=0.5)
+
+
+def test_identical_curves_give_zero():
+    assert bd_rate(ANCHOR, ANCHOR) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_non_overlapping_curves_give_nan():
+    far = dict(ANCHOR, **{"psnr-rgb": [50.0, 51.0, 52.0, 53.0]})
+    assert math.isnan(bd_rate(ANCHOR, far))

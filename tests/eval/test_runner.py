@@ -1,0 +1,74 @@
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from licodec.cli import main
+from licodec.eval import runner
+from licodec.eval.codecs import resolve
+from licodec.errors import LicodecError
+from tests.conftest import smooth_image
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("imgs")
+    for i in range(2):
+        Image.fromarray(smooth_image(64, 80, seed=i)).save(path / f"{i}.png")
+    return path
+
+
+def test_jpeg_figures_match_an_independent_computation(folder):
+    path = folder / "0.png"
+    m = runner.measure(resolve("jpeg"), path, 50)
+    original = Image.open(path).convert("RGB")
+    buffer = io.BytesIO()
+    original.save(buffer, format="JPEG", quality=50)
+    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=float)
+    mse = np.mean((np.asarray(original, dtype=float) - decoded) ** 2)
+    assert m.psnr == pytest.approx(10 * np.log10(255**2 / mse), abs=0.01)
+    assert m.bpp == pytest.approx(len(buffer.getvalue()) * 8 / (64 * 80), rel=0.01)
+
+
+def test_results_are_cached_per_codec_quality_and_image(folder, tmp_path, monkeypatch):
+    first = runner.evaluate(["jpeg"], runner.list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
+    calls = []
+    monkeypatch.setattr(runner, "measure", lambda *a: calls.append(a))
+    again = runner.evaluate(["jpeg"], runner.list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
+    assert not calls
+    assert [m.num_bytes for m in again["jpeg"]] == [m.num_bytes for m in first["jpeg"]]
+
+
+def test_eval_command_writes_json_csv_markdown_and_plots(folder, tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(["eval", str(folder), "--codecs", "jpeg,webp,nonexistent", "--qualities", "10,30,50,70,90", "--out", str(out)])
+    assert code == 0
+    data = json.loads((out / "webp.json").read_text())
+    assert set(data["results"]) >= {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
+    assert len(data["results"]["bpp"]) == 5
+    assert (out / "per_image.csv").read_text().count("\n") == 1 + 2 * 2 * 5
+    assert "| webp |" in (out / "bd_rate.md").read_text()
+    for name in ("rd_psnr-rgb.png", "rd_ms-ssim-rgb.png"):
+        assert (out / name).stat().st_size > 1000
+    assert "skipping nonexistent" in capsys.readouterr().err
+
+
+def test_parallel_jobs_give_the_same_bytes(folder, tmp_path):
+    serial = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "a", {"webp": (50,)}, progress=False)
+    parallel = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "b", {"webp": (50,)}, jobs=2, progress=False)
+    assert [m.num_bytes for m in serial["webp"]] == [m.num_bytes for m in parallel["webp"]]
+
+
+def test_empty_folder_is_a_user_error(tmp_path):
+    with pytest.raises(LicodecError, match="no images"):
+        runner.list_images(tmp_path)
+
+
+def test_compare_prints_the_three_figures(folder, tmp_path, capsys):
+    decoded = tmp_path / "d.jpg"
+    Image.open(folder / "0.png").save(decoded, quality=60)
+    assert main(["compare", str(folder / "0.png"), str(decoded)]) == 0
+    out = capsys.readouterr().out
+    assert "bpp" in out and "PSNR" in out and "MS-SSIM" in out
