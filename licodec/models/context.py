@@ -23,7 +23,7 @@ from licodec.models.config import CodecConfig
 from licodec.models.hyperprior import HyperpriorCodec
 from licodec.models.transforms import entropy_parameters, hyper_synthesis
 from licodec.nn import CheckerboardMaskedConv2d, MaskedConv2d, checkerboard_anchor_mask
-from licodec.nn.fixed_point import run_layer
+from licodec.nn.fixed_point import run_layer, run_layer_at
 
 
 class CheckerboardContext(HyperpriorCodec):
@@ -75,38 +75,44 @@ class CheckerboardContext(HyperpriorCodec):
 
     def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
-        nets, thresholds, y_table = tables.networks, tables.integers["scale_thresholds"], tables.categorical["y"]
+        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
         y = self.encode_latent(x, rate_position)
-        params = nets["h_s"](self._encode_z(y, encoder))
-        anchor = checkerboard_anchor_mask(*y.shape[-2:]).numpy()
-        y_hat_anchor = torch.zeros_like(params[:, : y.shape[1]])
+        params = tables.networks["h_s"](self._encode_z(y, encoder))
+        anchor = checkerboard_anchor_mask(*y.shape[-2:])
+        y_hat = torch.zeros_like(y, dtype=torch.float64)
         for half in (anchor, ~anchor):
-            scales, means = self._half_parameters(params, y_hat_anchor, half is anchor)
-            symbols, y_hat = quantize_to_symbols(y, means)
-            encoder.encode(symbols.numpy()[..., half], scale_indexes(scales, thresholds)[..., half], y_table)
-            if half is anchor:
-                y_hat_anchor = y_hat * torch.from_numpy(anchor)
+            scales, means = self._half_parameters(params, y_hat, half, half is anchor)
+            symbols, y_hat_half = quantize_to_symbols(y[..., half], means)
+            encoder.encode(symbols.numpy(), scale_indexes(scales, thresholds), y_table)
+            y_hat[..., half] = y_hat_half
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
         thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
         params = tables.networks["h_s"](self._decode_z(decoder, height, width))
-        anchor = checkerboard_anchor_mask(height, width).numpy()
+        anchor = checkerboard_anchor_mask(height, width)
         y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
         for half in (anchor, ~anchor):
-            scales, means = self._half_parameters(params, y_hat, half is anchor)
-            symbols = np.zeros(y_hat.shape, dtype=np.int32)
-            symbols[..., half] = decoder.decode(scale_indexes(scales, thresholds)[..., half], y_table)
-            y_hat = torch.where(torch.from_numpy(half), symbols_to_fixed(symbols, means), y_hat)
+            scales, means = self._half_parameters(params, y_hat, half, half is anchor)
+            symbols = decoder.decode(scale_indexes(scales, thresholds), y_table)
+            y_hat[..., half] = symbols_to_fixed(symbols, means)
         return to_float(y_hat)
 
-    def _half_parameters(self, params: torch.Tensor, y_hat_anchor: torch.Tensor, is_anchor: bool):
-        """Integer (scales, means) of one half; the non-anchor half sees the anchors through the context."""
+    def _half_parameters(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool):
+        """Integer (scales, means), each (1, M, K), at the K positions of one half.
+
+        The anchors see the hyperprior only; the non-anchors also see the decoded
+        anchors through the context convolution, evaluated at their positions only.
+        """
         nets = self._require_tables().networks
+        side = params[..., half].unsqueeze(-1)  # (1, 2M, K, 1): 1x1 networks run on the gathered positions
         if is_anchor:
-            return nets["ep_anchor"](params).chunk(2, 1)
-        ctx = nets["context"](context_input(y_hat_anchor))
-        return nets["ep_nonanchor"](torch.cat([params, ctx], 1)).chunk(2, 1)
+            out = nets["ep_anchor"](side)
+        else:
+            ctx = run_layer_at(nets["context"].layers[0], context_input(y_hat), half.numpy()).unsqueeze(-1)
+            out = nets["ep_nonanchor"](torch.cat([side, ctx], 1))
+        scales, means = out.squeeze(-1).chunk(2, 1)
+        return scales, means
 
 
 class AutoregressiveContext(HyperpriorCodec):

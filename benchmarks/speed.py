@@ -1,0 +1,135 @@
+"""Encode/decode speed on Kodak: licodec (network vs entropy coding) and conventional codecs, in one run.
+
+    .venv/bin/python benchmarks/speed.py [--kodak ../shared/data/kodak] [--images 24] [--repeats 3]
+
+Times are wall-clock seconds per image, in-process, torch with 2 threads; each
+figure is the median over repeats of the per-image mean. "entropy" is the time
+spent inside the range coder binding (licodec.entropy.coder), "network" the rest.
+Compare ratios measured in one run: these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import licodec
+from licodec.conventional import CODECS
+from licodec.entropy import coder
+from licodec.entropy.gaussian import build_gaussian_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def entropy_timer(totals: dict[str, float]):
+    """Accumulate the time spent in SymbolEncoder.encode / SymbolDecoder.decode."""
+    originals = (coder.SymbolEncoder.encode, coder.SymbolDecoder.decode)
+
+    def timed(fn, key):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[key] += time.perf_counter() - start
+
+        return wrapper
+
+    coder.SymbolEncoder.encode = timed(originals[0], "encode")
+    coder.SymbolDecoder.decode = timed(originals[1], "decode")
+    try:
+        yield
+    finally:
+        coder.SymbolEncoder.encode, coder.SymbolDecoder.decode = originals
+
+
+def time_licodec(images: list[Image.Image], model_name: str | None, repeats: int) -> dict[str, float]:
+    model = licodec.load_model(model_name)
+    licodec.decompress(licodec.compress(images[0], model=model))  # warm-up
+    runs = []
+    for _ in range(repeats):
+        totals = {"encode": 0.0, "decode": 0.0, "encode_all": 0.0, "decode_all": 0.0}
+        with entropy_timer(totals):
+            for image in images:
+                start = time.perf_counter()
+                data = licodec.compress(image, model=model)
+                mid = time.perf_counter()
+                licodec.decompress(data)
+                totals["encode_all"] += mid - start
+                totals["decode_all"] += time.perf_counter() - mid
+        runs.append({k: v / len(images) for k, v in totals.items()})
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def time_conventional(name: str, images: list[Image.Image], repeats: int, quality: int = 75) -> tuple[float, float]:
+    module = CODECS[name]
+    enc, dec = [], []
+    for _ in range(repeats):
+        e = d = 0.0
+        for image in images:
+            start = time.perf_counter()
+            data = module.encode(image, quality)
+            mid = time.perf_counter()
+            module.decode(data)
+            e += mid - start
+            d += time.perf_counter() - mid
+        enc.append(e / len(images))
+        dec.append(d / len(images))
+    return statistics.median(enc), statistics.median(dec)
+
+
+def coder_throughput(num_symbols: int = 1_000_000) -> tuple[float, float]:
+    tables = build_gaussian_tables()
+    rng = np.random.default_rng(0)
+    indexes = rng.integers(0, 40, num_symbols).astype(np.int32)
+    symbols = np.round(rng.normal(0, 0.11 * 1.131**indexes)).astype(np.int32)
+    start = time.perf_counter()
+    encoder = coder.SymbolEncoder()
+    encoder.encode(symbols, indexes, tables)
+    streams = encoder.finish()
+    mid = time.perf_counter()
+    decoded = coder.SymbolDecoder(streams).decode(indexes, tables)
+    end = time.perf_counter()
+    assert np.array_equal(decoded, symbols)
+    return num_symbols / (mid - start), num_symbols / (end - mid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    paths = sorted(args.kodak.glob("*.png"))[: args.images]
+    images = [Image.open(p).convert("RGB") for p in paths]
+    print(f"{len(images)} Kodak images, torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}")
+    print(f"{'codec':<22} {'encode s':>9} {'(net/entropy)':>15} {'decode s':>9} {'(net/entropy)':>15}")
+    from licodec.models import SHIPPED
+
+    for name, shipped in SHIPPED.items():
+        if not shipped.weights_path.exists():
+            continue
+        t = time_licodec(images, name, args.repeats)
+        print(
+            f"{name:<22} {t['encode_all']:>9.3f} {t['encode_all'] - t['encode']:>7.3f}/{t['encode']:<7.3f}"
+            f" {t['decode_all']:>9.3f} {t['decode_all'] - t['decode']:>7.3f}/{t['decode']:<7.3f}"
+        )
+    for name in ("jpeg", "webp", "avif", "heic"):
+        if CODECS[name].is_available():
+            enc, dec = time_conventional(name, images, args.repeats)
+            print(f"{name + ' (q75)':<22} {enc:>9.3f} {'':>15} {dec:>9.3f}")
+    enc_rate, dec_rate = coder_throughput()
+    print(f"\nrange coder, 64 indexed Gaussian tables: encode {enc_rate / 1e6:.1f} M symbols/s, decode {dec_rate / 1e6:.1f} M symbols/s")
+
+
+if __name__ == "__main__":
+    main()
