@@ -19,6 +19,8 @@ from licodec.models.base import LearnedCodec
 TILE_PX = 1024
 """Images larger than this on either side are cut into independent tiles of this size,
 which bounds memory (about 1.5 GB at the default model) whatever the image size."""
+MAX_TILE_PX = 4096
+"""Decoders refuse larger tiles: memory per tile stays bounded whatever a file claims."""
 STREAMS_PER_TILE = 2
 
 
@@ -98,6 +100,8 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
             f"file was written with other {header.model_name!r} weights (hash {header.weights_hash.hex()}) "
             f"than the installed ones ({codec.weights_hash}); decode it with the licodec version that wrote it"
         )
+    if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
+        raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
     tiles = list(_tiles(header.height_px, header.width_px, header.tile_px))
     expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha
     if len(lic.streams) != expected:

@@ -153,3 +153,11 @@ def test_target_size_gives_the_largest_file_that_fits():
 def test_unreachable_target_size_is_a_user_error(checkerboard_model):
     with pytest.raises(LicodecError, match="cannot fit"):
         api.compress_to_size(smooth_image(64, 64), 5, checkerboard_model)
+
+
+def test_untiled_file_claiming_a_huge_size_is_refused_before_decoding(checkerboard_model):
+    data = licodec.compress(smooth_image(16, 16), model=checkerboard_model)
+    lic = licodec.bitstream.LicFile.from_bytes(data)
+    huge = licodec.bitstream.Header(**{**lic.header.__dict__, "width_px": 50_000, "height_px": 50_000})
+    with pytest.raises(CorruptBitstreamError, match="tiles"):
+        licodec.decompress(licodec.bitstream.LicFile(huge, lic.streams).to_bytes(), model=checkerboard_model)

@@ -72,3 +72,18 @@ def test_compare_prints_the_three_figures(folder, tmp_path, capsys):
     assert main(["compare", str(folder / "0.png"), str(decoded)]) == 0
     out = capsys.readouterr().out
     assert "bpp" in out and "PSNR" in out and "MS-SSIM" in out
+
+
+KODIM01 = __import__("tests.conftest", fromlist=["KODAK"]).KODAK / "kodim01.png"
+
+
+@pytest.mark.skipif(not KODIM01.exists(), reason="needs ../shared/data/kodak")
+def test_jpeg_quality_50_on_kodim01_matches_pillow_and_numpy():
+    m = runner.measure(resolve("jpeg"), KODIM01, 50)
+    original = Image.open(KODIM01).convert("RGB")
+    buffer = io.BytesIO()
+    original.save(buffer, format="JPEG", quality=50)
+    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=float)
+    mse = np.mean((np.asarray(original, dtype=float) - decoded) ** 2)
+    assert m.psnr == pytest.approx(10 * np.log10(255**2 / mse), abs=0.01)
+    assert m.bpp == pytest.approx(len(buffer.getvalue()) * 8 / (768 * 512), rel=0.01)
