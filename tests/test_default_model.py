@@ -22,3 +22,19 @@ def test_quality_orders_file_sizes_on_a_photo():
     crop = Image.open(KODAK / "kodim05.png").convert("RGB").crop((0, 0, 256, 256))
     sizes = [len(licodec.compress(crop, quality=q)) for q in (1, 25, 50, 75, 100)]
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+def test_rate_estimate_predicts_the_file_size_within_one_percent():
+    import numpy as np
+    import torch
+
+    from licodec.api import _pad
+
+    model = licodec.load_model()
+    rgb = np.asarray(Image.open(KODAK / "kodim05.png").convert("RGB"))
+    x = _pad(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255, model.pad_multiple)
+    with torch.no_grad():
+        out = model(x, model.rate_position(75))
+    estimated = sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
+    actual = 8 * len(licodec.compress(rgb, quality=75, model=model))
+    assert actual == pytest.approx(estimated, rel=0.01)
