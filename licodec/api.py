@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from licodec.adapt.latent import optimize_latent
 from licodec.bitstream import Header, LicFile
 from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
@@ -29,10 +30,18 @@ def load_model(name: str | None = None) -> LearnedCodec:
     return _load_model(name)
 
 
-def compress(image, quality: float = 75, model: str | LearnedCodec | None = None) -> bytes:
+def compress(
+    image,
+    quality: float = 75,
+    model: str | LearnedCodec | None = None,
+    optimize_steps: int = 0,
+    progress: Callable[[int, float], None] | None = None,
+) -> bytes:
     """Compress an image (path, bytes, PIL image or uint8 array) to the bytes of a .lic file.
 
     ``quality`` runs from 1 to 100 (higher: more bits, better fidelity), like JPEG's.
+    ``optimize_steps`` > 0 refines each tile's latent for this image first
+    (:mod:`licodec.adapt.latent`): slower encoding, same decoder.
     """
     if not 1 <= float(quality) <= 100 or math.isnan(float(quality)):
         raise LicodecError(f"quality must be between 1 and 100, not {quality}")
@@ -46,7 +55,8 @@ def compress(image, quality: float = 75, model: str | LearnedCodec | None = None
     for top, left, h, w in _tiles(height, width, tile_px):
         x = torch.from_numpy(np.array(prepared.rgb[top : top + h, left : left + w])).permute(2, 0, 1)
         x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
-        streams.extend(codec.compress(x, position))
+        y = optimize_latent(codec, x, position, optimize_steps, on_step=progress) if optimize_steps > 0 else None
+        streams.extend(codec.compress(x, position, y))
     if prepared.alpha is not None:
         streams.append(encode_alpha(prepared.alpha))
     header = Header(
@@ -62,32 +72,37 @@ def compress(image, quality: float = 75, model: str | LearnedCodec | None = None
     return LicFile(header, tuple(streams)).to_bytes()
 
 
-def compress_to_size(image, max_bytes: int, model: str | LearnedCodec | None = None) -> tuple[bytes, float]:
+def compress_to_size(
+    image, max_bytes: int, model: str | LearnedCodec | None = None, optimize_steps: int = 0
+) -> tuple[bytes, float]:
     """The highest-quality file of at most ``max_bytes`` bytes, and the quality that made it.
 
     Bisection on the continuous quality (steps of 0.01), which the rate follows
     monotonically; about 14 encodes. Raises :class:`LicodecError` if even quality 1 is too large.
     """
     codec = load_model(model) if model is None or isinstance(model, str) else model
-    prepared_image = open_image(image)
+    source = open_image(image)
     if max_bytes < 1:
         raise LicodecError(f"target size must be a positive number of bytes, not {max_bytes}")
-    smallest = compress(prepared_image, 1, codec)
-    if len(smallest) > max_bytes:
-        raise LicodecError(f"cannot fit in {max_bytes} bytes: the smallest file (quality 1) takes {len(smallest)}")
-    best, best_quality = smallest, 1.0
-    low, high = 100, 10000  # centi-quality bounds; `low` always fits
-    largest = compress(prepared_image, 100, codec)
+
+    def encode_at(centi_quality: int) -> bytes:
+        return compress(source, centi_quality / 100, codec, optimize_steps=optimize_steps)
+
+    low, high = 100, 10000  # centi-quality; the file at `low` always fits
+    best = encode_at(low)
+    if len(best) > max_bytes:
+        raise LicodecError(f"cannot fit in {max_bytes} bytes: the smallest file (quality 1) takes {len(best)}")
+    largest = encode_at(high)
     if len(largest) <= max_bytes:
         return largest, 100.0
     while high - low > 1:
         middle = (low + high) // 2
-        data = compress(prepared_image, middle / 100, codec)
+        data = encode_at(middle)
         if len(data) <= max_bytes:
-            low, best, best_quality = middle, data, middle / 100
+            low, best = middle, data
         else:
             high = middle
-    return best, best_quality
+    return best, low / 100
 
 
 def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:

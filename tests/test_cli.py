@@ -141,3 +141,12 @@ def test_target_size_reports_what_it_achieved(tmp_path):
 
 def test_quality_and_target_are_mutually_exclusive(tmp_path):
     assert run_cli("compress", "x.png", "--quality", "5", "--target-bpp", "0.5").returncode == 2
+
+
+def test_optimize_writes_a_file_the_plain_decoder_reads(tmp_path):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(64, 64)).save(source)
+    result = run_cli("compress", str(source), "--optimize", "2", "-q", "40")
+    assert result.returncode == 0, result.stderr
+    assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0
+    assert run_cli("compress", str(source), "--optimize", "-1").returncode == 2

@@ -100,11 +100,30 @@ class LearnedCodec(nn.Module):
     def build_tables(self) -> CodingTables:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def compress(self, x: torch.Tensor, rate_position: float) -> list[bytes]:
-        """Code one tile (1, 3, H, W) in [0, 1], H and W multiples of :attr:`pad_multiple`."""
+    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
+        """Training pass: ``{"x_hat", "likelihoods": {name: tensor}}``; -log2 of the likelihoods is the rate."""
+        return self.forward_latent(self.encode_latent(x, rate_position), rate_position)
+
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def lagrange_multiplier(self, rate_position: float) -> float:
+        """The lambda the model was trained with at ``rate_position`` (geometric between rungs)."""
+        lambdas = self.config.lambdas
+        position = min(max(float(rate_position), 0.0), len(lambdas) - 1)
+        low = min(int(position), len(lambdas) - 1)
+        high = min(low + 1, len(lambdas) - 1)
+        frac = position - low
+        return lambdas[low] ** (1 - frac) * lambdas[high] ** frac
+
+    def compress(self, x: torch.Tensor, rate_position: float, y: torch.Tensor | None = None) -> list[bytes]:
+        """Code one tile (1, 3, H, W) in [0, 1], H and W multiples of :attr:`pad_multiple`.
+
+        ``y`` replaces the analysis transform's latent, e.g. after per-image optimisation.
+        """
         encoder = SymbolEncoder()
         with torch.no_grad():
-            self._encode(x, float(rate_position), encoder)
+            self._encode(self.encode_latent(x, float(rate_position)) if y is None else y, encoder)
         return encoder.finish()
 
     def decompress(self, streams: list[bytes], rate_position: float, height: int, width: int) -> torch.Tensor:
@@ -114,7 +133,7 @@ class LearnedCodec(nn.Module):
             y_hat = self._decode(decoder, height // 16, width // 16)
             return self.decode_latent(y_hat, float(rate_position)).clamp(0, 1)
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:  # pragma: no cover
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:  # pragma: no cover

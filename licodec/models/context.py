@@ -49,8 +49,7 @@ class CheckerboardContext(HyperpriorCodec):
         self.ep_anchor = entropy_parameters(2 * m, 2 * m, 2 * m)
         self.ep_nonanchor = entropy_parameters(4 * m, 2 * m, 2 * m)
 
-    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        y = self.encode_latent(x, rate_position)
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(y))
         params = self.h_s(z_hat)
         anchor = checkerboard_anchor_mask(*y.shape[-2:]).to(y.device)
@@ -73,10 +72,9 @@ class CheckerboardContext(HyperpriorCodec):
         )
         return CodingTables(**self._hyper_tables(), networks=networks)
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
         thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
-        y = self.encode_latent(x, rate_position)
         params = tables.networks["h_s"](self._encode_z(y, encoder))
         anchor = checkerboard_anchor_mask(*y.shape[-2:])
         y_hat = torch.zeros_like(y, dtype=torch.float64)
@@ -129,8 +127,7 @@ class AutoregressiveContext(HyperpriorCodec):
         self.context = MaskedConv2d(m, 2 * m, 5, padding=2, mask_type="A")
         self.entropy_parameters = entropy_parameters(4 * m, 2 * m, 2 * m)
 
-    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        y = self.encode_latent(x, rate_position)
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(y))
         params = self.h_s(z_hat)
         # Training sees the true causal context in one parallel pass: with mixed
@@ -161,10 +158,9 @@ class AutoregressiveContext(HyperpriorCodec):
                 padded[:, :, i + 2, j + 2] = visit(i, j, scales, means)
         return padded[:, :, 2:-2, 2:-2]
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
         thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
-        y = self.encode_latent(x, rate_position)
         params = tables.networks["h_s"](self._encode_z(y, encoder))
 
         def visit(i, j, scales, means):

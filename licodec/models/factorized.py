@@ -26,8 +26,7 @@ class FactorizedPrior(LearnedCodec):
         super().__init__(config)
         self.y_density = FactorizedDensity(config.latent_channels)
 
-    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        y = self.encode_latent(x, rate_position)
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         y_hat, y_likelihoods = self.y_density(y)
         return {"x_hat": self.decode_latent(y_hat, rate_position), "likelihoods": {"y": y_likelihoods}}
 
@@ -38,9 +37,8 @@ class FactorizedPrior(LearnedCodec):
         table, medians = factorized_tables(self.y_density)
         return CodingTables(categorical={"y": table}, integers={"y_medians": medians})
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
-        y = self.encode_latent(x, rate_position)
         encode_factorized(y, tables.integers["y_medians"], tables.categorical["y"], encoder)
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:

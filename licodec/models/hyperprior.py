@@ -71,8 +71,7 @@ class ScaleHyperprior(HyperpriorCodec):
     def hyper_input(self, y: torch.Tensor) -> torch.Tensor:
         return torch.abs(y)
 
-    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        y = self.encode_latent(x, rate_position)
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(self.hyper_input(y)))
         y_hat, y_likelihoods = self.gaussian(y, self.h_s(z_hat))
         x_hat = self.decode_latent(y_hat, rate_position)
@@ -81,9 +80,8 @@ class ScaleHyperprior(HyperpriorCodec):
     def build_tables(self) -> CodingTables:
         return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
-        y = self.encode_latent(x, rate_position)
         z_hat = self._encode_z(y, encoder)
         scales = tables.networks["h_s"](z_hat)
         symbols, _ = quantize_to_symbols(y, torch.zeros_like(scales))
@@ -105,8 +103,7 @@ class MeanScaleHyperprior(HyperpriorCodec):
         m = config.latent_channels
         self.h_s = hyper_synthesis(config.hyper_channels, 2 * m, hidden=config.hyper_channels * 3 // 2)
 
-    def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        y = self.encode_latent(x, rate_position)
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(y))
         scales, means = self.h_s(z_hat).chunk(2, 1)
         y_hat, y_likelihoods = self.gaussian(y, scales, means)
@@ -116,9 +113,8 @@ class MeanScaleHyperprior(HyperpriorCodec):
     def build_tables(self) -> CodingTables:
         return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
 
-    def _encode(self, x: torch.Tensor, rate_position: float, encoder: SymbolEncoder) -> None:
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
-        y = self.encode_latent(x, rate_position)
         scales, means = tables.networks["h_s"](self._encode_z(y, encoder)).chunk(2, 1)
         symbols, _ = quantize_to_symbols(y, means)
         encoder.encode(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]), tables.categorical["y"])

@@ -1,0 +1,1 @@
+"""Per-image adaptation at the encoder: what it needs travels in the file, the decoder is unchanged."""

@@ -1,0 +1,32 @@
+import torch
+
+import licodec
+from licodec.adapt.latent import _frozen, optimize_latent, rd_cost
+from tests.conftest import smooth_image
+from tests.models.test_models import as_tensor
+
+
+def test_optimised_latent_never_costs_more_than_the_analysis_transform(checkerboard_model):
+    model = checkerboard_model
+    x = as_tensor(smooth_image(64, 64))
+    steps = []
+    y = optimize_latent(model, x, 0.5, steps=15, learning_rate=0.05, on_step=lambda i, c: steps.append(c))
+    assert len(steps) == 15
+    with _frozen(model, training=False), torch.no_grad():
+        start = float(rd_cost(model, x, model.encode_latent(x, 0.5), 0.5))
+        final = float(rd_cost(model, x, y, 0.5))
+    assert final <= start
+
+
+def test_optimised_files_decode_with_the_standard_decoder(checkerboard_model):
+    image = smooth_image(40, 72)
+    data = licodec.compress(image, quality=50, model=checkerboard_model, optimize_steps=5)
+    assert licodec.decompress(data, model=checkerboard_model).size == (72, 40)
+
+
+def test_optimisation_leaves_the_model_untouched(checkerboard_model):
+    before = {k: v.clone() for k, v in checkerboard_model.state_dict().items()}
+    optimize_latent(checkerboard_model, as_tensor(smooth_image(64, 64)), 1.0, steps=3)
+    after = checkerboard_model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not checkerboard_model.training
