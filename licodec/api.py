@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from licodec.adapt.latent import optimize_latent
+from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
 from licodec.bitstream import Header, LicFile
 from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
@@ -36,29 +37,39 @@ def compress(
     model: str | LearnedCodec | None = None,
     optimize_steps: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    roi=None,
+    roi_quality: float | None = None,
 ) -> bytes:
     """Compress an image (path, bytes, PIL image or uint8 array) to the bytes of a .lic file.
 
     ``quality`` runs from 1 to 100 (higher: more bits, better fidelity), like JPEG's.
     ``optimize_steps`` > 0 refines each tile's latent for this image first
     (:mod:`licodec.adapt.latent`): slower encoding, same decoder.
+    ``roi`` is a mask image of the same size (nonzero = region of interest), coded
+    at ``roi_quality`` (default: 25 above ``quality``, at most 100) (:mod:`licodec.adapt.roi`).
     """
-    if not 1 <= float(quality) <= 100 or math.isnan(float(quality)):
-        raise LicodecError(f"quality must be between 1 and 100, not {quality}")
+    _check_quality(quality)
     codec = load_model(model) if model is None or isinstance(model, str) else model
     prepared = prepare(open_image(image))
     height, width = prepared.rgb.shape[:2]
     tile_px = TILE_PX if max(height, width) > TILE_PX else 0
     quality = round(float(quality), 2)
-    position = codec.rate_position(quality)
+    cells = None
+    if roi is not None:
+        roi_quality = round(float(min(100.0, quality + 25) if roi_quality is None else roi_quality), 2)
+        _check_quality(roi_quality, "ROI quality")
+        cells = roi_map(roi, width, height)
     streams: list[bytes] = []
     for top, left, h, w in _tiles(height, width, tile_px):
         x = torch.from_numpy(np.array(prepared.rgb[top : top + h, left : left + w])).permute(2, 0, 1)
         x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
+        position = _tile_position(codec, quality, roi_quality, cells, top, left, x.shape[-2], x.shape[-1])
         y = optimize_latent(codec, x, position, optimize_steps, on_step=progress) if optimize_steps > 0 else None
         streams.extend(codec.compress(x, position, y))
     if prepared.alpha is not None:
         streams.append(encode_alpha(prepared.alpha))
+    if cells is not None:
+        streams.append(encode_roi(cells))
     header = Header(
         model_name=getattr(codec, "name", "unnamed"),
         weights_hash=bytes.fromhex(getattr(codec, "weights_hash", "0" * 16)),
@@ -68,14 +79,36 @@ def compress(
         colour_mode=prepared.colour_mode,
         bit_depth=prepared.bit_depth,
         tile_px=tile_px,
+        roi_quality=roi_quality if cells is not None else 0.0,
     )
     return LicFile(header, tuple(streams)).to_bytes()
 
 
+def _check_quality(quality, what: str = "quality") -> None:
+    if not 1 <= float(quality) <= 100 or math.isnan(float(quality)):
+        raise LicodecError(f"{what} must be between 1 and 100, not {quality}")
+
+
+def _tile_position(codec: LearnedCodec, quality, roi_quality, cells, top: int, left: int, padded_h: int, padded_w: int):
+    """The tile's rate position: a number, or a rate map when a region of interest is set."""
+    position = codec.rate_position(quality)
+    if cells is None:
+        return position
+    return tile_rate_map(cells, position, codec.rate_position(roi_quality), top, left, padded_h, padded_w)
+
+
 def compress_to_size(
-    image, max_bytes: int, model: str | LearnedCodec | None = None, optimize_steps: int = 0
+    image,
+    max_bytes: int,
+    model: str | LearnedCodec | None = None,
+    optimize_steps: int = 0,
+    roi=None,
+    roi_quality: float | None = None,
 ) -> tuple[bytes, float]:
     """The highest-quality file of at most ``max_bytes`` bytes, and the quality that made it.
+
+    With a region of interest, the search sets the quality outside it; ``roi_quality``
+    stays as given (default: 25 above the searched quality).
 
     Bisection on the continuous quality (steps of 0.01), which the rate follows
     monotonically; about 14 encodes. Raises :class:`LicodecError` if even quality 1 is too large.
@@ -86,7 +119,7 @@ def compress_to_size(
         raise LicodecError(f"target size must be a positive number of bytes, not {max_bytes}")
 
     def encode_at(centi_quality: int) -> bytes:
-        return compress(source, centi_quality / 100, codec, optimize_steps=optimize_steps)
+        return compress(source, centi_quality / 100, codec, optimize_steps=optimize_steps, roi=roi, roi_quality=roi_quality)
 
     low, high = 100, 10000  # centi-quality; the file at `low` always fits
     best = encode_at(low)
@@ -118,17 +151,19 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
     if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
         raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
     tiles = list(_tiles(header.height_px, header.width_px, header.tile_px))
-    expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha
+    expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha + header.has_roi
     if len(lic.streams) != expected:
         raise CorruptBitstreamError(f"file holds {len(lic.streams)} streams where {expected} were expected")
+    extra = iter(lic.streams[len(tiles) * STREAMS_PER_TILE :])
+    alpha = decode_alpha(next(extra), header.width_px, header.height_px) if header.has_alpha else None
+    cells = decode_roi(next(extra), header.width_px, header.height_px) if header.has_roi else None
     rgb = np.empty((header.height_px, header.width_px, 3), dtype=np.uint8)
-    position = codec.rate_position(header.quality)
     for i, (top, left, h, w) in enumerate(tiles):
         ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
+        position = _tile_position(codec, header.quality, header.roi_quality, cells, top, left, ph, pw)
         tile_streams = list(lic.streams[i * STREAMS_PER_TILE : (i + 1) * STREAMS_PER_TILE])
         x_hat = codec.decompress(tile_streams, position, ph, pw)
         rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
-    alpha = decode_alpha(lic.streams[-1], header.width_px, header.height_px) if header.has_alpha else None
     return finish(rgb, header.colour_mode, alpha)
 
 

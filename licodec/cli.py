@@ -118,6 +118,9 @@ def cmd_compress(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else source.with_suffix(".lic")
     check_output_free(output, args.force, source)
     model = load_model(args.model)
+    roi = read_input(Path(args.roi)) if args.roi else None
+    if args.roi_quality is not None and roi is None:
+        raise LicodecError("--roi-quality needs --roi MASK")
     start = time.perf_counter()
     if args.target_size is not None or args.target_bpp is not None:
         from licodec.api import compress_to_size
@@ -125,10 +128,10 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
         image = open_image(raw)
         budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
-        data, quality = compress_to_size(image, budget, model, optimize_steps=args.optimize)
+        data, quality = compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality)
     else:
         with optimization_progress(args.optimize) as on_step:
-            data = compress(raw, quality=args.quality, model=model, optimize_steps=args.optimize, progress=on_step)
+            data = compress(raw, args.quality, model, args.optimize, on_step, roi, args.roi_quality)
         quality = args.quality
     seconds = time.perf_counter() - start
     write_atomically(output, data, args.force)
@@ -300,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimize", type=non_negative_int, nargs="?", const=100, default=0, metavar="STEPS",
         help="optimise the latent for this image first (default 100 steps when given): slower, smaller files",
     )  # fmt: skip
+    p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
+    p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_compress)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 
 from licodec.models.base import LearnedCodec
 
@@ -39,19 +40,24 @@ def _frozen(model: LearnedCodec, training: bool):
         model.train(was_training)
 
 
-def rd_cost(model: LearnedCodec, x: torch.Tensor, y: torch.Tensor, rate_position: float) -> torch.Tensor:
-    """bits per pixel + lambda * 255^2 * MSE of decoding ``y``, with the model's current quantisation mode."""
+def rd_cost(model: LearnedCodec, x: torch.Tensor, y: torch.Tensor, rate_position) -> torch.Tensor:
+    """bits per pixel + lambda * 255^2 * MSE of decoding ``y``, with the model's current quantisation mode.
+
+    With a rate map, lambda varies per pixel (each latent cell's lambda over its 16 x 16 pixels).
+    """
     out = model.forward_latent(y, rate_position)
     bits = sum(-torch.log2(lik).sum() for lik in out["likelihoods"].values())
     bpp = bits / (x.shape[-2] * x.shape[-1])
-    mse = torch.mean((out["x_hat"] - x) ** 2)
-    return bpp + model.lagrange_multiplier(rate_position) * 255.0**2 * mse
+    lam = model.lagrange_multiplier(rate_position)
+    if lam.dim() == 4:
+        lam = F.interpolate(lam, size=x.shape[-2:], mode="nearest")
+    return bpp + 255.0**2 * torch.mean(lam * (out["x_hat"] - x) ** 2)
 
 
 def optimize_latent(
     model: LearnedCodec,
     x: torch.Tensor,
-    rate_position: float,
+    rate_position,
     steps: int = DEFAULT_STEPS,
     learning_rate: float = LEARNING_RATE,
     on_step: Callable[[int, float], None] | None = None,

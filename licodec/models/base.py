@@ -79,6 +79,7 @@ class LearnedCodec(nn.Module):
         return (q - 1.0) / 99.0 * (self.config.num_rates - 1)
 
     def _positions(self, x: torch.Tensor, rate_position) -> torch.Tensor:
+        """Rate positions as (N,), or a rate map (N, 1, h, w) at latent resolution, passed through."""
         if rate_position is None:
             rate_position = self.config.num_rates - 1
         position = torch.as_tensor(rate_position, dtype=torch.float32)
@@ -107,31 +108,36 @@ class LearnedCodec(nn.Module):
     def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def lagrange_multiplier(self, rate_position: float) -> float:
-        """The lambda the model was trained with at ``rate_position`` (geometric between rungs)."""
-        lambdas = self.config.lambdas
-        position = min(max(float(rate_position), 0.0), len(lambdas) - 1)
-        low = min(int(position), len(lambdas) - 1)
-        high = min(low + 1, len(lambdas) - 1)
-        frac = position - low
-        return lambdas[low] ** (1 - frac) * lambdas[high] ** frac
+    def lagrange_multiplier(self, rate_position) -> torch.Tensor:
+        """The lambda the model was trained with at ``rate_position`` (geometric between rungs).
 
-    def compress(self, x: torch.Tensor, rate_position: float, y: torch.Tensor | None = None) -> list[bytes]:
+        A scalar position gives a 0-d tensor; a rate map (N, 1, h, w) gives a lambda map.
+        """
+        log_lambdas = torch.log(torch.tensor(self.config.lambdas, dtype=torch.float64))
+        position = torch.as_tensor(rate_position, dtype=torch.float64).clamp(0, len(log_lambdas) - 1)
+        low = position.floor().long()
+        high = (low + 1).clamp(max=len(log_lambdas) - 1)
+        frac = position - low.double()
+        return torch.exp((1 - frac) * log_lambdas[low] + frac * log_lambdas[high]).float()
+
+    def compress(self, x: torch.Tensor, rate_position, y: torch.Tensor | None = None) -> list[bytes]:
         """Code one tile (1, 3, H, W) in [0, 1], H and W multiples of :attr:`pad_multiple`.
 
-        ``y`` replaces the analysis transform's latent, e.g. after per-image optimisation.
+        ``rate_position`` is a number, or a rate map (1, 1, H/16, W/16) for spatially
+        varying quality. ``y`` replaces the analysis transform's latent, e.g. after
+        per-image optimisation.
         """
         encoder = SymbolEncoder()
         with torch.no_grad():
-            self._encode(self.encode_latent(x, float(rate_position)) if y is None else y, encoder)
+            self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder)
         return encoder.finish()
 
-    def decompress(self, streams: list[bytes], rate_position: float, height: int, width: int) -> torch.Tensor:
+    def decompress(self, streams: list[bytes], rate_position, height: int, width: int) -> torch.Tensor:
         """Inverse of :meth:`compress` for a padded tile of ``height`` x ``width`` pixels."""
         decoder = SymbolDecoder(streams)
         with torch.no_grad():
             y_hat = self._decode(decoder, height // 16, width // 16)
-            return self.decode_latent(y_hat, float(rate_position)).clamp(0, 1)
+            return self.decode_latent(y_hat, rate_position).clamp(0, 1)
 
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -86,12 +86,16 @@ class GainUnits(nn.Module):
         self.log_inverse_gain = nn.Parameter(-spread.repeat(1, channels).clone())
 
     def _interpolate(self, table: torch.Tensor, rate_position: torch.Tensor) -> torch.Tensor:
+        """Gains for positions (N,) -> (N, M, 1, 1), or for a rate map (N, 1, h, w) -> (N, M, h, w)."""
         position = rate_position.clamp(0, self.num_levels - 1)
+        if position.dim() == 1:
+            position = position.view(-1, 1, 1, 1)
         low = position.floor().long().clamp(max=self.num_levels - 1)
         high = (low + 1).clamp(max=self.num_levels - 1)
-        frac = (position - low.to(position.dtype)).view(-1, 1)
-        log_value = (1 - frac) * table[low] + frac * table[high]
-        return torch.exp(log_value)[:, :, None, None]  # (N, M, 1, 1)
+        frac = position - low.to(position.dtype)
+        table_low = table[low[:, 0]].permute(0, 3, 1, 2)  # (N, M, h, w)
+        table_high = table[high[:, 0]].permute(0, 3, 1, 2)
+        return torch.exp((1 - frac) * table_low + frac * table_high)
 
     def gain(self, rate_position: torch.Tensor) -> torch.Tensor:
         return self._interpolate(self.log_gain, rate_position)
