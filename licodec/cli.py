@@ -153,6 +153,8 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else source.with_suffix(".png")
     check_output_free(output, args.force, source)
     ext = output.suffix.lower()
+    if ext == ".lic":
+        raise LicodecError(f"{output.name}: decompress writes an image; name it e.g. .png")
     if ext not in Image.registered_extensions():
         raise LicodecError(f"cannot tell the image format from the output name {output.name!r}; use e.g. .png")
     start = time.perf_counter()

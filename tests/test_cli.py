@@ -105,11 +105,16 @@ def test_every_corrupted_file_exits_1_with_one_line_and_no_output(lic_file, tmp_
         ["compress", "not-an-image.txt"],
         ["compress", "photo.png", "--model", "no-such-model"],
         ["compress", "photo.png", "-o", "no/such/folder/x.lic"],
+        ["decompress", "photo.lic", "-o", "again.lic"],
+        ["decompress", "photo.lic", "-o", "image.unknownext"],
+        ["compress", "photo.png", "--roi-quality", "90"],
+        ["compress", "photo.png", "--roi", "missing-mask.png"],
     ],
 )
 def test_user_errors_exit_1_with_one_line(args, tmp_path):
     (tmp_path / "not-an-image.txt").write_text("hello")
     Image.fromarray(smooth_image(8, 8)).save(tmp_path / "photo.png")
+    assert main(["compress", str(tmp_path / "photo.png")]) == 0
     assert_one_line_error(run_cli(*args, cwd=tmp_path))
 
 
