@@ -1,6 +1,6 @@
 """Kodak rate-distortion of the default model, and its BD-rate against conventional codecs, in one run.
 
-    .venv/bin/python benchmarks/rd_kodak.py [--kodak ../shared/data/kodak] [--out results/rd_kodak] [--jobs 1]
+    .venv/bin/python benchmarks/rd_kodak.py [--kodak ../shared/data/kodak] [--out results/kodak] [--jobs 1]
 
 Prints the default model's curve (bpp, PSNR, MS-SSIM per quality, averaged over
 the images), its PSNR and MS-SSIM BD-rates against JPEG, WebP, HEIC and AVIF
@@ -46,7 +46,7 @@ def rate_estimate_agreement(images: list[Path], quality: int) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "rd_kodak")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "kodak")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(2)

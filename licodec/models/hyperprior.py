@@ -39,6 +39,10 @@ class HyperpriorCodec(LearnedCodec):
     def aux_loss(self) -> torch.Tensor:
         return self.z_density.aux_loss()
 
+    def build_tables(self) -> CodingTables:
+        """z tables, the Gaussian tables, and h_s in integers; context models add their networks."""
+        return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
+
     def _hyper_tables(self) -> dict:
         z_table, z_medians = factorized_tables(self.z_density)
         y_table, thresholds = gaussian_coding_state()
@@ -77,9 +81,6 @@ class ScaleHyperprior(HyperpriorCodec):
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def build_tables(self) -> CodingTables:
-        return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
-
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
         z_hat = self._encode_z(y, encoder)
@@ -109,9 +110,6 @@ class MeanScaleHyperprior(HyperpriorCodec):
         y_hat, y_likelihoods = self.gaussian(y, scales, means)
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
-
-    def build_tables(self) -> CodingTables:
-        return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
 
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
