@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from licodec.adapt.table_offsets import apply_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.quantize import round_ste
 from licodec.models.base import (
@@ -74,15 +75,17 @@ class CheckerboardContext(HyperpriorCodec):
 
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
         tables = self._require_tables()
-        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
+        thresholds = tables.integers["scale_thresholds"]
         params = tables.networks["h_s"](self._encode_z(y, encoder))
         anchor = checkerboard_anchor_mask(*y.shape[-2:])
         y_hat = torch.zeros_like(y, dtype=torch.float64)
+        chunks = []
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
             symbols, y_hat_half = quantize_to_symbols(y[..., half], means)
-            encoder.encode(symbols.numpy(), scale_indexes(scales, thresholds), y_table)
+            chunks.append((symbols.numpy(), scale_indexes(scales, thresholds)))
             y_hat[..., half] = y_hat_half
+        self._encode_y_chunks(encoder, chunks)
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
@@ -90,9 +93,10 @@ class CheckerboardContext(HyperpriorCodec):
         params = tables.networks["h_s"](self._decode_z(decoder, height, width))
         anchor = checkerboard_anchor_mask(height, width)
         y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
+        offsets = self._decode_y_offsets(decoder)
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
-            symbols = decoder.decode(scale_indexes(scales, thresholds), y_table)
+            symbols = decoder.decode(apply_offsets(scale_indexes(scales, thresholds), offsets, y_table), y_table)
             y_hat[..., half] = symbols_to_fixed(symbols, means)
         return to_float(y_hat)
 

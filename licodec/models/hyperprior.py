@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from licodec.adapt.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import GaussianConditional
@@ -51,6 +53,17 @@ class HyperpriorCodec(LearnedCodec):
             "integers": {"z_medians": z_medians, "scale_thresholds": thresholds},
         }
 
+    def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Code (symbols, table indexes) chunks of y, led by per-channel table offsets if they pay."""
+        y_table = self._require_tables().categorical["y"]
+        offsets = choose_offsets(chunks, y_table)
+        encode_offsets(encoder, offsets, self.config.latent_channels)
+        for symbols, indexes in chunks:
+            encoder.encode(symbols, apply_offsets(indexes, offsets, y_table), y_table)
+
+    def _decode_y_offsets(self, decoder: SymbolDecoder) -> np.ndarray | None:
+        return decode_offsets(decoder, self.config.latent_channels)
+
     def _z_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
         return (1, self.config.hyper_channels, height // 4, width // 4)
 
@@ -86,12 +99,13 @@ class ScaleHyperprior(HyperpriorCodec):
         z_hat = self._encode_z(y, encoder)
         scales = tables.networks["h_s"](z_hat)
         symbols, _ = quantize_to_symbols(y, torch.zeros_like(scales))
-        encoder.encode(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]), tables.categorical["y"])
+        self._encode_y_chunks(encoder, [(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]))])
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
         scales = tables.networks["h_s"](self._decode_z(decoder, height, width))
-        indexes = scale_indexes(scales, tables.integers["scale_thresholds"])
+        offsets = self._decode_y_offsets(decoder)
+        indexes = apply_offsets(scale_indexes(scales, tables.integers["scale_thresholds"]), offsets, tables.categorical["y"])
         symbols = decoder.decode(indexes, tables.categorical["y"])
         return torch.from_numpy(symbols).float()
 
@@ -115,11 +129,12 @@ class MeanScaleHyperprior(HyperpriorCodec):
         tables = self._require_tables()
         scales, means = tables.networks["h_s"](self._encode_z(y, encoder)).chunk(2, 1)
         symbols, _ = quantize_to_symbols(y, means)
-        encoder.encode(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]), tables.categorical["y"])
+        self._encode_y_chunks(encoder, [(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]))])
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
         scales, means = tables.networks["h_s"](self._decode_z(decoder, height, width)).chunk(2, 1)
-        indexes = scale_indexes(scales, tables.integers["scale_thresholds"])
+        offsets = self._decode_y_offsets(decoder)
+        indexes = apply_offsets(scale_indexes(scales, tables.integers["scale_thresholds"]), offsets, tables.categorical["y"])
         symbols = decoder.decode(indexes, tables.categorical["y"])
         return to_float(symbols_to_fixed(symbols, means))

@@ -1,0 +1,76 @@
+"""Image-dependent entropy models as side information: per-channel table offsets.
+
+The hyperprior predicts a scale for every latent symbol; for a given image it
+can be systematically too wide or too narrow in some channels (flat graphics,
+screenshots, unusual textures). The encoder, which knows every symbol, can
+measure the exact coded cost of shifting each channel's table index by
+``d`` in [-8, 7] and send the best shift per channel (4 bits each) ahead of
+the latents. The decoder adds the same shifts. All of it is integer table
+arithmetic, so it stays bit-exact, and the offsets are sent only when they pay
+for themselves: otherwise a single flag bit says "none".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
+
+OFFSET_MIN, OFFSET_MAX = -8, 7
+ESCAPE_PENALTY_BITS = 32.0  # the escape entry's bits plus a varint, as an estimate
+SIDE_TABLES = CategoricalTables.from_pmfs(
+    [np.full(2, 0.5), np.full(OFFSET_MAX - OFFSET_MIN + 1, 1.0 / (OFFSET_MAX - OFFSET_MIN + 1))], [0, OFFSET_MIN]
+)
+"""Uniform tables for the flag and the offsets (exact binary fractions, so built identically everywhere)."""
+
+
+def symbol_bits(symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
+    """Exact cost in bits of each symbol under its table (escapes estimated), same shape."""
+    relative = symbols.astype(np.int64) - tables.offsets[indexes]
+    lengths = tables.lengths[indexes]
+    inside = (relative >= 0) & (relative < lengths)
+    freqs = tables.frequencies[indexes, np.where(inside, relative, lengths)].astype(np.float64)
+    bits = PRECISION_BITS - np.log2(freqs)
+    return np.where(inside, bits, bits + ESCAPE_PENALTY_BITS)
+
+
+def choose_offsets(chunks: list[tuple[np.ndarray, np.ndarray]], tables: CategoricalTables) -> np.ndarray | None:
+    """Per-channel offsets (int32, M) that minimise the coded size, or None if they do not pay.
+
+    ``chunks`` are (symbols, indexes) arrays of shape (1, M, ...) that will be coded.
+    """
+    channels = chunks[0][0].shape[1]
+    last = tables.num_tables - 1
+    candidates = np.arange(OFFSET_MIN, OFFSET_MAX + 1)
+    cost = np.zeros((len(candidates), channels))
+    for symbols, indexes in chunks:
+        s = symbols.reshape(channels, -1)
+        base = indexes.reshape(channels, -1)
+        for i, d in enumerate(candidates):
+            cost[i] += symbol_bits(s, np.clip(base + d, 0, last), tables).sum(axis=1)
+    best = cost.argmin(axis=0)
+    side_bits = channels * np.log2(len(candidates))
+    if cost[best, np.arange(channels)].sum() + side_bits >= cost[candidates == 0].sum():
+        return None
+    return candidates[best].astype(np.int32)
+
+
+def apply_offsets(indexes: np.ndarray, offsets: np.ndarray | None, tables: CategoricalTables) -> np.ndarray:
+    """Shift (1, M, ...) table indexes per channel, clamped to the table range."""
+    if offsets is None:
+        return indexes
+    shape = (1, -1) + (1,) * (indexes.ndim - 2)
+    return np.clip(indexes + offsets.reshape(shape), 0, tables.num_tables - 1).astype(np.int32)
+
+
+def encode_offsets(encoder: SymbolEncoder, offsets: np.ndarray | None, channels: int) -> None:
+    encoder.encode(np.array([offsets is not None]), np.array([0], dtype=np.int32), SIDE_TABLES)
+    if offsets is not None:
+        encoder.encode(offsets, np.ones(channels, dtype=np.int32), SIDE_TABLES)
+
+
+def decode_offsets(decoder: SymbolDecoder, channels: int) -> np.ndarray | None:
+    if not decoder.decode(np.array([0], dtype=np.int32), SIDE_TABLES)[0]:
+        return None
+    return decoder.decode(np.ones(channels, dtype=np.int32), SIDE_TABLES)
