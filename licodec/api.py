@@ -12,7 +12,8 @@ from PIL import Image
 
 from licodec.adapt.latent import optimize_latent
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
-from licodec.bitstream import Header, LicFile
+from licodec.adapt.decoder_bias import decode_bias_updates, encode_bias_updates, fit_bias_updates
+from licodec.bitstream import FLAG_DECODER_UPDATES, Header, LicFile
 from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
 from licodec.models import load_model as _load_model
@@ -39,6 +40,7 @@ def compress(
     progress: Callable[[int, float], None] | None = None,
     roi=None,
     roi_quality: float | None = None,
+    adapt_decoder_steps: int = 0,
 ) -> bytes:
     """Compress an image (path, bytes, PIL image or uint8 array) to the bytes of a .lic file.
 
@@ -47,6 +49,8 @@ def compress(
     (:mod:`licodec.adapt.latent`): slower encoding, same decoder.
     ``roi`` is a mask image of the same size (nonzero = region of interest), coded
     at ``roi_quality`` (default: 25 above ``quality``, at most 100) (:mod:`licodec.adapt.roi`).
+    ``adapt_decoder_steps`` > 0 fits per-image decoder bias updates and sends them
+    when they pay for their bytes (:mod:`licodec.adapt.decoder_bias`).
     """
     _check_quality(quality)
     codec = load_model(model) if model is None or isinstance(model, str) else model
@@ -60,16 +64,23 @@ def compress(
         _check_quality(roi_quality, "ROI quality")
         cells = roi_map(roi, width, height)
     streams: list[bytes] = []
+    coded_tiles = []
     for top, left, h, w in _tiles(height, width, tile_px):
         x = torch.from_numpy(np.array(prepared.rgb[top : top + h, left : left + w])).permute(2, 0, 1)
         x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
         position = _tile_position(codec, quality, roi_quality, cells, top, left, x.shape[-2], x.shape[-1])
         y = optimize_latent(codec, x, position, optimize_steps, on_step=progress) if optimize_steps > 0 else None
-        streams.extend(codec.compress(x, position, y))
+        tile_streams = codec.compress(x, position, y)
+        streams.extend(tile_streams)
+        if adapt_decoder_steps > 0:
+            coded_tiles.append((x, codec.decode_symbols(tile_streams, x.shape[-2], x.shape[-1]), position))
     if prepared.alpha is not None:
         streams.append(encode_alpha(prepared.alpha))
     if cells is not None:
         streams.append(encode_roi(cells))
+    updates = fit_bias_updates(codec, coded_tiles, adapt_decoder_steps) if coded_tiles else None
+    if updates is not None:
+        streams.append(encode_bias_updates(updates))
     header = Header(
         model_name=getattr(codec, "name", "unnamed"),
         weights_hash=bytes.fromhex(getattr(codec, "weights_hash", "0" * 16)),
@@ -80,6 +91,7 @@ def compress(
         bit_depth=prepared.bit_depth,
         tile_px=tile_px,
         roi_quality=roi_quality if cells is not None else 0.0,
+        flags=FLAG_DECODER_UPDATES if updates is not None else 0,
     )
     return LicFile(header, tuple(streams)).to_bytes()
 
@@ -104,6 +116,7 @@ def compress_to_size(
     optimize_steps: int = 0,
     roi=None,
     roi_quality: float | None = None,
+    adapt_decoder_steps: int = 0,
 ) -> tuple[bytes, float]:
     """The highest-quality file of at most ``max_bytes`` bytes, and the quality that made it.
 
@@ -119,7 +132,10 @@ def compress_to_size(
         raise LicodecError(f"target size must be a positive number of bytes, not {max_bytes}")
 
     def encode_at(centi_quality: int) -> bytes:
-        return compress(source, centi_quality / 100, codec, optimize_steps=optimize_steps, roi=roi, roi_quality=roi_quality)
+        return compress(
+            source, centi_quality / 100, codec, optimize_steps=optimize_steps, roi=roi, roi_quality=roi_quality,
+            adapt_decoder_steps=adapt_decoder_steps,
+        )  # fmt: skip
 
     low, high = 100, 10000  # centi-quality; the file at `low` always fits
     best = encode_at(low)
@@ -151,18 +167,19 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
     if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
         raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
     tiles = list(_tiles(header.height_px, header.width_px, header.tile_px))
-    expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha + header.has_roi
+    expected = len(tiles) * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates
     if len(lic.streams) != expected:
         raise CorruptBitstreamError(f"file holds {len(lic.streams)} streams where {expected} were expected")
     extra = iter(lic.streams[len(tiles) * STREAMS_PER_TILE :])
     alpha = decode_alpha(next(extra), header.width_px, header.height_px) if header.has_alpha else None
     cells = decode_roi(next(extra), header.width_px, header.height_px) if header.has_roi else None
+    updates = decode_bias_updates(codec, next(extra)) if header.has_decoder_updates else None
     rgb = np.empty((header.height_px, header.width_px, 3), dtype=np.uint8)
     for i, (top, left, h, w) in enumerate(tiles):
         ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
         position = _tile_position(codec, header.quality, header.roi_quality, cells, top, left, ph, pw)
         tile_streams = list(lic.streams[i * STREAMS_PER_TILE : (i + 1) * STREAMS_PER_TILE])
-        x_hat = codec.decompress(tile_streams, position, ph, pw)
+        x_hat = codec.decompress(tile_streams, position, ph, pw, updates)
         rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
     return finish(rgb, header.colour_mode, alpha)
 

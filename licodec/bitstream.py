@@ -25,7 +25,9 @@ MAX_STREAMS = 1 << 16
 MAX_PIXELS = 1 << 32
 MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}\Z")
 
-_FIXED = struct.Struct("<8sHIIBBHHH")  # hash, centi-quality, width, height, colour, depth, tile, centi-ROI-quality, streams
+_FIXED = struct.Struct("<8sHIIBBHHBH")  # hash, centi-quality, width, height, colour, depth, tile, centi-ROI-quality, flags, streams
+FLAG_DECODER_UPDATES = 1
+"""Flag bit: a stream of per-image decoder bias updates follows the other streams."""
 _CRC = struct.Struct("<I")
 
 
@@ -42,6 +44,7 @@ class Header:
     bit_depth: int = 8  # bit depth of the source image (16-bit sources are coded at 8 bits)
     tile_px: int = 0  # side of the square tiles the image was cut into; 0 = one tile
     roi_quality: float = 0.0  # quality inside the region of interest; 0 = no ROI map stream
+    flags: int = 0  # bit 0: decoder bias updates present; other bits must be 0
 
     def __post_init__(self) -> None:
         if not MODEL_NAME.match(self.model_name):
@@ -62,6 +65,8 @@ class Header:
             raise ValueError("tile size must be a multiple of 64 below 65536")
         if self.roi_quality != 0 and not 1.0 <= self.roi_quality <= 100.0:
             raise ValueError("ROI quality must be 0 (none) or within 1..100")
+        if self.flags & ~FLAG_DECODER_UPDATES:
+            raise ValueError("unknown flag bits")
 
     @property
     def has_alpha(self) -> bool:
@@ -70,6 +75,10 @@ class Header:
     @property
     def has_roi(self) -> bool:
         return self.roi_quality > 0
+
+    @property
+    def has_decoder_updates(self) -> bool:
+        return bool(self.flags & FLAG_DECODER_UPDATES)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class LicFile:
                 h.bit_depth,
                 h.tile_px,
                 round(h.roi_quality * 100),
+                h.flags,
                 len(self.streams),
             ),
             struct.pack(f"<{len(self.streams)}I", *(len(s) for s in self.streams)),
@@ -151,12 +161,12 @@ def _parse_header(data: bytes) -> tuple[Header, int, list[int]]:
     except UnicodeDecodeError:
         raise CorruptBitstreamError("model name in header is not ASCII") from None
     offset += name_len
-    weights_hash, centi_quality, width, height, colour, depth, tile, centi_roi, num_streams = _FIXED.unpack_from(data, offset)
+    weights_hash, centi_quality, width, height, colour, depth, tile, centi_roi, flags, num_streams = _FIXED.unpack_from(data, offset)
     offset += _FIXED.size
     if colour >= len(COLOUR_MODES):
         raise CorruptBitstreamError(f"unknown colour mode code {colour}")
     try:
-        header = Header(name, weights_hash, centi_quality / 100, width, height, COLOUR_MODES[colour], depth, tile, centi_roi / 100)
+        header = Header(name, weights_hash, centi_quality / 100, width, height, COLOUR_MODES[colour], depth, tile, centi_roi / 100, flags)
     except ValueError as exc:
         raise CorruptBitstreamError(f"invalid header: {exc}") from None
     if len(data) < offset + 4 * num_streams:

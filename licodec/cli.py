@@ -128,10 +128,10 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
         image = open_image(raw)
         budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
-        data, quality = compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality)
+        data, quality = compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder)
     else:
         with optimization_progress(args.optimize) as on_step:
-            data = compress(raw, args.quality, model, args.optimize, on_step, roi, args.roi_quality)
+            data = compress(raw, args.quality, model, args.optimize, on_step, roi, args.roi_quality, args.adapt_decoder)
         quality = args.quality
     seconds = time.perf_counter() - start
     write_atomically(output, data, args.force)
@@ -304,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--optimize", type=non_negative_int, nargs="?", const=100, default=0, metavar="STEPS",
         help="optimise the latent for this image first (default 100 steps when given): slower, smaller files",
+    )  # fmt: skip
+    p.add_argument(
+        "--adapt-decoder", type=non_negative_int, nargs="?", const=40, default=0, metavar="STEPS",
+        help="fit per-image decoder bias updates and send them when they pay (default 40 steps when given)",
     )  # fmt: skip
     p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
     p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")

@@ -62,7 +62,7 @@ def test_extra_trailing_bytes_are_refused():
 
 
 def test_stream_table_larger_than_file_is_refused_even_with_valid_crc():
-    body = MAGIC + bytes([FORMAT_VERSION, 3]) + b"abc" + struct.pack("<8sHIIBBHHH", b"\0" * 8, 100, 1, 1, 0, 8, 0, 0, 1)
+    body = MAGIC + bytes([FORMAT_VERSION, 3]) + b"abc" + struct.pack("<8sHIIBBHHBH", b"\0" * 8, 100, 1, 1, 0, 8, 0, 0, 0, 1)
     body += struct.pack("<I", 2**31)
     with pytest.raises(CorruptBitstreamError):
         LicFile.from_bytes(body + struct.pack("<I", zlib.crc32(body)))
@@ -94,6 +94,7 @@ headers = st.builds(
     bit_depth=st.sampled_from([8, 16]),
     tile_px=st.sampled_from([0, 64, 1024]),
     roi_quality=st.sampled_from([0.0, 1.0, 55.5, 100.0]),
+    flags=st.sampled_from([0, 1]),
 )
 
 

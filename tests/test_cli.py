@@ -155,3 +155,11 @@ def test_optimize_writes_a_file_the_plain_decoder_reads(tmp_path):
     assert result.returncode == 0, result.stderr
     assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0
     assert run_cli("compress", str(source), "--optimize", "-1").returncode == 2
+
+
+def test_adapt_decoder_composes_with_optimize(tmp_path):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(64, 64)).save(source)
+    result = run_cli("compress", str(source), "--optimize", "2", "--adapt-decoder", "2")
+    assert result.returncode == 0, result.stderr
+    assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0

@@ -88,8 +88,13 @@ class LearnedCodec(nn.Module):
     def encode_latent(self, x: torch.Tensor, rate_position) -> torch.Tensor:
         return self.g_a(x) * self.gains.gain(self._positions(x, rate_position))
 
-    def decode_latent(self, y_hat: torch.Tensor, rate_position) -> torch.Tensor:
-        return self.g_s(y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position)))
+    def decode_latent(self, y_hat: torch.Tensor, rate_position, bias_updates: dict | None = None) -> torch.Tensor:
+        """g_s of the inverse-gained latent; ``bias_updates`` maps g_s bias names to additive deltas."""
+        y_hat = y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))
+        if not bias_updates:
+            return self.g_s(y_hat)
+        parameters = {name: p + bias_updates[name] if name in bias_updates else p for name, p in self.g_s.named_parameters()}
+        return torch.func.functional_call(self.g_s, parameters, (y_hat,))
 
     # -- coding -------------------------------------------------------------------
 
@@ -132,12 +137,17 @@ class LearnedCodec(nn.Module):
             self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder)
         return encoder.finish()
 
-    def decompress(self, streams: list[bytes], rate_position, height: int, width: int) -> torch.Tensor:
+    def decompress(
+        self, streams: list[bytes], rate_position, height: int, width: int, bias_updates: dict | None = None
+    ) -> torch.Tensor:
         """Inverse of :meth:`compress` for a padded tile of ``height`` x ``width`` pixels."""
-        decoder = SymbolDecoder(streams)
         with torch.no_grad():
-            y_hat = self._decode(decoder, height // 16, width // 16)
-            return self.decode_latent(y_hat, rate_position).clamp(0, 1)
+            return self.decode_latent(self.decode_symbols(streams, height, width), rate_position, bias_updates).clamp(0, 1)
+
+    def decode_symbols(self, streams: list[bytes], height: int, width: int) -> torch.Tensor:
+        """The decoded latent y_hat (1, M, H/16, W/16) of a tile, before the synthesis transform."""
+        with torch.no_grad():
+            return self._decode(SymbolDecoder(streams), height // 16, width // 16)
 
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
