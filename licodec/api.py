@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -10,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from licodec.adapt.decoder_bias import decode_bias_updates, encode_bias_updates, fit_bias_updates
 from licodec.adapt.latent import optimize_latent
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
-from licodec.adapt.decoder_bias import decode_bias_updates, encode_bias_updates, fit_bias_updates
 from licodec.bitstream import FLAG_DECODER_UPDATES, Header, LicFile
 from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
@@ -97,7 +96,11 @@ def compress(
 
 
 def _check_quality(quality, what: str = "quality") -> None:
-    if not 1 <= float(quality) <= 100 or math.isnan(float(quality)):
+    try:
+        value = float(quality)
+    except (TypeError, ValueError):
+        raise LicodecError(f"{what} must be a number between 1 and 100, not {quality!r}") from None
+    if not 1 <= value <= 100:  # also refuses NaN
         raise LicodecError(f"{what} must be between 1 and 100, not {quality}")
 
 

@@ -84,7 +84,7 @@ def test_decoded_pixels_do_not_depend_on_the_tile_size_setting_of_the_decoder(ch
     assert licodec.decompress(data, model=checkerboard_model).size == (100, 100)
 
 
-@pytest.mark.parametrize("quality", [0, 101, float("nan"), -5])
+@pytest.mark.parametrize("quality", [0, 101, float("nan"), -5, "high", None])
 def test_quality_out_of_range_is_a_user_error(checkerboard_model, quality):
     with pytest.raises(LicodecError, match="quality"):
         licodec.compress(smooth_image(8, 8), quality=quality, model=checkerboard_model)
