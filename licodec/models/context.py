@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from licodec.adapt.table_offsets import apply_offsets
+from licodec.entropy.table_offsets import apply_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.quantize import round_ste
 from licodec.models.base import (

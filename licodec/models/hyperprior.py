@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from licodec.adapt.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
+from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import GaussianConditional

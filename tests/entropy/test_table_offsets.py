@@ -1,6 +1,6 @@
 import numpy as np
 
-from licodec.adapt.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets, symbol_bits
+from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets, symbol_bits
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.gaussian import build_gaussian_tables
 
