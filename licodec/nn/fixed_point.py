@@ -97,7 +97,12 @@ class FixedPointNetwork:
         return cls(tuple(layers))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Evaluate on integer-valued float64 activations (N, C, H, W); returns the same kind."""
+        """Evaluate on integer-valued float64 activations (N, C, H, W); returns the same kind.
+
+        The input is clamped to the activation range first: the exactness bound of
+        :func:`compile_network` assumes it, and an escaped latent could exceed it.
+        """
+        x = torch.clamp(x, -ACT_LIMIT, ACT_LIMIT)
         for layer in self.layers:
             x = run_layer(layer, x)
         return x

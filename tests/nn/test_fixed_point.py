@@ -72,3 +72,13 @@ def test_results_do_not_depend_on_thread_count():
 def test_unsupported_layers_are_refused():
     with pytest.raises(ValueError):
         compile_network(nn.Sequential(nn.Conv2d(2, 2, 1), nn.Sigmoid()))
+
+
+def test_inputs_beyond_the_activation_range_are_clamped_not_inexact():
+    from licodec.nn.fixed_point import ACT_LIMIT
+
+    fixed = compile_network(networks()["entropy_parameters"])
+    x = torch.full((1, 10, 2, 2), 2.0**60)
+    clamped = torch.full((1, 10, 2, 2), float(ACT_LIMIT))
+    assert torch.equal(fixed(x), fixed(clamped))
+    np.testing.assert_array_equal(fixed(x).numpy().astype(np.int64), run_network_int64(fixed, clamped.numpy().astype(np.int64)))
