@@ -78,7 +78,7 @@ def test_inputs_beyond_the_activation_range_are_clamped_not_inexact():
     from licodec.nn.fixed_point import ACT_LIMIT
 
     fixed = compile_network(networks()["entropy_parameters"])
-    x = torch.full((1, 10, 2, 2), 2.0**60)
-    clamped = torch.full((1, 10, 2, 2), float(ACT_LIMIT))
+    x = torch.full((1, 10, 2, 2), 2.0**60, dtype=torch.float64)
+    clamped = torch.full((1, 10, 2, 2), float(ACT_LIMIT), dtype=torch.float64)
     assert torch.equal(fixed(x), fixed(clamped))
     np.testing.assert_array_equal(fixed(x).numpy().astype(np.int64), run_network_int64(fixed, clamped.numpy().astype(np.int64)))
