@@ -281,6 +281,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_prefilter(args: argparse.Namespace) -> int:
+    import torch
+
+    from licodec.conventional.prefilter import PreFilterTraining, train_prefilter
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise LicodecError(f"{output} exists; use --force to overwrite it")
+    torch.set_num_threads(args.threads)
+    settings = PreFilterTraining(
+        data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, lmbda=args.lmbda, seed=args.seed
+    )
+    train_prefilter(settings)
+    print(f"wrote {output}")
+    return 0
+
+
+def cmd_jpeg(args: argparse.Namespace) -> int:
+    import io
+
+    from licodec.conventional.prefilter import load_prefilter
+    from licodec.image import open_image
+
+    source = Path(args.input)
+    raw = read_input(source)
+    output = Path(args.output) if args.output else source.with_suffix(".jpg")
+    check_output_free(output, args.force, source)
+    image = open_image(raw).convert("RGB")
+    if args.prefilter is not None:
+        image = load_prefilter(args.prefilter or None).apply(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=args.quality)
+    write_atomically(output, buffer.getvalue(), args.force)
+    bpp = len(buffer.getvalue()) * 8 / (image.width * image.height)
+    print(f"{output}: {len(buffer.getvalue())} bytes, {bpp:.4f} bpp, baseline JPEG quality {args.quality}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from licodec.train.cli import run
 
@@ -343,6 +381,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference")
     p.add_argument("decoded")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("jpeg", help="write a standard JPEG, optionally through a learned pre-filter")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output .jpg (default: beside the input)")
+    p.add_argument("-q", "--quality", type=quality_value, default=75)
+    p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_jpeg)
+
+    p = sub.add_parser("train-prefilter", help="train a JPEG pre-filter through the differentiable JPEG proxy")
+    p.add_argument("data", nargs="+", help="image folders, searched recursively")
+    p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
+    p.add_argument("--steps", type=positive_int, default=3000)
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--lmbda", type=positive_float, default=40.0, help="weight of (1 - MS-SSIM) against bpp")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train_prefilter)
 
     from licodec.train.cli import add_arguments
 

@@ -31,6 +31,8 @@ def resolve(name: str) -> EvalCodec:
     """An evaluation codec by name; raises :class:`LicodecError` if unknown or unavailable."""
     if name == "licodec" or name.startswith("licodec:"):
         return _learned(name.partition(":")[2] or None, name)
+    if name.endswith("+prefilter"):
+        return _prefiltered(resolve(name[: -len("+prefilter")]), name)
     module = CODECS.get(name)
     if module is None:
         raise LicodecError(f"unknown codec {name!r}; known: licodec, licodec:NAME, {', '.join(CODECS)}")
@@ -43,6 +45,23 @@ def resolve(name: str) -> EvalCodec:
         qualities=tuple(module.QUALITIES),
         encode=module.encode,
         decode=module.decode,
+    )
+
+
+def _prefiltered(base: EvalCodec, label: str) -> EvalCodec:
+    """``base`` fed through the shipped learned pre-filter; decoded by the unchanged standard decoder."""
+    from licodec.conventional.prefilter import DEFAULT_PREFILTER, WEIGHTS_DIR, load_prefilter
+    from licodec.models.registry import weights_hash
+
+    prefilter = load_prefilter()
+    digest = weights_hash(WEIGHTS_DIR / f"{DEFAULT_PREFILTER}.safetensors")
+    return EvalCodec(
+        name=label,
+        description=f"{base.description}, after the learned pre-filter {DEFAULT_PREFILTER}",
+        version=f"{base.version} + {DEFAULT_PREFILTER} {digest}",
+        qualities=base.qualities,
+        encode=lambda image, quality: base.encode(prefilter.apply(image), quality),
+        decode=base.decode,
     )
 
 
