@@ -102,6 +102,15 @@ def read_input(path: Path) -> bytes:
         raise LicodecError(f"{path}: {exc.strerror}") from None
 
 
+def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[bytes, Path]:
+    """The input's bytes and the output path (default: beside the input), checked free before any work."""
+    source = Path(args.input)
+    data = read_input(source)
+    output = Path(args.output) if args.output else source.with_suffix(default_suffix)
+    check_output_free(output, args.force, source)
+    return data, output
+
+
 def check_output_free(path: Path, force: bool, source: Path) -> None:
     """Fail before doing any work if the output is taken (or is the input itself)."""
     if path.resolve() == source.resolve():
@@ -113,10 +122,7 @@ def check_output_free(path: Path, force: bool, source: Path) -> None:
 def cmd_compress(args: argparse.Namespace) -> int:
     from licodec.api import compress, load_model
 
-    source = Path(args.input)
-    raw = read_input(source)
-    output = Path(args.output) if args.output else source.with_suffix(".lic")
-    check_output_free(output, args.force, source)
+    raw, output = input_and_output(args, ".lic")
     model = load_model(args.model)
     roi = read_input(Path(args.roi)) if args.roi else None
     if args.roi_quality is not None and roi is None:
@@ -148,10 +154,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    source = Path(args.input)
-    data = read_input(source)
-    output = Path(args.output) if args.output else source.with_suffix(".png")
-    check_output_free(output, args.force, source)
+    data, output = input_and_output(args, ".png")
     ext = output.suffix.lower()
     if ext == ".lic":
         raise LicodecError(f"{output.name}: decompress writes an image; name it e.g. .png")
@@ -304,10 +307,7 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     from licodec.conventional.prefilter import load_prefilter
     from licodec.image import open_image
 
-    source = Path(args.input)
-    raw = read_input(source)
-    output = Path(args.output) if args.output else source.with_suffix(".jpg")
-    check_output_free(output, args.force, source)
+    raw, output = input_and_output(args, ".jpg")
     image = open_image(raw).convert("RGB")
     if args.prefilter is not None:
         image = load_prefilter(args.prefilter or None).apply(image)
