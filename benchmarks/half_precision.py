@@ -1,0 +1,69 @@
+"""Does shipping the float weights in half precision cost rate-distortion? Measured, not assumed.
+
+    .venv/bin/python benchmarks/half_precision.py CHECKPOINT [--kodak ../shared/data/kodak] [--images 8]
+
+Exports CHECKPOINT twice (float32 and float16 float weights; the integer coding
+tables are compiled from float32 either way), codes the images at several
+qualities with both, and prints the PSNR BD-rate of float16 against float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import licodec
+from licodec.eval.bdrate import bd_rate
+from licodec.eval.metrics import bits_per_pixel, psnr
+from licodec.models import load_weights, save_weights
+from licodec.train.loop import export_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+QUALITIES = (10, 30, 50, 70, 90)
+
+
+def curve(model, images) -> dict:
+    bpp, db = [], []
+    for q in QUALITIES:
+        rates, scores = [], []
+        for image in images:
+            data = licodec.compress(image, quality=q, model=model)
+            rates.append(bits_per_pixel(len(data), *image.size))
+            scores.append(psnr(image, licodec.decompress(data, model=model)))
+        bpp.append(float(np.mean(rates)))
+        db.append(float(np.mean(scores)))
+    return {"bpp": bpp, "psnr-rgb": db}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
+    parser.add_argument("--images", type=int, default=8)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    images = [Image.open(p).convert("RGB") for p in sorted(args.kodak.glob("*.png"))[: args.images]]
+    with tempfile.TemporaryDirectory() as tmp:
+        half = Path(tmp) / "half.safetensors"
+        full = Path(tmp) / "full.safetensors"
+        export_checkpoint(args.checkpoint, half, "check")
+        model, _ = load_weights(half)
+        fp32_model, _ = load_weights(half)
+        state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")["model"]
+        fp32_model.load_state_dict(state)
+        save_weights(fp32_model, full, "check", half_precision=False)
+        fp32_model, _ = load_weights(full)
+        fp16 = curve(model, images)
+        fp32 = curve(fp32_model, images)
+    for q, a, b, c, d in zip(QUALITIES, fp32["bpp"], fp32["psnr-rgb"], fp16["bpp"], fp16["psnr-rgb"]):
+        print(f"q{q:>3}: float32 {a:.4f} bpp {b:.3f} dB | float16 {c:.4f} bpp {d:.3f} dB")
+    print(f"PSNR BD-rate of float16 against float32 weights: {bd_rate(fp32, fp16):+.3f}% ({len(images)} images)")
+
+
+if __name__ == "__main__":
+    main()
