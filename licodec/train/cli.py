@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--lr-drop-at", type=int)
+    parser.add_argument("--ema-decay", type=float, default=0.999, help="decay of the shipped weight average")
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         crop=args.crop,
         learning_rate=args.lr,
         lr_drop_at=args.lr_drop_at,
+        ema_decay=args.ema_decay,
         steps=args.steps,
         seed=args.seed,
         threads=args.threads,

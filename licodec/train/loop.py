@@ -46,6 +46,7 @@ class TrainSettings:
     log_every: int = 20
     validation_fraction: float = 0.03
     lr_drop_at: int | None = None  # step after which the learning rate is divided by 10
+    ema_decay: float = 0.999  # exponential moving average of the weights: what gets shipped
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -95,6 +96,7 @@ class Trainer:
         main, aux = _split_parameters(self.model)
         self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
         self.aux_optimizer = torch.optim.Adam(aux, lr=settings.aux_learning_rate)
+        self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.step = 0
         self.cpu_seconds = 0.0
         self.lambdas = torch.tensor(settings.config.lambdas)
@@ -109,6 +111,7 @@ class Trainer:
             return
         state = {
             "model": self.model.state_dict(),
+            "ema": self.ema,
             "optimizer": self.optimizer.state_dict(),
             "aux_optimizer": self.aux_optimizer.state_dict(),
             "step": self.step,
@@ -123,6 +126,7 @@ class Trainer:
     def resume(self) -> None:
         state = torch.load(self.checkpoint_path, weights_only=False)
         self.model.load_state_dict(state["model"])
+        self.ema = state.get("ema") or {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.optimizer.load_state_dict(state["optimizer"])
         self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         self.step = state["step"]
@@ -130,12 +134,9 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
 
     def export(self, path: Path, name: str) -> str:
-        self.model.eval()
-        extra = {"steps": self.step, "cpu_hours": round(self.cpu_seconds / 3600, 2)}
-        digest = save_weights(self.model, path, name, half_precision=True, extra=extra)
-        self.model.tables = None
-        self.model.train()
-        return digest
+        """Ship the averaged (EMA) weights, with their integer coding tables."""
+        self.save_checkpoint()
+        return export_checkpoint(self.checkpoint_path, path, name)
 
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
@@ -165,8 +166,19 @@ class Trainer:
         aux.backward()
         average_gradients(aux_parameters, self.world)
         self.aux_optimizer.step()
+        self._update_ema()
         result["aux"] = aux.detach()
         return result
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """Weights averaged over the last ~1/(1 - decay) steps: smoother than any single step's."""
+        decay = self.settings.ema_decay
+        for key, value in self.model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.ema[key].mul_(decay).add_(value.detach(), alpha=1 - decay)
+            else:
+                self.ema[key].copy_(value)
 
     @torch.no_grad()
     def validate(self, images: TrainingImages) -> list[dict]:
@@ -244,12 +256,12 @@ class Trainer:
 
 
 def export_checkpoint(checkpoint: Path, output: Path, name: str) -> str:
-    """Write a checkpoint's model as shipped weights (fp16 + integer coding tables); returns its hash."""
+    """Write a checkpoint's averaged (EMA) model as shipped weights (fp16 + integer tables); returns its hash."""
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     settings = state["settings"]
     config = CodecConfig.from_json(json.dumps(settings["config"]))
     model = create_model(settings["architecture"], config)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state.get("ema") or state["model"])
     model.eval()
-    extra = {"steps": state["step"], "cpu_hours": round(state["cpu_seconds"] / 3600, 2)}
+    extra = {"steps": state["step"], "cpu_hours": round(state["cpu_seconds"] / 3600, 2), "ema": "ema" in state}
     return save_weights(model, output, name, half_precision=True, extra=extra)

@@ -69,3 +69,12 @@ def test_torchrun_keeps_two_replicas_identical(image_folder, tmp_path):
     digests = [(tmp_path / f"replica-{rank}.sha256").read_text() for rank in (0, 1)]
     assert digests[0] == digests[1]
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 3
+
+
+def test_checkpoint_keeps_a_weight_average_that_export_ships(image_folder, tmp_path):
+    state = train(image_folder, tmp_path, 3, "--ema-decay", "0.5")
+    key = next(k for k, v in state["model"].items() if v.dtype.is_floating_point and v.numel() > 1)
+    assert not torch.equal(state["ema"][key], state["model"][key])
+    export_checkpoint(tmp_path / "checkpoint.pt", tmp_path / "w.safetensors", "tiny-test")
+    model, _ = load_weights(tmp_path / "w.safetensors")
+    assert torch.allclose(model.state_dict()[key], state["ema"][key].half().float())
