@@ -54,8 +54,8 @@ def main() -> None:
         export_checkpoint(args.checkpoint, half, "check")
         model, _ = load_weights(half)
         fp32_model, _ = load_weights(half)
-        state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")["model"]
-        fp32_model.load_state_dict(state)
+        state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
+        fp32_model.load_state_dict(state.get("ema") or state["model"])  # the weights export ships
         save_weights(fp32_model, full, "check", half_precision=False)
         fp32_model, _ = load_weights(full)
         fp16 = curve(model, images)
