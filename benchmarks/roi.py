@@ -1,6 +1,6 @@
 """Region-of-interest coding against uniform coding at the same file size, on Kodak.
 
-    .venv/bin/python benchmarks/roi.py [--kodak ../shared/data/kodak] [--images 8] [--quality 40]
+    .venv/bin/python benchmarks/roi.py [--kodak ../shared/data/kodak] [--images 8] [--quality 60]
 
 For each image, the region is the central rectangle (half the width and height).
 Uniform coding at --quality gives a file of S bytes; ROI coding with the region at
@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--quality", type=int, default=40)
+    parser.add_argument("--quality", type=int, default=60)
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []

@@ -10,11 +10,6 @@ from tests.conftest import KODAK
 pytestmark = pytest.mark.skipif(not KODAK.exists(), reason="needs ../shared/data/kodak")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shipped model is still early in training (licodec/weights/README.md); "
-    "when this starts passing, remove this mark",
-)
 def test_kodim23_at_default_quality_is_above_30_db_below_1_bpp():
     original = Image.open(KODAK / "kodim23.png").convert("RGB")
     data = licodec.compress(original)
