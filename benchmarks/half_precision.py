@@ -13,13 +13,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 import licodec
 from licodec.eval.bdrate import bd_rate
-from licodec.eval.metrics import bits_per_pixel, psnr
+from licodec.eval.runner import psnr_curve
 from licodec.models import load_weights, save_weights
 from licodec.train.loop import export_checkpoint
 
@@ -28,16 +27,8 @@ QUALITIES = (10, 30, 50, 70, 90)
 
 
 def curve(model, images) -> dict:
-    bpp, db = [], []
-    for q in QUALITIES:
-        rates, scores = [], []
-        for image in images:
-            data = licodec.compress(image, quality=q, model=model)
-            rates.append(bits_per_pixel(len(data), *image.size))
-            scores.append(psnr(image, licodec.decompress(data, model=model)))
-        bpp.append(float(np.mean(rates)))
-        db.append(float(np.mean(scores)))
-    return {"bpp": bpp, "psnr-rgb": db}
+    encode = lambda image, q: licodec.compress(image, quality=q, model=model)  # noqa: E731
+    return psnr_curve(encode, lambda data: licodec.decompress(data, model=model), images, QUALITIES)[0]
 
 
 def main() -> None:

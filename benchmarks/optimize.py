@@ -10,34 +10,21 @@ one, and the mean encode time of each.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 import licodec
 from licodec.eval.bdrate import bd_rate
-from licodec.eval.metrics import bits_per_pixel, psnr
+from licodec.eval.runner import psnr_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 QUALITIES = (10, 30, 50, 70, 90)
 
 
 def curve(images: list[Image.Image], steps: int) -> tuple[dict, float]:
-    bpp, quality_db, seconds = [], [], []
-    for q in QUALITIES:
-        rates, dbs = [], []
-        for image in images:
-            start = time.perf_counter()
-            data = licodec.compress(image, quality=q, optimize_steps=steps)
-            seconds.append(time.perf_counter() - start)
-            rates.append(bits_per_pixel(len(data), *image.size))
-            dbs.append(psnr(image, licodec.decompress(data)))
-        bpp.append(float(np.mean(rates)))
-        quality_db.append(float(np.mean(dbs)))
-    return {"bpp": bpp, "psnr-rgb": quality_db}, float(np.mean(seconds))
+    return psnr_curve(lambda image, q: licodec.compress(image, quality=q, optimize_steps=steps), licodec.decompress, images, QUALITIES)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import json
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -150,6 +151,31 @@ def average_curve(rows: list[Measurement]) -> dict[str, list[float]]:
         curve["encoding_time"].append(_mean([m.encode_seconds for m in at_q]))
         curve["decoding_time"].append(_mean([m.decode_seconds for m in at_q]))
     return curve
+
+
+def psnr_curve(
+    encode: Callable[[Image.Image, int], bytes],
+    decode: Callable[[bytes], Image.Image],
+    images: list[Image.Image],
+    qualities: tuple[int, ...],
+) -> tuple[dict[str, list[float]], float]:
+    """A quick in-memory curve: mean bpp and PSNR per quality, and the mean encode seconds.
+
+    For benchmarks that compare two variants of one codec (no cache, no MS-SSIM).
+    """
+    curve: dict[str, list[float]] = {"bpp": [], "psnr-rgb": []}
+    seconds = []
+    for q in qualities:
+        rates, scores = [], []
+        for image in images:
+            start = time.perf_counter()
+            data = encode(image, q)
+            seconds.append(time.perf_counter() - start)
+            rates.append(bits_per_pixel(len(data), *image.size))
+            scores.append(psnr(image, decode(data)))
+        curve["bpp"].append(_mean(rates))
+        curve["psnr-rgb"].append(_mean(scores))
+    return curve, _mean(seconds)
 
 
 def _mean(values: list[float]) -> float:

@@ -84,3 +84,11 @@ KODIM01 = KODAK / "kodim01.png"
 @pytest.mark.skipif(not KODIM01.exists(), reason="needs ../shared/data/kodak")
 def test_jpeg_quality_50_on_kodim01_matches_pillow_and_numpy():
     assert_jpeg_50_matches_pillow_and_numpy(KODIM01)
+
+
+def test_psnr_curve_averages_per_quality(folder):
+    images = [Image.open(p).convert("RGB") for p in runner.list_images(folder)]
+    jpeg = resolve("jpeg")
+    curve, seconds = runner.psnr_curve(jpeg.encode, jpeg.decode, images, (20, 80))
+    assert len(curve["bpp"]) == 2 and curve["bpp"][0] < curve["bpp"][1]
+    assert curve["psnr-rgb"][0] < curve["psnr-rgb"][1] and seconds >= 0
