@@ -20,8 +20,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from licodec.errors import InvalidImageError
 
-Image.MAX_IMAGE_PIXELS = None  # licodec tiles large images; decompression-bomb checks are ours
-
 
 @dataclass(frozen=True)
 class PreparedImage:
@@ -54,6 +52,8 @@ def open_image(source) -> Image.Image:
         raise InvalidImageError(f"{name}: permission denied") from None
     except UnidentifiedImageError:
         raise InvalidImageError(f"{name}: not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, left as the user configured it
+        raise InvalidImageError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"{name}: damaged or unsupported image ({exc})") from None
     return image

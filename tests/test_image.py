@@ -58,3 +58,11 @@ def test_alpha_stream_round_trips_losslessly():
 def test_gray_output_is_single_channel():
     rgb = np.full((2, 2, 3), 9, dtype=np.uint8)
     assert finish(rgb, "L", None).mode == "L"
+
+
+def test_pillow_decompression_bomb_limit_is_a_user_error(monkeypatch):
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_image(64, 64)).save(buffer, format="PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: Pillow refuses
+    with pytest.raises(InvalidImageError, match="decompression bomb"):
+        open_image(buffer.getvalue())
