@@ -70,6 +70,7 @@ class LearnedCodec(nn.Module):
         self.g_s = synthesis_transform(config.latent_channels, config.decoder_widths)
         self.gains = GainUnits(config.num_rates, config.latent_channels)
         self.tables: CodingTables | None = None
+        self.mixed_precision = False  # training only: see _transform
 
     # -- rate control -------------------------------------------------------------
 
@@ -86,15 +87,28 @@ class LearnedCodec(nn.Module):
         return position.expand(x.shape[0]) if position.dim() == 0 else position
 
     def encode_latent(self, x: torch.Tensor, rate_position) -> torch.Tensor:
-        return self.g_a(x) * self.gains.gain(self._positions(x, rate_position))
+        return self._transform(self.g_a, x) * self.gains.gain(self._positions(x, rate_position))
 
     def decode_latent(self, y_hat: torch.Tensor, rate_position, bias_updates: dict | None = None) -> torch.Tensor:
         """g_s of the inverse-gained latent; ``bias_updates`` maps g_s bias names to additive deltas."""
         y_hat = y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))
         if not bias_updates:
-            return self.g_s(y_hat)
+            return self._transform(self.g_s, y_hat)
         parameters = {name: p + bias_updates[name] if name in bias_updates else p for name, p in self.g_s.named_parameters()}
         return torch.func.functional_call(self.g_s, parameters, (y_hat,))
+
+    def _transform(self, net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        """Run g_a or g_s; under :attr:`mixed_precision` all but the last layer run in bfloat16.
+
+        A training speed-up (about 2x with ``torch.compile`` on AVX-512 CPUs). The last
+        layer stays float32 so that y and x_hat keep their full precision: bfloat16
+        resolves only 0.25 at |y| = 32, as coarse as the quantiser itself.
+        """
+        if not self.mixed_precision:
+            return net(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            hidden = net[:-1](x)
+        return net[-1](hidden.float())
 
     # -- coding -------------------------------------------------------------------
 

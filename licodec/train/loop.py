@@ -47,6 +47,8 @@ class TrainSettings:
     validation_fraction: float = 0.03
     lr_drop_at: int | None = None  # step after which the learning rate is divided by 10
     ema_decay: float = 0.999  # exponential moving average of the weights: what gets shipped
+    mixed_precision: bool = False  # bfloat16 hidden layers in g_a/g_s (LearnedCodec._transform)
+    compile: bool = False  # torch.compile the training forward pass (a minute to compile)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -88,6 +90,8 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(settings.seed)
         self.model = create_model(settings.architecture, settings.config)
+        self.model.mixed_precision = settings.mixed_precision
+        self._training_forward = self.model  # replaced by a compiled wrapper in run()
         if init_weights is not None:
             from licodec.models import load_weights
 
@@ -156,7 +160,7 @@ class Trainer:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         self.aux_optimizer.zero_grad(set_to_none=True)
-        result = rd_loss(self.model, x, rungs, self.lambdas, self.settings.config.distortion)
+        result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion)
         result["loss"].backward()
         main, aux_parameters = _split_parameters(self.model)
         average_gradients(main, self.world)
@@ -182,8 +186,9 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, images: TrainingImages) -> list[dict]:
-        """Estimated bpp and PSNR on held-out centre crops, at every rung."""
+        """Estimated bpp and PSNR on held-out centre crops, at every rung (in float32)."""
         self.model.eval()
+        self.model.mixed_precision = False
         rows = []
         crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0) / 255 for img in images.images]
         crops = [c[..., :256, :256] for c in crops]
@@ -195,6 +200,7 @@ class Trainer:
                 psnr.append(float(r["psnr"]))
             rows.append({"rung": rung, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
         self.model.train()
+        self.model.mixed_precision = self.settings.mixed_precision
         return rows
 
     def replica_digest(self) -> str:
@@ -212,6 +218,8 @@ class Trainer:
 
         s = self.settings
         torch.set_num_threads(s.threads)
+        if s.compile:
+            self._training_forward = torch.compile(self.model)
         paths = find_images([Path(d) for d in s.data])
         train_paths = [p for p in paths if not is_validation(p, s.validation_fraction)]
         val_paths = [p for p in paths if is_validation(p, s.validation_fraction)]

@@ -35,6 +35,20 @@ def test_training_forward_returns_reconstruction_and_likelihoods(any_tiny_model)
         assert torch.all(likelihoods > 0) and torch.all(likelihoods <= 1)
 
 
+def test_mixed_precision_keeps_latent_and_output_in_float32_and_close(checkerboard_model):
+    x = as_tensor(smooth_image(64, 64))
+    with torch.no_grad():
+        exact = checkerboard_model.encode_latent(x, 0.5)
+        checkerboard_model.mixed_precision = True
+        try:
+            mixed = checkerboard_model.encode_latent(x, 0.5)
+            image = checkerboard_model.decode_latent(mixed.round(), 0.5)
+        finally:
+            checkerboard_model.mixed_precision = False
+    assert mixed.dtype == image.dtype == torch.float32
+    assert torch.allclose(mixed, exact, atol=0.05 * float(exact.abs().max()))
+
+
 def estimated_and_coded_bits(model, x, rate_position):
     with torch.no_grad():
         out = model(x, rate_position)

@@ -78,3 +78,13 @@ def test_checkpoint_keeps_a_weight_average_that_export_ships(image_folder, tmp_p
     export_checkpoint(tmp_path / "checkpoint.pt", tmp_path / "w.safetensors", "tiny-test")
     model, _ = load_weights(tmp_path / "w.safetensors")
     assert torch.allclose(model.state_dict()[key], state["ema"][key].half().float())
+
+
+def test_mixed_precision_trains_resumes_exactly_and_validates_in_float32(image_folder, tmp_path):
+    straight = train(image_folder, tmp_path / "a", 3, "--mixed-precision")
+    train(image_folder, tmp_path / "b", 2, "--mixed-precision")
+    resumed = train(image_folder, tmp_path / "b", 3, "--mixed-precision", "--resume")
+    for key, value in straight["model"].items():
+        assert value.dtype != torch.bfloat16, key
+        assert torch.equal(value, resumed["model"][key]), key
+    assert straight["settings"]["mixed_precision"] is True
