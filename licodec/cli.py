@@ -28,6 +28,11 @@ def quality_value(text: str) -> int:
     return value
 
 
+def quality_list(text: str) -> list[int]:
+    """Comma-separated qualities, e.g. ``10,50,90``: sorted, without repeats."""
+    return sorted({quality_value(part.strip()) for part in text.split(",") if part.strip()}) or [quality_value(text)]
+
+
 def _number(text: str, kind: type, minimum: float) -> float:
     try:
         value = kind(text)
@@ -149,28 +154,46 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_decompress(args: argparse.Namespace) -> int:
-    from licodec.api import decompress
+def fresh_output(args: argparse.Namespace) -> Path:
+    """``args.output`` as a path, refused if it exists and ``--force`` was not given (training commands)."""
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise LicodecError(f"{output} exists; use --force to overwrite it")
+    return output
 
+
+def image_format_for(output: Path) -> str:
+    """The Pillow format an output image name asks for; a user error if it names none."""
     from PIL import Image
 
-    data, output = input_and_output(args, ".png")
     ext = output.suffix.lower()
     if ext == ".lic":
-        raise LicodecError(f"{output.name}: decompress writes an image; name it e.g. .png")
+        raise LicodecError(f"{output.name}: this command writes an image; name it e.g. .png")
     if ext not in Image.registered_extensions():
         raise LicodecError(f"cannot tell the image format from the output name {output.name!r}; use e.g. .png")
-    start = time.perf_counter()
-    image = decompress(data)
-    seconds = time.perf_counter() - start
+    return Image.registered_extensions()[ext]
+
+
+def image_bytes(image, format: str) -> bytes:
     import io
 
     buffer = io.BytesIO()
     try:
-        image.save(buffer, format=Image.registered_extensions()[ext])
+        image.save(buffer, format=format)
     except (OSError, ValueError, KeyError) as exc:
-        raise LicodecError(f"cannot save a {image.mode} image as {ext}: {exc}") from None
-    write_atomically(output, buffer.getvalue(), args.force)
+        raise LicodecError(f"cannot save a {image.mode} image as {format}: {exc}") from None
+    return buffer.getvalue()
+
+
+def cmd_decompress(args: argparse.Namespace) -> int:
+    from licodec.api import decompress
+
+    data, output = input_and_output(args, ".png")
+    format = image_format_for(output)
+    start = time.perf_counter()
+    image = decompress(data)
+    seconds = time.perf_counter() - start
+    write_atomically(output, image_bytes(image, format), args.force)
     print(f"{output}: {image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
     return 0
 
@@ -246,8 +269,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"licodec: warning: skipping {name}: {exc}", file=sys.stderr)
     qualities = None
     if args.qualities:
-        sweep = tuple(int(q) for q in args.qualities.split(","))
-        qualities = {name: sweep for name in available}
+        qualities = {name: tuple(args.qualities) for name in available}
     references = []
     for path in args.reference or []:
         try:
@@ -289,9 +311,7 @@ def cmd_train_prefilter(args: argparse.Namespace) -> int:
 
     from licodec.conventional.prefilter import PreFilterTraining, train_prefilter
 
-    output = Path(args.output)
-    if output.exists() and not args.force:
-        raise LicodecError(f"{output} exists; use --force to overwrite it")
+    output = fresh_output(args)
     torch.set_num_threads(args.threads)
     settings = PreFilterTraining(
         data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, lmbda=args.lmbda, seed=args.seed
@@ -302,20 +322,73 @@ def cmd_train_prefilter(args: argparse.Namespace) -> int:
 
 
 def cmd_jpeg(args: argparse.Namespace) -> int:
-    import io
-
-    from licodec.conventional.prefilter import load_prefilter
+    from licodec.conventional import jpeg
     from licodec.image import open_image
 
     raw, output = input_and_output(args, ".jpg")
     image = open_image(raw).convert("RGB")
+    notes = []
     if args.prefilter is not None:
+        from licodec.conventional.prefilter import load_prefilter
+
         image = load_prefilter(args.prefilter or None).apply(image)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=args.quality)
-    write_atomically(output, buffer.getvalue(), args.force)
-    bpp = len(buffer.getvalue()) * 8 / (image.width * image.height)
-    print(f"{output}: {len(buffer.getvalue())} bytes, {bpp:.4f} bpp, baseline JPEG quality {args.quality}")
+        notes.append("pre-filtered")
+    encode = lambda image, comment: jpeg.encode(image, args.quality, comment)  # noqa: E731
+    if args.tables is not None:
+        from licodec.conventional.qtables import load_table_set
+
+        table_set = load_table_set(args.tables or None)
+        encode = lambda image, comment: table_set.encode(image, args.quality, comment)  # noqa: E731
+        notes.append(f"tables {table_set.name}")
+    if args.postfilter is not None:
+        from licodec.conventional.postfilter import jpeg_with_signal, load_bank
+
+        name, bank = load_bank(args.postfilter or None)
+        data = jpeg_with_signal(image, encode, name, bank)
+        notes.append(f"post-filter choices for {name} in the comment")
+    else:
+        data = encode(image, None)
+    write_atomically(output, data, args.force)
+    bpp = len(data) * 8 / (image.width * image.height)
+    extra = f" ({', '.join(notes)})" if notes else ""
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, baseline JPEG quality {args.quality}{extra}")
+    return 0
+
+
+def cmd_train_tables(args: argparse.Namespace) -> int:
+    from licodec.conventional.qtables import TableObjective, learn_tables, save_table_set, training_crops
+
+    output = fresh_output(args)
+    objective = TableObjective(training_crops(list(args.data), args.crops, args.crop, args.seed), args.metric)
+    anchors = {q: learn_tables(objective, q, passes=args.passes) for q in args.qualities}
+    training = {"data": list(args.data), "crops": args.crops, "crop": args.crop, "seed": args.seed, "passes": args.passes}
+    save_table_set(output, args.metric, anchors, training)
+    print(f"wrote {output} ({len(anchors)} qualities, {objective.evaluations} real encodes of {args.crops} crops)")
+    return 0
+
+
+def cmd_postfilter(args: argparse.Namespace) -> int:
+    from licodec.conventional.postfilter import load_bank, postfilter_decode
+
+    raw, output = input_and_output(args, ".png")
+    format = image_format_for(output)
+    name, bank = load_bank(args.filters)
+    image = postfilter_decode(raw, bank, name, Path(args.input))
+    write_atomically(output, image_bytes(image, format), args.force)
+    print(f"{output}: {image.width}x{image.height}, post-filtered with {name}")
+    return 0
+
+
+def cmd_train_postfilter(args: argparse.Namespace) -> int:
+    import torch
+
+    from licodec.conventional.postfilter import PostFilterTraining, train_postfilter
+
+    output = fresh_output(args)
+    torch.set_num_threads(args.threads)
+    settings = PostFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    train_postfilter(settings)
+    print(f"wrote {output}")
     return 0
 
 
@@ -370,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure codecs on a folder of images: tables and plots")
     p.add_argument("folder")
     p.add_argument("--codecs", default="licodec,jpeg,webp,jpeg2000,avif,heic,jxl")
-    p.add_argument("--qualities", help="comma-separated qualities for every codec (default: each codec's own sweep)")
+    p.add_argument("--qualities", type=quality_list, help="comma-separated qualities for every codec (default: each codec's own sweep)")
     p.add_argument("--anchor", default="jpeg", help="codec the BD-rates are measured against")
     p.add_argument("--out", default="results", help="results folder (also holds the cache)")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
@@ -387,8 +460,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output .jpg (default: beside the input)")
     p.add_argument("-q", "--quality", type=quality_value, default=75)
     p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
+    p.add_argument("--tables", nargs="?", const="", metavar="NAME", help="use learned quantisation tables (default set if no NAME)")
+    p.add_argument(
+        "--postfilter", nargs="?", const="", metavar="NAME", help="signal per-block post-filter choices in the file (default bank if no NAME)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_jpeg)
+
+    from licodec.conventional.qtables import ANCHOR_QUALITIES, METRICS
+
+    p = sub.add_parser("train-tables", help="learn JPEG quantisation tables on the real encoder")
+    p.add_argument("data", nargs="+", help="image folders, searched recursively")
+    p.add_argument("-o", "--output", required=True, help="table-set file to write (.json)")
+    p.add_argument("--metric", choices=METRICS, default="psnr", help="distortion the tables are optimised for")
+    p.add_argument("--qualities", type=quality_list, default=list(ANCHOR_QUALITIES), help="anchor qualities, comma-separated")
+    p.add_argument("--crops", type=positive_int, default=24, help="training crops the cost is measured on")
+    p.add_argument("--crop", type=positive_int, default=256, help="crop side in pixels")
+    p.add_argument("--passes", type=positive_int, default=2, help="coordinate-descent passes over the 128 entries")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train_tables)
 
     p = sub.add_parser("train-prefilter", help="train a JPEG pre-filter through the differentiable JPEG proxy")
     p.add_argument("data", nargs="+", help="image folders, searched recursively")
@@ -400,6 +491,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_train_prefilter)
+
+    p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output .png (default: beside the input)")
+    p.add_argument("--filters", metavar="NAME", help="post-filter bank (default: the shipped one)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_postfilter)
+
+    p = sub.add_parser("train-postfilter", help="train a bank of JPEG post-filters competitively")
+    p.add_argument("data", nargs="+", help="image folders, searched recursively")
+    p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
+    p.add_argument("--steps", type=positive_int, default=2000)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train_postfilter)
 
     from licodec.train.cli import add_arguments
 

@@ -19,8 +19,10 @@ def version() -> str:
     return f"libjpeg-turbo {features.version('libjpeg_turbo') or '?'} (Pillow {PIL.__version__})"
 
 
-def encode(image: Image.Image, quality: int) -> bytes:
-    return save(image, "JPEG", quality=int(quality), subsampling=SUBSAMPLING)
+def encode(image: Image.Image, quality: int, comment: bytes | None = None) -> bytes:
+    """Baseline JPEG; ``comment`` goes into a COM segment, which decoders ignore."""
+    options = {"comment": comment} if comment else {}
+    return save(image, "JPEG", quality=int(quality), subsampling=SUBSAMPLING, **options)
 
 
 def decode(data: bytes) -> Image.Image:

@@ -31,8 +31,11 @@ def resolve(name: str) -> EvalCodec:
     """An evaluation codec by name; raises :class:`LicodecError` if unknown or unavailable."""
     if name == "licodec" or name.startswith("licodec:"):
         return _learned(name.partition(":")[2] or None, name)
-    if name.endswith("+prefilter"):
-        return _prefiltered(resolve(name[: -len("+prefilter")]), name)
+    base, plus, tool = name.rpartition("+")
+    if plus:
+        if tool not in _TOOLS:
+            raise LicodecError(f"unknown learned tool {tool!r} in {name!r}; known: {', '.join(_TOOLS)}")
+        return _TOOLS[tool](resolve(base), name)
     module = CODECS.get(name)
     if module is None:
         raise LicodecError(f"unknown codec {name!r}; known: licodec, licodec:NAME, {', '.join(CODECS)}")
@@ -63,6 +66,50 @@ def _prefiltered(base: EvalCodec, label: str) -> EvalCodec:
         encode=lambda image, quality: base.encode(prefilter.apply(image), quality),
         decode=base.decode,
     )
+
+
+def _with_tables(base: EvalCodec, label: str) -> EvalCodec:
+    """JPEG with the shipped learned quantisation tables: ordinary baseline files."""
+    from licodec.conventional.qtables import load_table_set
+
+    if base.name != "jpeg":
+        raise LicodecError(f"learned quantisation tables exist for jpeg only, not {base.name!r}")
+    table_set = load_table_set()
+    return EvalCodec(
+        name=label,
+        description=f"{base.description}, learned quantisation tables {table_set.name}",
+        version=f"{base.version} + {table_set.name} {table_set.digest}",
+        qualities=base.qualities,
+        encode=table_set.encode,
+        decode=base.decode,
+    )
+
+
+def _with_postfilter(base: EvalCodec, label: str) -> EvalCodec:
+    """JPEG carrying per-block choices of the shipped post-filter bank, which the decode applies."""
+    from licodec.conventional import jpeg
+    from licodec.conventional.postfilter import jpeg_with_signal, load_bank, postfilter_decode
+    from licodec.conventional.postfilter import WEIGHTS_DIR
+    from licodec.models.registry import weights_hash
+
+    if base.name != "jpeg":
+        raise LicodecError(f"post-filter choices travel in JPEG comments: jpeg+postfilter only, not {base.name}+postfilter")
+    name, bank = load_bank()
+    return EvalCodec(
+        name=label,
+        description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
+        version=f"{base.version} + {name} {weights_hash(WEIGHTS_DIR / f'{name}.safetensors')}",
+        qualities=base.qualities,
+        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: jpeg.encode(im, quality, comment), name, bank),
+        decode=lambda data: postfilter_decode(data, bank, name),
+    )
+
+
+_TOOLS: dict[str, Callable[[EvalCodec, str], EvalCodec]] = {
+    "prefilter": _prefiltered,
+    "tables": _with_tables,
+    "postfilter": _with_postfilter,
+}
 
 
 def _learned(model_name: str | None, label: str) -> EvalCodec:

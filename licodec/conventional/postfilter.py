@@ -1,0 +1,312 @@
+"""Learned post-filters: a small bank of filters applied after a standard decoder.
+
+The encoder, which has the original, picks for each 64-pixel block the bank member
+(or none) that brings the decoded block closest to it, and signals the choices
+in the file: in a JPEG comment segment (``COM``, ignored by every decoder), or for
+other formats in a sidecar ``FILE.postfilter.json``. Without a signal, the bank
+member chosen most often in training is applied everywhere ("blind" mode).
+
+The bank is trained competitively (content-adaptive filter banks): each training
+crop's loss is shared among the filters by a softmax over their losses whose
+temperature is annealed from soft to winner-take-all, so the filters specialise.
+Every filter also sees the compression strength, read from the JPEG luma
+quantisation table (blind mode for other formats assumes a middle strength).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from licodec.errors import InvalidImageError, LicodecError, UnknownModelError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_POSTFILTER = "postfilter-jpeg"
+BLOCK = 64
+SIGNAL_TAG = b"licodec-postfilter 1 "
+SIDECAR_SUFFIX = ".postfilter.json"
+BLIND_STRENGTH = 0.5
+
+
+@dataclass(frozen=True)
+class PostFilterConfig:
+    filters: int = 4
+    channels: int = 32
+    layers: int = 4
+
+
+def _filter(config: PostFilterConfig, seed: int) -> nn.Sequential:
+    """One bank member: 3x3 convolutions from (RGB, strength) to an RGB residual."""
+    c = config.channels
+    layers: list[nn.Module] = [nn.Conv2d(4, c, 3, padding=1), nn.ReLU(inplace=True)]
+    for _ in range(config.layers - 2):
+        layers += [nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(c, 3, 3, padding=1))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # near the identity, but each member slightly different so they can specialise
+        layers[-1].weight.normal_(0, 1e-3, generator=generator)
+        layers[-1].bias.zero_()
+    return nn.Sequential(*layers)
+
+
+class PostFilterBank(nn.Module):
+    """``filters`` residual CNNs; :meth:`forward` returns every member's output (K, N, 3, H, W)."""
+
+    def __init__(self, config: PostFilterConfig = PostFilterConfig(), default_index: int = 0) -> None:
+        super().__init__()
+        self.config = config
+        self.default_index = default_index
+        self.members = nn.ModuleList(_filter(config, seed) for seed in range(config.filters))
+
+    def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+        plane = strength.view(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[-2:])
+        inputs = torch.cat([x, plane], 1)
+        return torch.stack([(x + member(inputs)).clamp(0, 1) for member in self.members])
+
+    @torch.no_grad()
+    def candidates(self, image: Image.Image, strength: float) -> np.ndarray:
+        """uint8 images (K + 1, H, W, 3): every member's output, then the unfiltered input."""
+        x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
+        outputs = self(x, torch.tensor([strength]))[:, 0]
+        filtered = np.clip(np.rint(outputs.permute(0, 2, 3, 1).numpy() * 255), 0, 255).astype(np.uint8)
+        return np.concatenate([filtered, np.asarray(image.convert("RGB"))[None]])
+
+    def choose(self, original: Image.Image, decoded: Image.Image, strength: float) -> np.ndarray:
+        """Per-block index of the candidate closest to ``original`` (K means "leave as decoded")."""
+        candidates = self.candidates(decoded, strength).astype(np.int64)
+        errors = (candidates - np.asarray(original.convert("RGB"), dtype=np.int64)[None]) ** 2
+        return _block_sums(errors.sum(-1)).argmin(0).astype(np.uint8)
+
+    def apply(self, decoded: Image.Image, strength: float, choices: np.ndarray | None = None) -> Image.Image:
+        candidates = self.candidates(decoded, strength)
+        rows, cols = _block_grid(decoded.height, decoded.width)
+        if choices is None:
+            choices = np.full((rows, cols), self.default_index, dtype=np.uint8)
+        if choices.shape != (rows, cols) or choices.max(initial=0) >= len(candidates):
+            raise InvalidImageError("the post-filter signal does not fit this image")
+        index = np.kron(choices, np.ones((BLOCK, BLOCK), dtype=np.uint8))[: decoded.height, : decoded.width]
+        picked = np.take_along_axis(candidates, index[None, :, :, None].astype(np.int64), 0)[0]
+        return Image.fromarray(picked, "RGB")
+
+
+def _block_grid(height: int, width: int) -> tuple[int, int]:
+    return math.ceil(height / BLOCK), math.ceil(width / BLOCK)
+
+
+def _block_sums(values: np.ndarray) -> np.ndarray:
+    """Sum (K, H, W) over 64-pixel blocks -> (K, rows, cols); edge blocks may be partial."""
+    k, h, w = values.shape
+    rows, cols = _block_grid(h, w)
+    padded = np.zeros((k, rows * BLOCK, cols * BLOCK), dtype=values.dtype)
+    padded[:, :h, :w] = values
+    return padded.reshape(k, rows, BLOCK, cols, BLOCK).sum(axis=(2, 4))
+
+
+# -- strength and signalling ----------------------------------------------------------
+
+
+def jpeg_strength(luma_table) -> float:
+    """Compression strength in [0, 1] from a JPEG luma quantisation table: log of its mean step."""
+    return float(np.clip(math.log(float(np.mean(luma_table))) / math.log(255.0), 0.0, 1.0))
+
+
+def encode_signal(bank_name: str, choices: np.ndarray) -> bytes:
+    payload = base64.b64encode(zlib.compress(choices.tobytes(), 9)).decode("ascii")
+    rows, cols = choices.shape
+    return SIGNAL_TAG + json.dumps({"bank": bank_name, "block": BLOCK, "grid": [rows, cols], "choices": payload}).encode()
+
+
+def decode_signal(signal: bytes) -> tuple[str, np.ndarray]:
+    """(bank name, per-block choices) from :func:`encode_signal`'s bytes; a clear error if damaged."""
+    if not signal.startswith(SIGNAL_TAG):
+        raise InvalidImageError("not a licodec post-filter signal")
+    try:
+        document = json.loads(signal[len(SIGNAL_TAG) :])
+        rows, cols = (int(v) for v in document["grid"])
+        if document["block"] != BLOCK:
+            raise ValueError(f"block size {document['block']}")
+        raw = zlib.decompress(base64.b64decode(document["choices"], validate=True), bufsize=rows * cols + 1)
+        choices = np.frombuffer(raw, dtype=np.uint8).reshape(rows, cols)
+        return str(document["bank"]), choices
+    except (ValueError, KeyError, TypeError, zlib.error) as exc:
+        raise InvalidImageError(f"the post-filter signal is damaged ({exc})") from None
+
+
+def read_signal(data: bytes, path: Path | None) -> bytes | None:
+    """The signal from a JPEG's comment segment, else from a sidecar beside ``path``, else None."""
+    with Image.open(io.BytesIO(data)) as image:
+        comment = image.info.get("comment") if image.format == "JPEG" else None
+    if isinstance(comment, bytes) and comment.startswith(SIGNAL_TAG):
+        return comment
+    sidecar = Path(str(path) + SIDECAR_SUFFIX) if path is not None else None
+    if sidecar is not None and sidecar.exists():
+        return sidecar.read_bytes()
+    return None
+
+
+def strength_of(data: bytes) -> float:
+    with Image.open(io.BytesIO(data)) as image:
+        if image.format == "JPEG" and getattr(image, "quantization", None):
+            return jpeg_strength(image.quantization[0])
+    return BLIND_STRENGTH
+
+
+# -- weights --------------------------------------------------------------------------
+
+
+def save_bank(bank: PostFilterBank, path: Path, extra: dict) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous().half() for k, v in bank.state_dict().items()}
+    metadata = {"config": json.dumps(asdict(bank.config)), "default_index": str(bank.default_index), "extra": json.dumps(extra)}
+    save_file(state, str(path), metadata=metadata)
+
+
+def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    name = name_or_path or DEFAULT_POSTFILTER
+    path = Path(name) if name.endswith(".safetensors") else WEIGHTS_DIR / f"{name}.safetensors"
+    if not path.exists():
+        raise UnknownModelError(f"no post-filter bank {name!r} is installed; train one with 'licodec train-postfilter'")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))
+    bank.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return path.stem, bank.eval()
+
+
+# -- the codec round trip ----------------------------------------------------------
+
+
+def jpeg_with_signal(image: Image.Image, encode: Callable[[Image.Image, bytes | None], bytes], bank_name: str, bank: PostFilterBank) -> bytes:
+    """A standard JPEG whose comment segment carries the per-block filter choices.
+
+    ``encode(image, comment)`` writes the JPEG (e.g. :func:`licodec.conventional.jpeg.encode`
+    at some quality). A comment does not change the coded pixels, so the choices made
+    on the first encode hold for the second.
+    """
+    first = encode(image, None)
+    with Image.open(io.BytesIO(first)) as decoded:
+        choices = bank.choose(image, decoded.convert("RGB"), strength_of(first))
+    return encode(image, encode_signal(bank_name, choices))
+
+
+def postfilter_decode(data: bytes, bank: PostFilterBank, bank_name: str, path: Path | None = None) -> Image.Image:
+    """Decode with the standard decoder, then apply the signalled (or blind) filter choices."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            decoded = image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"cannot decode the image: {exc}") from None
+    signal = read_signal(data, path)
+    choices = None
+    if signal is not None:
+        signalled_bank, choices = decode_signal(signal)
+        if signalled_bank != bank_name:
+            raise LicodecError(f"the file's filter choices are for bank {signalled_bank!r}, not {bank_name!r}; pass --filters {signalled_bank}")
+    return bank.apply(decoded, strength_of(data), choices)
+
+
+# -- competitive training ----------------------------------------------------------------
+
+
+@dataclass
+class PostFilterTraining:
+    data: list[str]
+    output: str
+    steps: int = 2000
+    batch_size: int = 16
+    crop: int = 96  # a multiple of 16, so JPEG's 4:2:0 blocks align with the crop
+    learning_rate: float = 1e-3
+    temperature: tuple[float, float] = (1.0, 0.01)  # in log10(MSE) units, annealed geometrically
+    quality_range: tuple[int, int] = (5, 95)
+    config: PostFilterConfig = PostFilterConfig()
+    seed: int = 0
+
+
+def jpeg_batch(x: torch.Tensor, qualities: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(8-bit originals, their real libjpeg decodes, strengths) for a float batch in [0, 1]."""
+    from licodec.conventional import jpeg
+
+    originals, decodes, strengths = [], [], []
+    for crop, quality in zip(x, qualities):
+        pixels = np.rint(crop.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        data = jpeg.encode(Image.fromarray(pixels), quality)
+        with Image.open(io.BytesIO(data)) as decoded:
+            decodes.append(np.asarray(decoded.convert("RGB")))
+        originals.append(pixels)
+        strengths.append(strength_of(data))
+
+    def as_tensor(images: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
+
+    return as_tensor(originals), as_tensor(decodes), torch.tensor(strengths)
+
+
+def bank_loss(bank: PostFilterBank, original: torch.Tensor, decoded: torch.Tensor, strength: torch.Tensor, temperature: float):
+    """Mean over crops of the softmax-shared 10 log10(MSE) of the members, and statistics.
+
+    The shares are computed from the members' current losses (without gradient):
+    at a high temperature every member learns from every crop; as it falls, each
+    crop teaches mostly the member that already serves it best.
+    """
+    outputs = bank(decoded, strength)
+    log_mse = 10 * torch.log10(((outputs - original[None]) ** 2).mean(dim=(2, 3, 4)).clamp_min(1e-10))  # (K, N)
+    shares = torch.softmax(-log_mse.detach() / (10 * temperature), dim=0)
+    loss = (shares * log_mse).sum(0).mean()
+    unfiltered = 10 * torch.log10(((decoded - original) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10))
+    winners = log_mse.detach().argmin(0)
+    stats = {
+        "gain_db": float((unfiltered - log_mse.detach().min(0).values).mean()),
+        "wins": torch.bincount(winners, minlength=bank.config.filters).tolist(),
+    }
+    return loss, stats
+
+
+def train_postfilter(settings: PostFilterTraining, log=print) -> PostFilterBank:
+    import random
+
+    from licodec.train.data import find_images, load_images, sample_batch
+
+    torch.manual_seed(settings.seed)
+    data = load_images(find_images([Path(d) for d in settings.data]), settings.crop)
+    if not len(data):
+        raise LicodecError(f"no training images of at least {settings.crop} pixels")
+    bank = PostFilterBank(settings.config)
+    optimizer = torch.optim.Adam(bank.parameters(), lr=settings.learning_rate)
+    rng = random.Random(settings.seed)
+    wins = np.zeros(settings.config.filters, dtype=np.int64)
+    start, end = settings.temperature
+    for step in range(settings.steps):
+        progress = step / max(settings.steps - 1, 1)
+        temperature = start * (end / start) ** progress
+        for group in optimizer.param_groups:  # a tenth of the rate for the last quarter
+            group["lr"] = settings.learning_rate * (0.1 if progress > 0.75 else 1.0)
+        x = sample_batch(data, settings.seed, step, settings.batch_size, settings.crop)
+        original, decoded, strength = jpeg_batch(x, [rng.randint(*settings.quality_range) for _ in range(len(x))])
+        loss, stats = bank_loss(bank, original, decoded, strength, temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if progress >= 0.9:
+            wins += stats["wins"]
+        if step % 50 == 0 or step == settings.steps - 1:
+            log(json.dumps({"step": step, "loss": round(float(loss.detach()), 4), "temperature": round(temperature, 4), **stats}))
+    bank.default_index = int(wins.argmax())
+    bank.eval()
+    extra = {"steps": settings.steps, "data": settings.data, "wins_last_10_percent": wins.tolist()}
+    save_bank(bank, Path(settings.output), extra)
+    return bank
