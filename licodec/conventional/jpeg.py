@@ -9,6 +9,7 @@ from licodec.conventional._pillow import load, save
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 SUBSAMPLING = 2  # Pillow's code for 4:2:0
+WRITES_COMMENTS = True  # encode() takes a COM-segment payload (post-filter choices)
 
 
 def is_available() -> bool:

@@ -25,6 +25,8 @@ class EvalCodec:
     qualities: tuple[int, ...]
     encode: Callable[[Image.Image, int], bytes]
     decode: Callable[[bytes], Image.Image]
+    # JPEG family only: encode with a comment (COM) segment, where post-filter choices travel
+    encode_with_comment: Callable[[Image.Image, int, bytes | None], bytes] | None = None
 
 
 def resolve(name: str) -> EvalCodec:
@@ -48,6 +50,7 @@ def resolve(name: str) -> EvalCodec:
         qualities=tuple(module.QUALITIES),
         encode=module.encode,
         decode=module.decode,
+        encode_with_comment=module.encode if getattr(module, "WRITES_COMMENTS", False) else None,
     )
 
 
@@ -82,25 +85,26 @@ def _with_tables(base: EvalCodec, label: str) -> EvalCodec:
         qualities=base.qualities,
         encode=table_set.encode,
         decode=base.decode,
+        encode_with_comment=table_set.encode,
     )
 
 
 def _with_postfilter(base: EvalCodec, label: str) -> EvalCodec:
     """JPEG carrying per-block choices of the shipped post-filter bank, which the decode applies."""
-    from licodec.conventional import jpeg
     from licodec.conventional.postfilter import jpeg_with_signal, load_bank, postfilter_decode
     from licodec.conventional.postfilter import WEIGHTS_DIR
     from licodec.models.registry import weights_hash
 
-    if base.name != "jpeg":
-        raise LicodecError(f"post-filter choices travel in JPEG comments: jpeg+postfilter only, not {base.name}+postfilter")
+    write = base.encode_with_comment
+    if write is None:
+        raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
     name, bank = load_bank()
     return EvalCodec(
         name=label,
         description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
         version=f"{base.version} + {name} {weights_hash(WEIGHTS_DIR / f'{name}.safetensors')}",
         qualities=base.qualities,
-        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: jpeg.encode(im, quality, comment), name, bank),
+        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment), name, bank),
         decode=lambda data: postfilter_decode(data, bank, name),
     )
 

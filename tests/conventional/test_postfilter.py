@@ -133,3 +133,14 @@ def test_blind_mode_uses_the_default_member_on_unsignalled_files():
     blind = postfilter_decode(data, bank, "bank")
     expected = np.clip(np.asarray(jpeg.decode(data)).astype(int) + 4, 0, 255)
     assert np.abs(np.asarray(blind).astype(int) - expected).max() <= 1
+
+
+def test_eval_attaches_post_filters_only_to_codecs_that_carry_comments():
+    from licodec.eval.codecs import resolve
+
+    with pytest.raises(LicodecError, match="cannot carry"):
+        resolve("webp+postfilter")
+    codec = resolve("jpeg+tables+postfilter")
+    image = Image.fromarray(smooth_image(70, 90))
+    data = codec.encode(image, 40)
+    assert b"licodec-postfilter" in data and codec.decode(data).size == (90, 70)
