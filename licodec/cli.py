@@ -238,15 +238,37 @@ def cmd_models(args: argparse.Namespace) -> int:
         }
         for name, model in SHIPPED.items()
     ]
+    tools = installed_jpeg_tools()
     if args.json:
-        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURES)}, indent=2))
+        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURES), "jpeg_tools": tools}, indent=2))
     else:
         for row in rows:
             flags = " (default)" if row["default"] else ""
             flags += "" if row["installed"] else " [weights missing]"
             print(f"{row['name']}{flags}: {row['description']}")
         print(f"architectures (trainable with 'licodec train --architecture'): {', '.join(ARCHITECTURES)}")
+        for tool in tools:
+            print(f"{tool['name']}: {tool['kind']} (licodec jpeg {tool['option']})")
     return 0
+
+
+JPEG_TOOL_KINDS = {
+    "qtables-": ("learned quantisation tables", "--tables"),
+    "postfilter-": ("post-filter bank", "--postfilter; licodec postfilter"),
+    "prefilter-": ("pre-filter", "--prefilter"),
+}
+
+
+def installed_jpeg_tools() -> list[dict]:
+    """The learned JPEG tools in the package's weights folder, by their file-name prefix."""
+    from licodec.conventional.qtables import WEIGHTS_DIR
+
+    tools = []
+    for path in sorted(WEIGHTS_DIR.glob("*")):
+        for prefix, (kind, option) in JPEG_TOOL_KINDS.items():
+            if path.name.startswith(prefix) and path.suffix in (".json", ".safetensors"):
+                tools.append({"name": path.stem, "kind": kind, "option": option})
+    return tools
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
