@@ -29,9 +29,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from licodec.errors import InvalidImageError, LicodecError, UnknownModelError
+from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.errors import InvalidImageError, LicodecError
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_POSTFILTER = "postfilter-jpeg"
 BLOCK = 64
 SIGNAL_TAG = b"licodec-postfilter 1 "
@@ -178,9 +178,7 @@ def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
     from safetensors.torch import load_file
 
     name = name_or_path or DEFAULT_POSTFILTER
-    path = Path(name) if name.endswith(".safetensors") else WEIGHTS_DIR / f"{name}.safetensors"
-    if not path.exists():
-        raise UnknownModelError(f"no post-filter bank {name!r} is installed; train one with 'licodec train-postfilter'")
+    path = installed_file(name, ".safetensors", "post-filter bank", "train-postfilter")
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()
     bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))

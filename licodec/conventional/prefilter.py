@@ -19,9 +19,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from licodec.errors import UnknownModelError
+from licodec.conventional._weights import WEIGHTS_DIR, installed_file
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 
 
@@ -68,9 +67,7 @@ def load_prefilter(name_or_path: str | None = None) -> PreFilter:
     from safetensors.torch import load_file
 
     name = name_or_path or DEFAULT_PREFILTER
-    path = Path(name) if name.endswith(".safetensors") else WEIGHTS_DIR / f"{name}.safetensors"
-    if not path.exists():
-        raise UnknownModelError(f"no pre-filter weights {name!r} are installed; train one with 'licodec train-prefilter'")
+    path = installed_file(name, ".safetensors", "pre-filter weights", "train-prefilter")
     with safe_open(str(path), framework="pt") as handle:
         config = PreFilterConfig(**json.loads(handle.metadata()["config"]))
     model = PreFilter(config)

@@ -25,9 +25,9 @@ from PIL import Image
 
 from licodec.conventional._pillow import save
 from licodec.conventional.jpeg import SUBSAMPLING
-from licodec.errors import LicodecError, UnknownModelError
+from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.errors import LicodecError
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TABLES = "qtables-jpeg-psnr"
 FORMAT = "licodec-jpeg-qtables"
 ANCHOR_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -96,9 +96,7 @@ def save_table_set(path: Path, metric: str, anchors: dict[int, Tables], training
 
 def load_table_set(name_or_path: str | None = None) -> TableSet:
     name = name_or_path or DEFAULT_TABLES
-    path = Path(name) if name.endswith(".json") else WEIGHTS_DIR / f"{name}.json"
-    if not path.exists():
-        raise UnknownModelError(f"no quantisation tables {name!r} are installed; learn some with 'licodec train-tables'")
+    path = installed_file(name, ".json", "quantisation tables", "train-tables")
     raw = path.read_bytes()
     try:
         document = json.loads(raw)
