@@ -335,9 +335,7 @@ def cmd_train_prefilter(args: argparse.Namespace) -> int:
 
     output = fresh_output(args)
     torch.set_num_threads(args.threads)
-    settings = PreFilterTraining(
-        data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, lmbda=args.lmbda, seed=args.seed
-    )
+    settings = PreFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
     train_prefilter(settings)
     print(f"wrote {output}")
     return 0
@@ -350,11 +348,6 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     raw, output = input_and_output(args, ".jpg")
     image = open_image(raw).convert("RGB")
     notes = []
-    if args.prefilter is not None:
-        from licodec.conventional.prefilter import load_prefilter
-
-        image = load_prefilter(args.prefilter or None).apply(image)
-        notes.append("pre-filtered")
     encode = lambda image, comment: jpeg.encode(image, args.quality, comment)  # noqa: E731
     if args.tables is not None:
         from licodec.conventional.qtables import load_table_set
@@ -362,6 +355,11 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
         table_set = load_table_set(args.tables or None)
         encode = lambda image, comment: table_set.encode(image, args.quality, comment)  # noqa: E731
         notes.append(f"tables {table_set.name}")
+    if args.prefilter is not None:
+        from licodec.conventional.prefilter import load_prefilter, strength_for
+
+        image = load_prefilter(args.prefilter or None).apply(image, strength_for(lambda im: encode(im, None)))
+        notes.insert(0, "pre-filtered")
     if args.postfilter is not None:
         from licodec.conventional.postfilter import jpeg_with_signal, load_bank
 
@@ -506,9 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-prefilter", help="train a JPEG pre-filter through the differentiable JPEG proxy")
     p.add_argument("data", nargs="+", help="image folders, searched recursively")
     p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
-    p.add_argument("--steps", type=positive_int, default=3000)
+    p.add_argument("--steps", type=positive_int, default=2000)
     p.add_argument("--batch-size", type=positive_int, default=8)
-    p.add_argument("--lmbda", type=positive_float, default=40.0, help="weight of (1 - MS-SSIM) against bpp")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--force", action="store_true")

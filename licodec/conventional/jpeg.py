@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import PIL
 from PIL import Image, features
 
@@ -28,3 +30,13 @@ def encode(image: Image.Image, quality: int, comment: bytes | None = None) -> by
 
 def decode(data: bytes) -> Image.Image:
     return load(data)
+
+
+def jpeg_strength(luma_table) -> float:
+    """Compression strength in [0, 1] from a luma quantisation table (64 steps): log of its mean step.
+
+    What the learned pre- and post-filters are conditioned on: it reads the same
+    from libjpeg's tables at a quality and from learned tables.
+    """
+    steps = [float(v) for v in luma_table]
+    return min(max(math.log(sum(steps) / len(steps)) / math.log(255.0), 0.0), 1.0)

