@@ -8,6 +8,12 @@ from dataclasses import asdict, dataclass, field
 RATE_LADDER_MSE = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483)
 """Lagrange multipliers (on MSE of [0,255] images / 255^2) of CompressAI's qualities 1-6."""
 
+RATE_LADDER_MS_SSIM = (3.3, 5.5, 9.2, 15.5, 26.0, 44.0)
+"""Multipliers on (1 - MS-SSIM): the slope -d bpp / d(1 - MS-SSIM) of licodec-mse's Kodak curve
+at its rungs' rates (3.3 at 0.25 bpp ... 37 at 1.0 bpp), so the MS-SSIM variant spans the same rates."""
+
+LADDERS = {"mse": RATE_LADDER_MSE, "ms-ssim": RATE_LADDER_MS_SSIM}
+
 
 @dataclass(frozen=True)
 class CodecConfig:
@@ -16,7 +22,7 @@ class CodecConfig:
     hyper_channels: int = 128  # channels of z
     decoder_widths: tuple[int, int, int] = (128, 128, 128)  # synthesis widths, coarse to fine
     lambdas: tuple[float, ...] = (0.0130,)  # one per rung of the rate ladder; one rung = fixed rate
-    distortion: str = "mse"  # "mse" or "ms-ssim": what the lambdas weigh
+    distortion: str = "mse"  # "mse" (lambda * 255^2 * MSE) or "ms-ssim" (lambda * (1 - MS-SSIM)), plus bpp
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from licodec.models.config import RATE_LADDER_MSE, CodecConfig
+from licodec.models.config import LADDERS, CodecConfig
 
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 
@@ -19,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-channels", type=int, default=160)
     parser.add_argument("--hyper-channels", type=int, default=128)
     parser.add_argument("--decoder-widths", default="128,128,64")
-    parser.add_argument("--lambdas", default=",".join(str(v) for v in RATE_LADDER_MSE))
+    parser.add_argument("--lambdas", help="one multiplier per rung (default: the ladder for --distortion)")
     parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--crop", type=int, help="training crop side (default 128; 192 for ms-ssim, whose scales need it)")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--lr-drop-at", type=int)
     parser.add_argument("--ema-decay", type=float, default=0.999, help="decay of the shipped weight average")
@@ -43,14 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from licodec.train.loop import Trainer, TrainSettings
+    from licodec.train.loop import MS_SSIM_MIN_CROP, Trainer, TrainSettings
 
     config = CodecConfig(
         channels=args.channels,
         latent_channels=args.latent_channels,
         hyper_channels=args.hyper_channels,
         decoder_widths=tuple(int(v) for v in args.decoder_widths.split(",")),
-        lambdas=tuple(float(v) for v in args.lambdas.split(",")),
+        lambdas=tuple(float(v) for v in args.lambdas.split(",")) if args.lambdas else LADDERS[args.distortion],
         distortion=args.distortion,
     )
     settings = TrainSettings(
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         architecture=args.architecture,
         config=config,
         batch_size=args.batch_size,
-        crop=args.crop,
+        crop=args.crop or (MS_SSIM_MIN_CROP if args.distortion == "ms-ssim" else 128),
         learning_rate=args.lr,
         lr_drop_at=args.lr_drop_at,
         ema_decay=args.ema_decay,

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from licodec.errors import LicodecError
 from licodec.models import CodecConfig, create_model, save_weights
 from licodec.models.base import LearnedCodec
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 from licodec.train.data import TrainingImages, find_images, is_validation, load_images, sample_batch
 
-MS_SSIM_WEIGHT = 1.0 / 0.0067 * 1.5  # scales (1 - MS-SSIM) to the order of 255^2 MSE at equal lambda
+MS_SSIM_MIN_CROP = 192  # MS-SSIM's five scales need sides above 160 pixels; the model needs multiples of 64
 
 
 @dataclass
@@ -70,7 +71,7 @@ def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: 
         from pytorch_msssim import ms_ssim
 
         ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0, size_average=False)
-        dist_term = lam * MS_SSIM_WEIGHT * (1 - ms)
+        dist_term = lam * (1 - ms)
     loss = (dist_term + bpp).mean()
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
     return {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
@@ -84,6 +85,8 @@ def _split_parameters(model: LearnedCodec):
 
 class Trainer:
     def __init__(self, settings: TrainSettings, init_weights: Path | None = None) -> None:
+        if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
+            raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
         self.settings = settings
         self.rank, self.world = init_from_environment()
         self.run_dir = Path(settings.run_dir)

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from licodec.cli import main
@@ -88,3 +89,24 @@ def test_mixed_precision_trains_resumes_exactly_and_validates_in_float32(image_f
         assert value.dtype != torch.bfloat16, key
         assert torch.equal(value, resumed["model"][key]), key
     assert straight["settings"]["mixed_precision"] is True
+
+
+def test_ms_ssim_loss_weighs_one_minus_ms_ssim_by_lambda():
+    from licodec.models import create_model
+    from licodec.models.config import TINY
+    from licodec.train.loop import rd_loss
+
+    torch.manual_seed(0)
+    model = create_model("he2021-checkerboard", TINY)
+    x = torch.rand(2, 3, 192, 192)
+    rungs = torch.tensor([0, 1])
+    low = rd_loss(model, x, rungs, torch.tensor([1.0, 1.0]), "ms-ssim")
+    high = rd_loss(model, x, rungs, torch.tensor([11.0, 11.0]), "ms-ssim")
+    distortion = float(low["loss"].detach() - low["bpp"])  # mean (1 - MS-SSIM)
+    assert 0 < distortion < 1
+    assert float(high["loss"].detach() - high["bpp"]) == pytest.approx(11 * distortion, rel=1e-4)
+
+
+def test_ms_ssim_training_refuses_crops_too_small_for_its_scales(image_folder, tmp_path):
+    args = [a if a != "64" else "128" for a in TINY_ARGS]
+    assert main(["train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "1", "--distortion", "ms-ssim", *args]) == 1
