@@ -1,8 +1,8 @@
-"""Kodak rate-distortion of the default model, and its BD-rate against conventional codecs, in one run.
+"""Kodak rate-distortion of a shipped model, and its BD-rate against conventional codecs, in one run.
 
-    .venv/bin/python benchmarks/rd_kodak.py [--kodak ../shared/data/kodak] [--out results/kodak] [--jobs 1]
+    .venv/bin/python benchmarks/rd_kodak.py [--model licodec-mse] [--kodak ../shared/data/kodak] [--out results/kodak] [--jobs 1]
 
-Prints the default model's curve (bpp, PSNR, MS-SSIM per quality, averaged over
+Prints the model's curve (the default model unless --model) (bpp, PSNR, MS-SSIM per quality, averaged over
 the images), its PSNR and MS-SSIM BD-rates against JPEG, WebP, HEIC and AVIF
 (Akima, `bjontegaard`), and how closely the model's own rate estimate predicts
 the real file sizes. Results are cached in --out, so a re-run only measures what changed.
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = ("jpeg", "webp", "heic", "avif")
 
 
-def rate_estimate_agreement(images: list[Path], quality: int) -> tuple[float, float, float]:
+def rate_estimate_agreement(images: list[Path], quality: int, model_name: str | None) -> tuple[float, float, float]:
     """(estimated bits, file bits without table offsets, file bits as shipped) summed over ``images``."""
     import numpy as np
     from PIL import Image
@@ -32,7 +32,7 @@ def rate_estimate_agreement(images: list[Path], quality: int) -> tuple[float, fl
     from licodec.api import _pad
     from licodec.models import hyperprior
 
-    model = licodec.load_model()
+    model = licodec.load_model(model_name)
     estimated = plain = shipped = 0.0
     choose_offsets = hyperprior.choose_offsets
     for path in images:
@@ -69,20 +69,22 @@ def main() -> None:
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kodak")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--model", help="a shipped model (default: the default model)")
     args = parser.parse_args()
+    codec = f"licodec:{args.model}" if args.model else "licodec"
     torch.set_num_threads(2)
     images = list_images(args.kodak)
-    results = evaluate(["licodec", *ANCHORS], images, args.out, jobs=args.jobs)
+    results = evaluate([codec, *ANCHORS], images, args.out, jobs=args.jobs)
     curves = {name: average_curve(rows) for name, rows in results.items()}
-    ours = curves["licodec"]
-    print(f"Kodak ({len(images)} images), default model, averaged per quality:")
+    ours = curves[codec]
+    print(f"Kodak ({len(images)} images), {args.model or 'default model'}, averaged per quality:")
     print(f"{'quality':>8} {'bpp':>8} {'PSNR':>8} {'MS-SSIM':>8} {'enc s':>7} {'dec s':>7}")
     for i, q in enumerate(ours["quality"]):
         print(
             f"{q:>8} {ours['bpp'][i]:>8.4f} {ours['psnr-rgb'][i]:>8.3f} {ours['ms-ssim-rgb'][i]:>8.5f}"
             f" {ours['encoding_time'][i]:>7.3f} {ours['decoding_time'][i]:>7.3f}"
         )
-    print("\nBD-rate of licodec against (negative: fewer bits at equal quality):")
+    print(f"\nBD-rate of {args.model or 'licodec'} against (negative: fewer bits at equal quality):")
     for anchor in ANCHORS:
         psnr_bd = bd_rate(curves[anchor], ours, "psnr-rgb")
         ssim_bd = bd_rate(curves[anchor], ours, "ms-ssim-rgb")
@@ -92,7 +94,7 @@ def main() -> None:
         "\nPSNR above JPEG at the same bpp, per quality: " + ", ".join(f"{m:+.2f} dB" for m in margins)
         + f"\nbeats JPEG at every rate it offers: {'yes' if all(m > 0 for m in margins) else 'no'}"
     )
-    estimated, plain, shipped = rate_estimate_agreement(images, 75)
+    estimated, plain, shipped = rate_estimate_agreement(images, 75, args.model)
     print(
         f"\nRate estimate vs real files at quality 75 (all images): estimated {estimated / 8:.0f} bytes; "
         f"files without table offsets {plain / 8:.0f} bytes ({100 * (plain - estimated) / estimated:+.2f}%); "
