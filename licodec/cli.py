@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-prefilter", help="train a JPEG pre-filter through the differentiable JPEG proxy")
     p.add_argument("data", nargs="+", help="image folders, searched recursively")
     p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
-    p.add_argument("--steps", type=positive_int, default=2000)
+    p.add_argument("--steps", type=positive_int, default=2500)
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=positive_int, default=2)

@@ -98,11 +98,15 @@ def load_prefilter(name_or_path: str | None = None) -> PreFilter:
 class PreFilterTraining:
     data: list[str]
     output: str
-    steps: int = 2000
+    steps: int = 2500
     batch_size: int = 8
     crop: int = 176  # a multiple of 16 above MS-SSIM's 160-pixel minimum
     learning_rate: float = 2e-4
-    soft_round_alpha: tuple[float, float] = (1.0, 12.0)  # the proxy's rounding, annealed from soft to nearly hard
+    # The proxy's rounding, annealed to sharper. Starting soft (alpha 1) passes gradients
+    # as if quantisation were transparent, and the filter learned to pre-sharpen, which real
+    # files punish; from alpha 6 the gradient lives near the rounding boundaries, as the
+    # real encoder's response does.
+    soft_round_alpha: tuple[float, float] = (6.0, 16.0)
     qualities: tuple[int, ...] = tuple(range(15, 95, 5))
     validation_crops: int = 16
     validate_every: int = 200
