@@ -108,3 +108,17 @@ def test_plain_jpeg_command_writes_baseline_jpeg(tmp_path):
     assert main(["jpeg", str(source), "-q", "30", "-o", str(tmp_path / "o.jpg")]) == 0
     decoded = np.asarray(Image.open(tmp_path / "o.jpg").convert("RGB"))
     assert decoded.shape == (40, 40, 3)
+
+
+def test_the_shipped_prefilter_is_an_eval_codec_whose_files_plain_pillow_decodes():
+    import io
+
+    from licodec.eval.codecs import resolve
+
+    image = Image.fromarray(smooth_image(48, 64))
+    for name in ("jpeg+prefilter", "jpeg+tables+prefilter"):
+        codec = resolve(name)
+        data = codec.encode(image, 40)
+        with Image.open(io.BytesIO(data)) as decoded:
+            assert decoded.format == "JPEG" and decoded.size == (64, 48)
+        assert data != resolve(name.rsplit("+", 1)[0]).encode(image, 40)  # the filter did edit the image
