@@ -191,10 +191,15 @@ def prefilter_costs(
     return bpp + lambdas * (1 - scores), bpp.detach(), scores.detach()
 
 
-def relative_cost(model: PreFilter, x: torch.Tensor, points: list[OperatingPoint], soft_alpha: float | None = None):
-    """Mean over crops of (filtered cost / plain JPEG cost): below 1 means below JPEG's curve."""
+def relative_cost(
+    model: PreFilter, x: torch.Tensor, points: list[OperatingPoint], soft_alpha: float | None = None, plain: torch.Tensor | None = None
+):
+    """Mean over crops of (filtered cost / plain JPEG cost): below 1 means below JPEG's curve.
+
+    ``plain``: :func:`plain_costs` of ``x`` if already known (the fixed held-out crops).
+    """
     costs, bpp, scores = prefilter_costs(model, x, points, soft_alpha)
-    ratio = costs / plain_costs(x, points)
+    ratio = costs / (plain_costs(x, points) if plain is None else plain)
     return ratio.mean(), {"cost_change": round(float(ratio.detach().mean()) - 1, 5), "bpp": round(float(bpp.mean()), 4), "ms_ssim": round(float(scores.mean()), 5)}
 
 
@@ -224,6 +229,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     points = operating_points([_to_uint8(c) for c in validation], settings.qualities)
     log(json.dumps({"lambdas": {q: round(p.lmbda, 3) for q, p in points.items()}}))
     validation_points = [points[settings.qualities[i % len(settings.qualities)]] for i in range(len(validation))]
+    validation_plain = plain_costs(validation, validation_points)  # the same at every validation
     model = PreFilter(settings.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rng = random.Random(settings.seed)
@@ -233,7 +239,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
         if step % settings.validate_every == 0 or step == settings.steps:
             model.eval()
             with torch.no_grad():
-                _, stats = relative_cost(model, validation, validation_points)
+                _, stats = relative_cost(model, validation, validation_points, plain=validation_plain)
             model.train()
             improved = stats["cost_change"] < best
             if improved:
