@@ -104,6 +104,8 @@ class LearnedCodec(nn.Module):
         layer stays float32 so that y and x_hat keep their full precision: bfloat16
         resolves only 0.25 at |y| = 32, as coarse as the quantiser itself.
         """
+        if not self.training:  # inference: oneDNN's convolutions run about a third faster channels-last
+            return net(x.contiguous(memory_format=torch.channels_last))
         if not self.mixed_precision:
             return net(x)
         with torch.autocast(x.device.type, dtype=torch.bfloat16):

@@ -132,6 +132,7 @@ def load_model(name: str | None = None) -> LearnedCodec:
     if not shipped.weights_path.exists():
         raise UnknownModelError(f"weights for {name!r} are missing from this installation ({shipped.weights_path})")
     model, _ = load_weights(shipped.weights_path)
+    model.to(memory_format=torch.channels_last)  # matches the inference layout of LearnedCodec._transform
     model.name = name
     model.weights_hash = weights_hash(shipped.weights_path)
     return model

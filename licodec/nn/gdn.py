@@ -36,12 +36,22 @@ class GDN(nn.Module):
         self.beta = nn.Parameter(self._beta.init(torch.ones(channels)))
         self.gamma = nn.Parameter(self._gamma.init(gamma_init * torch.eye(channels)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W), either memory layout
         n, c, h, w = x.shape
+        gamma, beta = self._gamma(self.gamma), self._beta(self.beta)
         # A matrix product rather than a 1x1 conv2d: oneDNN's 1x1 convolution changes
         # its summation order with the thread count, which would make decoded pixels
         # depend on it; the GEMM does not (tests/test_api.py checks this).
-        squared = (x * x).reshape(n, c, h * w)
-        norm = torch.matmul(self._gamma(self.gamma), squared) + self._beta(self.beta).view(1, c, 1)
-        norm = torch.sqrt(norm).view(n, c, h, w)
+        if _is_channels_last(x):  # pixels are rows of C values: (N, HW, C) @ gamma^T, no copy
+            pixels = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+            norm = torch.matmul(pixels * pixels, gamma.t()) + beta
+            norm = torch.sqrt(norm).view(n, h, w, c).permute(0, 3, 1, 2)
+        else:
+            squared = (x * x).reshape(n, c, h * w)
+            norm = torch.matmul(gamma, squared) + beta.view(1, c, 1)
+            norm = torch.sqrt(norm).view(n, c, h, w)
         return x * norm if self.inverse else x / norm
+
+
+def _is_channels_last(x: torch.Tensor) -> bool:
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
