@@ -38,8 +38,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--steps", type=int, default=100, help="latent optimisation steps (0: none)")
     parser.add_argument("--adapt-decoder", type=int, default=0, metavar="STEPS", help="decoder bias update steps (0: none)")
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     images = [Image.open(p).convert("RGB") for p in sorted(args.kodak.glob("*.png"))[: args.images]]
     plain, plain_s = curve(images, 0, 0)
     optimised, optimised_s = curve(images, args.steps, args.adapt_decoder)

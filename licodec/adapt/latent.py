@@ -5,9 +5,13 @@ the encoder can spend time to find a latent ``y`` with a lower rate-distortion
 cost for *this* image: gradient descent on R + lambda D with the decoder frozen.
 The decoder and the file format do not change.
 
-Surrogate: the rate term sees ``y`` plus uniform noise, the reconstruction the
-straight-through rounded ``y`` (the same "mixed" quantisation as training). The
-result is kept only if its true cost, with real rounding, beats the starting point.
+Surrogate: stochastic Gumbel annealing (:func:`licodec.entropy.quantize.gumbel_round`),
+every rounding relaxed to a random soft pick of floor or ceil whose temperature
+falls from 0.5 to 0.2. Measured on four 256-pixel Kodak crops at q50, 100 steps: true
+RD cost −1.9% with it; −0.4% at best with training's noise surrogate, and worse
+than the start (+0.4% to +13%) with straight-through rounding, whose cost the
+optimiser exploits. The result is kept only if its true cost, with real rounding,
+beats the starting point.
 """
 
 from __future__ import annotations
@@ -18,20 +22,22 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+from licodec.entropy.quantize import annealed_rounding
 from licodec.models.base import LearnedCodec
 
 DEFAULT_STEPS = 100
-LEARNING_RATE = 3e-3
+LEARNING_RATE = 5e-3
+TEMPERATURES = (0.5, 0.2)  # first and last step's, geometric in between
 
 
 @contextmanager
-def _frozen(model: LearnedCodec, training: bool):
-    """Parameters without gradients; the model in train mode (noise proxy) or eval mode (rounding)."""
+def _frozen(model: LearnedCodec):
+    """Parameters without gradients and the model in eval mode (real rounding), for the duration."""
     flags = [p.requires_grad for p in model.parameters()]
     was_training = model.training
     for p in model.parameters():
         p.requires_grad_(False)
-    model.train(training)
+    model.eval()
     try:
         yield
     finally:
@@ -67,15 +73,18 @@ def optimize_latent(
         y_start = model.encode_latent(x, rate_position)
     y = y_start.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([y], lr=learning_rate)
-    with _frozen(model, training=True):
+    first, last = TEMPERATURES
+    with _frozen(model), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # the same image gives the same file; the caller's random state is untouched
         for step in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            cost = rd_cost(model, x, y, rate_position)
+            with annealed_rounding(first * (last / first) ** (step / max(1, steps - 1))):
+                cost = rd_cost(model, x, y, rate_position)
             cost.backward()
             optimizer.step()
             if on_step is not None:
                 on_step(step, float(cost.detach()))
-    with _frozen(model, training=False), torch.no_grad():
+    with _frozen(model), torch.no_grad():
         start_cost = float(rd_cost(model, x, y_start, rate_position))
         final_cost = float(rd_cost(model, x, y.detach(), rate_position))
     return y.detach() if final_cost < start_cost else y_start

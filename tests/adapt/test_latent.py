@@ -12,7 +12,7 @@ def test_optimised_latent_never_costs_more_than_the_analysis_transform(checkerbo
     steps = []
     y = optimize_latent(model, x, 0.5, steps=15, learning_rate=0.05, on_step=lambda i, c: steps.append(c))
     assert len(steps) == 15
-    with _frozen(model, training=False), torch.no_grad():
+    with _frozen(model), torch.no_grad():
         start = float(rd_cost(model, x, model.encode_latent(x, 0.5), 0.5))
         final = float(rd_cost(model, x, y, 0.5))
     assert final <= start
@@ -30,3 +30,13 @@ def test_optimisation_leaves_the_model_untouched(checkerboard_model):
     after = checkerboard_model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not checkerboard_model.training
+
+
+def test_optimisation_is_reproducible_and_leaves_the_callers_random_state_alone(checkerboard_model):
+    x = as_tensor(smooth_image(64, 64))
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = optimize_latent(checkerboard_model, x, 0.5, steps=4, learning_rate=0.05)
+    assert torch.equal(torch.rand(3), expected_next)
+    assert torch.equal(optimize_latent(checkerboard_model, x, 0.5, steps=4, learning_rate=0.05), first)
