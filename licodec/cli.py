@@ -84,6 +84,7 @@ def write_atomically(path: Path, data: bytes, force: bool) -> None:
     except OSError as exc:
         raise LicodecError(f"cannot write to {folder}: {exc.strerror}") from None
     try:
+        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; give what a plain open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -94,6 +95,15 @@ def write_atomically(path: Path, data: bytes, force: bool) -> None:
         if isinstance(exc, OSError):
             raise LicodecError(f"cannot write {path}: {exc.strerror}") from None
         raise
+
+
+def _new_file_mode(path: Path) -> int:
+    """The replaced file's permissions, or the umask's default for a new file."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def read_input(path: Path) -> bytes:

@@ -55,6 +55,19 @@ def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
     assert Image.open(target).size == (96, 64)
 
 
+def test_outputs_get_ordinary_permissions_and_overwrites_keep_the_old_ones(lic_file, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.png"
+        assert main(["decompress", str(lic_file), "-o", str(fresh)]) == 0
+        assert fresh.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        fresh.chmod(0o640)
+        assert main(["decompress", str(lic_file), "-o", str(fresh), "--force"]) == 0
+        assert fresh.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_info_and_models_print_json(lic_file):
     import json
 
