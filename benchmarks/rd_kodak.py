@@ -70,9 +70,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kodak")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--model", help="a shipped model (default: the default model)")
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     codec = f"licodec:{args.model}" if args.model else "licodec"
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     images = list_images(args.kodak)
     results = evaluate([codec, *ANCHORS], images, args.out, jobs=args.jobs)
     curves = {name: average_curve(rows) for name, rows in results.items()}
