@@ -37,6 +37,13 @@ def region_psnrs(original: np.ndarray, decoded: np.ndarray, inside: np.ndarray) 
     return masked(inside), masked(~inside)
 
 
+def central_region(height: int, width: int) -> np.ndarray:
+    """The benchmark's region: the central rectangle of half the width and height."""
+    inside = np.zeros((height, width), dtype=bool)
+    inside[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = True
+    return inside
+
+
 def fit_with_region(image: Image.Image, size: int, mask: Image.Image) -> tuple[bytes, float, float]:
     """The ROI file of at most ``size`` bytes with the highest region quality that fits."""
     for region_quality in range(100, 0, -5):
@@ -56,30 +63,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    paths = sorted(args.kodak.glob("*.png"))[: args.images]
+    images = []  # (name, image, pixels, region, mask), prepared once for every quality
+    for path in sorted(args.kodak.glob("*.png"))[: args.images]:
+        image = Image.open(path).convert("RGB")
+        original = np.asarray(image)
+        inside = central_region(*original.shape[:2])
+        images.append((path.stem, image, original, inside, Image.fromarray((inside * 255).astype(np.uint8))))
     summary = []
     for quality in [int(q) for q in args.qualities.split(",")]:
         rows = []
-        for path in paths:
-            image = Image.open(path).convert("RGB")
-            w, h = image.size
-            inside = np.zeros((h, w), dtype=bool)
-            inside[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = True
-            mask = Image.fromarray((inside * 255).astype(np.uint8))
-            original = np.asarray(image)
+        for stem, image, original, inside, mask in images:
             uniform = licodec.compress(image, quality=quality)
             focused, background, region = fit_with_region(image, len(uniform), mask)
             u_in, u_out = region_psnrs(original, np.asarray(licodec.decompress(uniform)), inside)
             f_in, f_out = region_psnrs(original, np.asarray(licodec.decompress(focused)), inside)
             rows.append((u_in, u_out, f_in, f_out))
             print(
-                f"q{quality} {path.stem}: uniform {len(uniform)} B, in {u_in:.2f} / out {u_out:.2f} dB | ROI {len(focused)} B "
+                f"q{quality} {stem}: uniform {len(uniform)} B, in {u_in:.2f} / out {u_out:.2f} dB | ROI {len(focused)} B "
                 f"(region q{region}, background q{background:g}), in {f_in:.2f} / out {f_out:.2f} dB",
                 flush=True,
             )
         r = np.array(rows)
         summary.append((quality, r[:, 2].mean() - r[:, 0].mean(), r[:, 3].mean() - r[:, 1].mean()))
-    print(f"\nmean over {len(paths)} images at equal size (region = central quarter of the area):")
+    print(f"\nmean over {len(images)} images at equal size (region = central quarter of the area):")
     for quality, gain_in, change_out in summary:
         print(f"  uniform q{quality}: inside {gain_in:+.2f} dB, outside {change_out:+.2f} dB")
 
