@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from licodec.models.config import LADDERS, CodecConfig
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-drop-at", type=int)
     parser.add_argument("--ema-decay", type=float, default=0.999, help="decay of the shipped weight average")
     parser.add_argument(
-        "--mixed-precision", action="store_true", help="bfloat16 hidden layers in the main transforms (faster on AVX-512 CPUs)"
+        "--mixed-precision", action="store_true", help="bfloat16 hidden layers in the main transforms (faster on AVX-512 CPUs, far slower without)"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the training pass (needs a C++ compiler)")
     parser.add_argument("--steps", type=int, default=1_000_000)
@@ -43,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from licodec.train.loop import MS_SSIM_MIN_CROP, Trainer, TrainSettings
+    from licodec.train.loop import MS_SSIM_MIN_CROP, Trainer, TrainSettings, bfloat16_is_fast
+
+    if args.mixed_precision and not bfloat16_is_fast():
+        print("licodec: warning: this CPU has no native bfloat16 (no AVX-512): --mixed-precision will be far slower than float32", file=sys.stderr)
 
     config = CodecConfig(
         channels=args.channels,

@@ -8,9 +8,11 @@ every rate at once (gain units, :class:`licodec.models.transforms.GainUnits`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import platform
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -187,6 +189,23 @@ class Trainer:
             else:
                 self.ema[key].copy_(value)
 
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Temporarily put the EMA weights (what export ships) into the model; the live weights come back after."""
+        live = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self.ema)
+        try:
+            yield
+        finally:
+            self.model.load_state_dict(live)
+
+    def validation_row(self, images: TrainingImages) -> dict:
+        """Held-out figures of the live weights and of the averaged weights that would ship."""
+        live = self.validate(images)
+        with self.averaged_weights():
+            shipped = self.validate(images)
+        return {"step": self.step, "validation": live, "validation_ema": shipped}
+
     @torch.no_grad()
     def validate(self, images: TrainingImages) -> list[dict]:
         """Estimated bpp and PSNR on held-out centre crops, at every rung (in float32)."""
@@ -249,7 +268,7 @@ class Trainer:
                 bar.set_postfix(bpp=row["bpp"], psnr=row["psnr"], loss=row["loss"])
                 log.write(json.dumps({"step": self.step, **row}) + "\n")
             if self.step % s.validate_every == 0 and len(validation) and self.rank == 0:
-                log.write(json.dumps({"step": self.step, "validation": self.validate(validation)}) + "\n")
+                log.write(json.dumps(self.validation_row(validation)) + "\n")
                 log.flush()
             if time.monotonic() - last_save > s.checkpoint_minutes * 60:
                 self.save_checkpoint()
@@ -264,6 +283,17 @@ class Trainer:
         log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
         log.close()
         bar.close()
+
+
+def bfloat16_is_fast() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (AVX-512 class x86, or not x86 at all).
+
+    Without AVX-512, oneDNN falls back to a reference path: on an AVX2-only AMD EPYC the
+    mixed-precision step of the default model took 25 s against 1.0 s in float32.
+    """
+    if platform.machine().lower() not in {"x86_64", "amd64", "i386", "i686"}:
+        return True
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
 def export_checkpoint(checkpoint: Path, output: Path, name: str) -> str:

@@ -33,6 +33,35 @@ def test_log_has_progress_and_validation_lines(image_folder, tmp_path):
     assert rows[0]["event"] == "start" and rows[-1]["event"] == "stop"
 
 
+def test_validating_the_average_leaves_the_live_weights_in_place(image_folder, tmp_path):
+    from licodec.models.config import TINY
+    from licodec.train.data import load_images
+    from licodec.train.loop import Trainer, TrainSettings
+
+    trainer = Trainer(TrainSettings(data=[str(image_folder)], run_dir=str(tmp_path), config=TINY, crop=64, batch_size=2))
+    trainer.ema = {k: v + 0.01 if v.dtype.is_floating_point else v for k, v in trainer.ema.items()}
+    live = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    row = trainer.validation_row(load_images(sorted(image_folder.glob("*.png")), 64))
+    assert len(row["validation"]) == len(row["validation_ema"]) == 2  # one per rung
+    assert row["validation"] != row["validation_ema"]
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, live[key]), key
+
+
+def test_mixed_precision_warns_on_a_cpu_without_native_bfloat16(image_folder, tmp_path, monkeypatch, capsys):
+    from licodec.train import loop
+
+    monkeypatch.setattr(loop.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert not loop.bfloat16_is_fast()
+    train(image_folder, tmp_path, 1, "--mixed-precision")
+    assert "no native bfloat16" in capsys.readouterr().err
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert loop.bfloat16_is_fast()
+    monkeypatch.setattr(loop.platform, "machine", lambda: "aarch64")
+    assert loop.bfloat16_is_fast()
+
+
 def test_export_writes_weights_that_code_and_can_seed_a_new_run(image_folder, tmp_path):
     train(image_folder, tmp_path / "run", 2)
     weights = tmp_path / "w.safetensors"
