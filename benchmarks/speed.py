@@ -5,7 +5,10 @@
 Times are wall-clock seconds per image, in-process, torch with 2 threads; each
 figure is the median over repeats of the per-image mean. "entropy" is the time
 spent inside the range coder binding (licodec.entropy.coder), "network" the rest.
-Compare ratios measured in one run: these machines are noisy.
+Compare ratios measured in one run: these machines are noisy. For that, the run also
+times a straightforward mean-scale hyperprior with 128/192 channels (mbt2018-mean,
+CompressAI's layout; random weights, so only its network time means anything) and
+prints each shipped model's network time as a fraction of it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import licodec
 from licodec.conventional import CODECS
 from licodec.entropy import coder
 from licodec.entropy.gaussian import build_gaussian_tables
+from licodec.models import SHIPPED, CodecConfig, LearnedCodec, build_coding_tables, create_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,9 +55,16 @@ def entropy_timer(totals: dict[str, float]):
         coder.SymbolEncoder.encode, coder.SymbolDecoder.decode = originals
 
 
-def time_licodec(images: list[Image.Image], model_name: str | None, repeats: int) -> dict[str, float]:
-    model = licodec.load_model(model_name)
-    licodec.decompress(licodec.compress(images[0], model=model))  # warm-up
+def reference_model() -> LearnedCodec:
+    """mbt2018-mean with N = 128, M = 192 and full-width synthesis: the usual CPU baseline."""
+    torch.manual_seed(0)
+    model = create_model("mbt2018-mean", CodecConfig())
+    build_coding_tables(model)
+    return model
+
+
+def time_licodec(images: list[Image.Image], model: LearnedCodec, repeats: int) -> dict[str, float]:
+    licodec.decompress(licodec.compress(images[0], model=model), model=model)  # warm-up
     runs = []
     for _ in range(repeats):
         totals = {"encode": 0.0, "decode": 0.0, "encode_all": 0.0, "decode_all": 0.0}
@@ -62,11 +73,16 @@ def time_licodec(images: list[Image.Image], model_name: str | None, repeats: int
                 start = time.perf_counter()
                 data = licodec.compress(image, model=model)
                 mid = time.perf_counter()
-                licodec.decompress(data)
+                licodec.decompress(data, model=model)
                 totals["encode_all"] += mid - start
                 totals["decode_all"] += time.perf_counter() - mid
         runs.append({k: v / len(images) for k, v in totals.items()})
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def network_seconds(timing: dict[str, float], side: str) -> float:
+    """Time of ``side`` ("encode" or "decode") outside the range coder."""
+    return timing[f"{side}_all"] - timing[side]
 
 
 def time_conventional(name: str, images: list[Image.Image], repeats: int, quality: int = 75) -> tuple[float, float]:
@@ -113,20 +129,22 @@ def main() -> None:
     images = [Image.open(p).convert("RGB") for p in paths]
     print(f"{len(images)} Kodak images, torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}")
     print(f"{'codec':<22} {'encode s':>9} {'(net/entropy)':>15} {'decode s':>9} {'(net/entropy)':>15}")
-    from licodec.models import SHIPPED
-
-    for name, shipped in SHIPPED.items():
-        if not shipped.weights_path.exists():
-            continue
-        t = time_licodec(images, name, args.repeats)
+    models = {name: licodec.load_model(name) for name, shipped in SHIPPED.items() if shipped.weights_path.exists()}
+    models["mbt2018-mean 128/192"] = reference_model()
+    timings = {name: time_licodec(images, model, args.repeats) for name, model in models.items()}
+    for name, t in timings.items():
         print(
-            f"{name:<22} {t['encode_all']:>9.3f} {t['encode_all'] - t['encode']:>7.3f}/{t['encode']:<7.3f}"
-            f" {t['decode_all']:>9.3f} {t['decode_all'] - t['decode']:>7.3f}/{t['decode']:<7.3f}"
+            f"{name:<22} {t['encode_all']:>9.3f} {network_seconds(t, 'encode'):>7.3f}/{t['encode']:<7.3f}"
+            f" {t['decode_all']:>9.3f} {network_seconds(t, 'decode'):>7.3f}/{t['decode']:<7.3f}"
         )
     for name in ("jpeg", "webp", "avif", "heic"):
         if CODECS[name].is_available():
             enc, dec = time_conventional(name, images, args.repeats)
             print(f"{name + ' (q75)':<22} {enc:>9.3f} {'':>15} {dec:>9.3f}")
+    reference = timings.pop("mbt2018-mean 128/192")
+    for name, t in timings.items():
+        ratios = [network_seconds(t, side) / network_seconds(reference, side) for side in ("encode", "decode")]
+        print(f"{name}: network time / mbt2018-mean 128/192's: encode {ratios[0]:.2f}, decode {ratios[1]:.2f}")
     enc_rate, dec_rate = coder_throughput()
     print(f"\nrange coder, 64 indexed Gaussian tables: encode {enc_rate / 1e6:.1f} M symbols/s, decode {dec_rate / 1e6:.1f} M symbols/s")
 
