@@ -29,8 +29,11 @@ class PreparedImage:
     alpha: np.ndarray | None  # (H, W) uint8, or None
 
 
-def open_image(source) -> Image.Image:
-    """A PIL image from a path, bytes, a file object, a numpy array or a PIL image."""
+def open_image(source, label: str = "input") -> Image.Image:
+    """A PIL image from a path, bytes, a file object, a numpy array or a PIL image.
+
+    Errors name the path, or ``label`` when the source has none (bytes, file objects).
+    """
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
@@ -40,7 +43,7 @@ def open_image(source) -> Image.Image:
             raise InvalidImageError(f"cannot interpret array of shape {source.shape} and dtype {source.dtype} as an image") from exc
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = io.BytesIO(bytes(source))
-    name = str(source) if isinstance(source, (str, Path)) else "input"
+    name = str(source) if isinstance(source, (str, Path)) else label
     try:
         image = Image.open(source)
         image.load()

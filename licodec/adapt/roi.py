@@ -23,7 +23,7 @@ CELL_PX = 16
 
 def roi_map(mask_source, width: int, height: int) -> np.ndarray:
     """(ceil(H/16), ceil(W/16)) bool map from a mask image (nonzero = region) of the image's size."""
-    mask = open_image(mask_source)
+    mask = open_image(mask_source, label="ROI mask")
     try:
         mask = ImageOps.exif_transpose(mask)
     except Exception:

@@ -36,6 +36,11 @@ def test_mask_of_another_size_or_empty_is_refused():
         roi_map(mask_of(20, 20, (0, 0, 0, 0)), 20, 20)
 
 
+def test_an_unreadable_mask_is_named_as_the_mask_not_the_image():
+    with pytest.raises(InvalidImageError, match="^ROI mask: not an image"):
+        roi_map(b"not an image", 20, 20)
+
+
 def test_tile_rate_map_pads_with_edge_cells():
     cells = np.array([[True, False]])
     rate = tile_rate_map(cells, 1.0, 4.0, 0, 0, 64, 64)
