@@ -189,7 +189,7 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(3, H, W) float in [0, 1] to (H, W, 3) uint8, rounding to nearest."""
-    return torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    return x.clamp(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).numpy()  # one temporary, not three
 
 
 def _tiles(height: int, width: int, tile_px: int) -> Iterator[tuple[int, int, int, int]]:

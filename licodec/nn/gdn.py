@@ -44,13 +44,17 @@ class GDN(nn.Module):
         # depend on it; the GEMM does not (tests/test_api.py checks this).
         if _is_channels_last(x):  # pixels are rows of C values: (N, HW, C) @ gamma^T, no copy
             pixels = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
-            norm = torch.matmul(pixels * pixels, gamma.t()) + beta
-            norm = torch.sqrt(norm).view(n, h, w, c).permute(0, 3, 1, 2)
+            norm = torch.matmul(pixels * pixels, gamma.t()).view(n, h, w, c).permute(0, 3, 1, 2)
         else:
-            squared = (x * x).reshape(n, c, h * w)
-            norm = torch.matmul(gamma, squared) + beta.view(1, c, 1)
-            norm = torch.sqrt(norm).view(n, c, h, w)
-        return x * norm if self.inverse else x / norm
+            norm = torch.matmul(gamma, (x * x).reshape(n, c, h * w)).view(n, c, h, w)
+        beta = beta.view(1, c, 1, 1)
+        if torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad):
+            norm = torch.sqrt(norm + beta)
+            return x * norm if self.inverse else x / norm
+        # Inference reuses norm's buffer: every fresh full-resolution tensor costs page
+        # faults, which took as long as the arithmetic itself when decoding 768x512.
+        norm.add_(beta).sqrt_()
+        return torch.mul(x, norm, out=norm) if self.inverse else torch.div(x, norm, out=norm)
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:

@@ -5,7 +5,8 @@ from torch import nn
 
 from licodec.models.transforms import entropy_parameters, hyper_synthesis
 from licodec.nn import CheckerboardMaskedConv2d, deconv
-from licodec.nn.fixed_point import ACT_FRAC_BITS, compile_network, from_fixed, to_fixed
+from licodec.nn import checkerboard_anchor_mask
+from licodec.nn.fixed_point import ACT_FRAC_BITS, compile_network, from_fixed, run_layer, run_layer_at, to_fixed
 from tests.nn.reference_int64 import run_network_int64
 
 
@@ -43,6 +44,15 @@ def test_fixed_point_approximates_the_float_network(name):
     expected = network(x * 2.0**-ACT_FRAC_BITS)
     got = from_fixed(fixed(x)).double()
     assert torch.allclose(got, expected, atol=0.02, rtol=0.01)
+
+
+@pytest.mark.parametrize("anchors", [True, False])
+def test_evaluating_at_some_positions_equals_the_full_layer_there(anchors):
+    layer = compile_network(networks()["context"]).layers[0]
+    x = random_input((1, 5, 7, 6), seed=2, spread=30)
+    positions = checkerboard_anchor_mask(7, 6).numpy() == anchors
+    full = run_layer(layer, x).flatten(2)[:, :, np.flatnonzero(positions)]
+    torch.testing.assert_close(run_layer_at(layer, x, positions), full, rtol=0, atol=0)
 
 
 def test_transposed_convolution_matches_pytorch():
