@@ -11,6 +11,8 @@ value goes to a second byte stream as a zig-zag varint: nothing is ever clipped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from licodec.entropy.tables import CategoricalTables
@@ -34,8 +36,8 @@ class SymbolEncoder:
         lengths = tables.lengths[indexes]
         escaped = (relative < 0) | (relative >= lengths)
         relative = np.where(escaped, lengths, relative).astype(np.int32)
-        for index in _group_order(indexes):
-            self._coder.encode(relative[indexes == index], tables.model(int(index)))
+        for index, positions in _groups(indexes):
+            self._coder.encode(relative[positions], tables.model(index))
         for value in symbols[escaped]:
             _write_varint(self._escapes, _zigzag(int(value)))
 
@@ -63,9 +65,8 @@ class SymbolDecoder:
         indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
         relative = np.empty(indexes.shape, dtype=np.int64)
         try:
-            for index in _group_order(indexes):
-                where = indexes == index
-                relative[where] = self._coder.decode(tables.model(int(index)), int(where.sum()))
+            for index, positions in _groups(indexes):
+                relative[positions] = self._coder.decode(tables.model(index), len(positions))
         except (ValueError, RuntimeError, AssertionError, OverflowError) as exc:
             raise CorruptBitstreamError(f"entropy-coded data is invalid ({exc})") from exc
         lengths = tables.lengths[indexes]
@@ -89,9 +90,16 @@ class SymbolDecoder:
                 return value
 
 
-def _group_order(indexes: np.ndarray) -> np.ndarray:
-    """Table indexes present in a chunk, in ascending order: the order both sides code them in."""
-    return np.unique(indexes)
+def _groups(indexes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(table index, its positions in C order) for each table present, ascending: the order both sides code them in.
+
+    One stable sort instead of a comparison of the whole chunk per table.
+    """
+    order = np.argsort(indexes, kind="stable")
+    ordered = indexes[order]
+    starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
+    for start, end in zip(starts, np.append(starts[1:], len(order))):
+        yield int(ordered[start]), order[start:end]
 
 
 def _zigzag(value: int) -> int:
