@@ -6,6 +6,12 @@ The offsets change only the coding tables, never the reconstruction, so the
 comparison is at exactly equal PSNR: each image is coded twice with the default
 model, with and without offsets, and the file sizes compared. The low-complexity
 set (flat graphics, text, a screenshot-like layout, a gradient) is drawn with Pillow.
+
+For the low-complexity set it also prints a bound: the file size if y's symbols
+cost their empirical conditional entropy given (channel, table index), i.e. had
+every channel and every predicted scale its own table fitted to this very image,
+with that side information free. No image-dependent entropy model that keeps the
+model's symbols and its scale predictions can beat that bound.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import licodec
+from licodec.entropy.table_offsets import symbol_bits
 from licodec.models import hyperprior
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,15 +59,36 @@ def low_complexity_images() -> dict[str, Image.Image]:
     return images
 
 
-def sizes(image: Image.Image, quality: int) -> tuple[int, int]:
+def sizes(image: Image.Image, quality: int) -> tuple[int, int, int]:
+    """Bytes with offsets, without them, and the bound (without, y's bits replaced by the oracle's)."""
     with_offsets = len(licodec.compress(image, quality=quality))
     original = hyperprior.choose_offsets
-    hyperprior.choose_offsets = lambda chunks, tables: None
+    y_bits = {}
+
+    def no_offsets(chunks, tables):
+        y_bits["coded"] = sum(symbol_bits(s, i, tables).sum() for s, i in chunks)
+        y_bits["oracle"] = conditional_entropy_bits(chunks)
+        return None
+
+    hyperprior.choose_offsets = no_offsets
     try:
         without = len(licodec.compress(image, quality=quality))
     finally:
         hyperprior.choose_offsets = original
-    return with_offsets, without
+    return with_offsets, without, round(without - (y_bits["coded"] - y_bits["oracle"]) / 8)
+
+
+def conditional_entropy_bits(chunks: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Empirical entropy of the symbols given (channel, table index), in bits, over all chunks."""
+    channels = chunks[0][0].shape[1]
+    symbols = np.concatenate([s.reshape(channels, -1) for s, _ in chunks], 1).astype(np.int64)
+    indexes = np.concatenate([i.reshape(channels, -1) for _, i in chunks], 1).astype(np.int64)
+    contexts = np.arange(channels).reshape(-1, 1) * (indexes.max() + 1) + indexes
+    pairs = np.stack([contexts.ravel(), symbols.ravel()], 1)
+    _, pair_counts = np.unique(pairs, axis=0, return_counts=True)
+    _, context_counts = np.unique(contexts, return_counts=True)
+    # H(S | C) = sum over contexts of n_c log n_c  -  sum over (c, s) of n_cs log n_cs
+    return float(np.sum(context_counts * np.log2(context_counts)) - np.sum(pair_counts * np.log2(pair_counts)))
 
 
 def main() -> None:
@@ -75,13 +103,15 @@ def main() -> None:
     }
     print(f"quality {args.quality}; rate change = (with offsets / without) - 1, at identical reconstruction")
     for name, images in sets.items():
-        changes = []
+        changes, bounds = [], []
         for stem, image in images.items():
-            a, b = sizes(image, args.quality)
+            a, b, bound = sizes(image, args.quality)
             changes.append(a / b - 1)
+            bounds.append(bound / b - 1)
             if name != "kodak":
-                print(f"  {stem:>12}: {b} -> {a} bytes ({100 * (a / b - 1):+.1f}%)")
+                print(f"  {stem:>12}: {b} -> {a} bytes ({100 * (a / b - 1):+.1f}%); bound {bound} bytes ({100 * (bound / b - 1):+.1f}%)")
         print(f"{name}: mean {100 * np.mean(changes):+.2f}%, best {100 * min(changes):+.2f}%, worst {100 * max(changes):+.2f}% over {len(changes)} images")
+        print(f"{name}: bound with free side information, mean {100 * np.mean(bounds):+.2f}%")
 
 
 if __name__ == "__main__":
