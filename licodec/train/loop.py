@@ -97,11 +97,13 @@ class Trainer:
         self.model = create_model(settings.architecture, settings.config)
         self.model.mixed_precision = settings.mixed_precision
         self._training_forward = self.model  # replaced by a compiled wrapper in run()
+        self.prior = Lineage()  # the training behind --init-weights, which export adds to this run's
         if init_weights is not None:
             from licodec.models import load_weights
 
-            loaded, _ = load_weights(init_weights)
+            loaded, metadata = load_weights(init_weights)
             self.model.load_state_dict(loaded.state_dict())
+            self.prior = Lineage.of_weights(metadata)
         main, aux = _split_parameters(self.model)
         self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
         self.aux_optimizer = torch.optim.Adam(aux, lr=settings.aux_learning_rate)
@@ -127,6 +129,7 @@ class Trainer:
             "cpu_seconds": self.cpu_seconds,
             "torch_rng": torch.get_rng_state(),
             "settings": self.settings.to_json(),
+            "prior": asdict(self.prior),
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -140,6 +143,7 @@ class Trainer:
         self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         self.step = state["step"]
         self.cpu_seconds = state["cpu_seconds"]
+        self.prior = Lineage(**state.get("prior", {}))
         torch.set_rng_state(state["torch_rng"])
 
     def export(self, path: Path, name: str) -> str:
@@ -297,13 +301,39 @@ def bfloat16_is_fast() -> bool:
     return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
-def export_checkpoint(checkpoint: Path, output: Path, name: str) -> str:
-    """Write a checkpoint's averaged (EMA) model as shipped weights (fp16 + integer tables); returns its hash."""
+@dataclass(frozen=True)
+class Lineage:
+    """Training steps and CPU-hours behind a set of weights, across the runs that led to them."""
+
+    steps: int = 0
+    cpu_hours: float = 0.0
+
+    @classmethod
+    def of_weights(cls, metadata: dict) -> "Lineage":
+        """From shipped weights' metadata ("steps" and "cpu_hours" count the whole lineage)."""
+        extra = json.loads(metadata.get("extra", "{}"))
+        return cls(int(extra.get("steps", 0)), float(extra.get("cpu_hours", 0.0)))
+
+
+def export_checkpoint(checkpoint: Path, output: Path, name: str, prior: Lineage | None = None) -> str:
+    """Write a checkpoint's averaged (EMA) model as shipped weights (fp16 + integer tables); returns its hash.
+
+    The metadata counts the whole lineage: ``prior`` (default: what the run started
+    from, recorded by ``--init-weights``) plus this run, which is also given alone.
+    """
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     settings = state["settings"]
     config = CodecConfig.from_json(json.dumps(settings["config"]))
     model = create_model(settings["architecture"], config)
     model.load_state_dict(state.get("ema") or state["model"])
     model.eval()
-    extra = {"steps": state["step"], "cpu_hours": round(state["cpu_seconds"] / 3600, 2), "ema": "ema" in state}
+    prior = prior or Lineage(**state.get("prior", {}))
+    run_hours = state["cpu_seconds"] / 3600
+    extra = {
+        "steps": prior.steps + state["step"],
+        "cpu_hours": round(prior.cpu_hours + run_hours, 2),
+        "run_steps": state["step"],
+        "run_cpu_hours": round(run_hours, 2),
+        "ema": "ema" in state,
+    }
     return save_weights(model, output, name, half_precision=True, extra=extra)

@@ -7,6 +7,7 @@ import torch
 
 from licodec.cli import main
 from licodec.models import load_weights
+from licodec.train.export import main as export_main
 from licodec.train.loop import export_checkpoint
 from tests.conftest import REPO
 from tests.train.conftest import TINY_ARGS
@@ -71,6 +72,20 @@ def test_export_writes_weights_that_code_and_can_seed_a_new_run(image_folder, tm
     x = torch.rand(1, 3, 64, 64)
     assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
     train(image_folder, tmp_path / "again", 1, "--init-weights", str(weights))
+
+
+def test_exported_weights_count_the_runs_they_grew_from(image_folder, tmp_path):
+    train(image_folder, tmp_path / "first", 2)
+    first = tmp_path / "first.safetensors"
+    export_checkpoint(tmp_path / "first" / "checkpoint.pt", first, "tiny-test")
+    train(image_folder, tmp_path / "second", 3, "--init-weights", str(first))
+    second = tmp_path / "second.safetensors"
+    export_checkpoint(tmp_path / "second" / "checkpoint.pt", second, "tiny-test")
+    extra = json.loads(load_weights(second)[1]["extra"])
+    assert (extra["steps"], extra["run_steps"]) == (5, 3)
+    export_main([str(tmp_path / "second" / "checkpoint.pt"), str(second), "tiny-test", "--prior-steps", "100", "--prior-cpu-hours", "1.5"])
+    extra = json.loads(load_weights(second)[1]["extra"])
+    assert extra["steps"] == 103 and extra["cpu_hours"] == pytest.approx(1.5 + extra["run_cpu_hours"], abs=0.01)
 
 
 def test_sigterm_saves_a_checkpoint(image_folder, tmp_path):
