@@ -341,11 +341,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_train_prefilter(args: argparse.Namespace) -> int:
     import torch
 
-    from licodec.conventional.prefilter import PreFilterTraining, train_prefilter
+    from licodec.conventional.prefilter import PreFilterConfig, PreFilterTraining, train_prefilter
 
     output = fresh_output(args)
     torch.set_num_threads(args.threads)
-    settings = PreFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    settings = PreFilterTraining(
+        data=list(args.data),
+        output=str(output),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        config=PreFilterConfig(block_phase=args.block_phase),
+    )
     train_prefilter(settings)
     print(f"wrote {output}")
     return 0
@@ -382,6 +389,29 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     bpp = len(data) * 8 / (image.width * image.height)
     extra = f" ({', '.join(notes)})" if notes else ""
     print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, baseline JPEG quality {args.quality}{extra}")
+    return 0
+
+
+def cmd_webp_or_avif(args: argparse.Namespace) -> int:
+    """``licodec webp`` / ``licodec avif``: the standard encoder, optionally after the learned pre-filter."""
+    from licodec.conventional import CODECS
+    from licodec.image import open_image
+
+    codec = CODECS[args.command]
+    if not codec.is_available():
+        raise LicodecError(f"this Pillow cannot write {args.command.upper()}")
+    raw, output = input_and_output(args, f".{args.command}")
+    image = open_image(raw).convert("RGB")
+    note = ""
+    if args.prefilter is not None:
+        from licodec.conventional.prefilter import load_prefilter, strength_for
+
+        image = load_prefilter(args.prefilter or None).apply(image, strength_for(lambda im: codec.encode(im, args.quality)))
+        note = " (pre-filtered)"
+    data = codec.encode(image, args.quality)
+    write_atomically(output, data, args.force)
+    bpp = len(data) * 8 / (image.width * image.height)
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {args.command.upper()} quality {args.quality}{note}")
     return 0
 
 
@@ -497,6 +527,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_jpeg)
 
+    for format in ("webp", "avif"):
+        p = sub.add_parser(format, help=f"write a standard {format.upper()}, optionally through the learned pre-filter")
+        p.add_argument("input")
+        p.add_argument("-o", "--output", help=f"output .{format} (default: beside the input)")
+        p.add_argument("-q", "--quality", type=quality_value, default=75)
+        p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
+        p.add_argument("--force", action="store_true", help="overwrite an existing output")
+        p.set_defaults(func=cmd_webp_or_avif)
+
     from licodec.conventional.qtables import ANCHOR_QUALITIES, METRICS
 
     p = sub.add_parser("train-tables", help="learn JPEG quantisation tables on the real encoder")
@@ -518,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--block-phase", action="store_true", help="let the filter see each pixel's place in JPEG's 8x8 blocks")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_train_prefilter)
 
