@@ -341,18 +341,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_train_prefilter(args: argparse.Namespace) -> int:
     import torch
 
-    from licodec.conventional.prefilter import PreFilterConfig, PreFilterTraining, train_prefilter
+    from licodec.conventional.prefilter import PreFilterTraining, train_prefilter
 
     output = fresh_output(args)
     torch.set_num_threads(args.threads)
-    settings = PreFilterTraining(
-        data=list(args.data),
-        output=str(output),
-        steps=args.steps,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        config=PreFilterConfig(block_phase=args.block_phase),
-    )
+    settings = PreFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
     train_prefilter(settings)
     print(f"wrote {output}")
     return 0
@@ -557,7 +550,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=positive_int, default=2)
-    p.add_argument("--block-phase", action="store_true", help="let the filter see each pixel's place in JPEG's 8x8 blocks")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_train_prefilter)
 

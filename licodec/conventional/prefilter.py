@@ -38,7 +38,6 @@ DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 class PreFilterConfig:
     channels: int = 32
     layers: int = 5
-    block_phase: bool = False  # also see where each pixel sits in JPEG's 8x8 blocks and 16x16 MCUs
 
 
 class PreFilter(nn.Module):
@@ -47,38 +46,16 @@ class PreFilter(nn.Module):
     def __init__(self, config: PreFilterConfig = PreFilterConfig()) -> None:
         super().__init__()
         self.config = config
-        phase_planes = len(BLOCK_PERIODS) * 4 if config.block_phase else 0
-        self.residual = strength_conditioned_filter(config.channels, config.layers, extra_inputs=phase_planes)
+        self.residual = strength_conditioned_filter(config.channels, config.layers)
 
     def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
-        phase = block_phase_planes(*x.shape[-2:]) if self.config.block_phase else None
-        return apply_filter(self.residual, x, strength, phase)
+        return apply_filter(self.residual, x, strength)
 
     @torch.no_grad()
     def apply(self, image: Image.Image, strength: float) -> Image.Image:
         x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
         y = self(x, torch.tensor([strength]))[0].permute(1, 2, 0).numpy()
         return Image.fromarray(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8), "RGB")
-
-
-BLOCK_PERIODS = (8, 16)
-"""JPEG's DCT block and its 4:2:0 MCU, both aligned to the image's top-left corner."""
-
-
-def block_phase_planes(height: int, width: int) -> torch.Tensor:
-    """(1, 4 * len(BLOCK_PERIODS), H, W): sine and cosine of each pixel's row and column phase in each period.
-
-    A 3x3 network is blind to position; with these planes it can edit a pixel by
-    where it falls in the block that JPEG's DCT will code it in.
-    """
-    rows = torch.arange(height, dtype=torch.float32).view(-1, 1).expand(height, width)
-    cols = torch.arange(width, dtype=torch.float32).view(1, -1).expand(height, width)
-    planes = []
-    for period in BLOCK_PERIODS:
-        for coordinate in (rows, cols):
-            angle = coordinate * (2 * torch.pi / period)
-            planes += [torch.sin(angle), torch.cos(angle)]
-    return torch.stack(planes)[None]
 
 
 def strength_for(encode: Callable[[Image.Image], bytes]) -> float:

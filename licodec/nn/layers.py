@@ -74,16 +74,14 @@ class CheckerboardMaskedConv2d(nn.Conv2d):
         return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
 
 
-def strength_conditioned_filter(
-    channels: int, layers: int, init_std: float = 0.0, seed: int = 0, extra_inputs: int = 0
-) -> nn.Sequential:
-    """3x3 convolutions from (RGB, a compression-strength plane, ``extra_inputs`` planes) to an RGB residual.
+def strength_conditioned_filter(channels: int, layers: int, init_std: float = 0.0, seed: int = 0) -> nn.Sequential:
+    """3x3 convolutions from (RGB, a compression-strength plane) to an RGB residual.
 
     The shape of the learned pre- and post-filters: small and plain, so it runs fast
     on a CPU. The last layer starts at zero (or within ``init_std`` of it, so the
     members of a bank can specialise), which makes a new filter the identity.
     """
-    stack: list[nn.Module] = [nn.Conv2d(4 + extra_inputs, channels, 3, padding=1), nn.ReLU(inplace=True)]
+    stack: list[nn.Module] = [nn.Conv2d(4, channels, 3, padding=1), nn.ReLU(inplace=True)]
     for _ in range(layers - 2):
         stack += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
     stack.append(nn.Conv2d(channels, 3, 3, padding=1))
@@ -96,10 +94,7 @@ def strength_conditioned_filter(
     return nn.Sequential(*stack)
 
 
-def apply_filter(stack: nn.Sequential, x: torch.Tensor, strength: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-    """``x + stack(x, strength, extra)`` clamped to [0, 1], for RGB ``x`` (N, 3, H, W), one strength per
-    image and optional ``extra`` planes (1, E, H, W) shared by the batch."""
-    planes = [x, strength.to(x.dtype).view(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[-2:])]
-    if extra is not None:
-        planes.append(extra.to(x.dtype).expand(x.shape[0], -1, -1, -1))
-    return (x + stack(torch.cat(planes, 1))).clamp(0, 1)
+def apply_filter(stack: nn.Sequential, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+    """``x + stack(x, strength)`` clamped to [0, 1], for RGB ``x`` (N, 3, H, W) and one strength per image."""
+    plane = strength.to(x.dtype).view(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[-2:])
+    return (x + stack(torch.cat([x, plane], 1))).clamp(0, 1)

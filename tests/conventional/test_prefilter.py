@@ -124,31 +124,6 @@ def test_the_shipped_prefilter_is_an_eval_codec_whose_files_plain_pillow_decodes
         assert data != resolve(name.rsplit("+", 1)[0]).encode(image, 40)  # the filter did edit the image
 
 
-def test_block_phase_planes_repeat_with_jpeg_blocks_and_mark_each_position_apart():
-    from licodec.conventional.prefilter import block_phase_planes
-
-    planes = block_phase_planes(32, 40)[0]
-    torch.testing.assert_close(planes[:, :16, :16], planes[:, 16:32, 16:32])  # period 16 in both axes
-    signatures = planes[:, :16, :16].reshape(planes.shape[0], -1).t()
-    assert len(torch.unique(signatures.round(decimals=4), dim=0)) == 256  # every MCU position differs
-
-
-def test_a_block_phase_filter_starts_as_the_identity_and_round_trips(tmp_path):
-    config = PreFilterConfig(channels=8, layers=3, block_phase=True)
-    image = Image.fromarray(smooth_image(32, 48))
-    assert PreFilter(config).apply(image, 0.4).tobytes() == image.tobytes()
-    model = PreFilter(config)
-    torch.nn.init.normal_(model.residual[-1].weight, std=0.01)
-    save_prefilter(model, tmp_path / "f.safetensors", {})
-    loaded = load_prefilter(str(tmp_path / "f.safetensors"))
-    x, strength = torch.rand(1, 3, 16, 24), torch.tensor([0.3])
-    assert loaded.config == config
-    assert torch.allclose(loaded(x, strength), model(x, strength), atol=1e-3)
-    shifted = model(x.roll(1, -1), strength).roll(-1, -1)  # the same content one pixel to the right
-    interior = (..., slice(4, -4), slice(4, -4))  # beyond the reach of the borders through 3 layers
-    assert not torch.allclose(model(x, strength)[interior], shifted[interior], atol=1e-4)
-
-
 @pytest.mark.parametrize("format", ["webp", "avif"])
 def test_webp_and_avif_commands_write_standard_files_of_the_pre_filtered_image(tmp_path, format):
     from licodec.conventional import CODECS
