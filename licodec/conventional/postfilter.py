@@ -185,13 +185,20 @@ def jpeg_with_signal(image: Image.Image, encode: Callable[[Image.Image, bytes | 
     return encode(image, encode_signal(bank_name, choices))
 
 
+POSTFILTERED_FORMATS = frozenset({"JPEG", "WEBP", "AVIF", "HEIF"})
+"""Pillow's names of the lossy formats whose decodes the filters were made for."""
+
+
 def postfilter_decode(data: bytes, bank: PostFilterBank, bank_name: str, path: Path | None = None) -> Image.Image:
     """Decode with the standard decoder, then apply the signalled (or blind) filter choices."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            format = image.format
             decoded = image.convert("RGB")
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"cannot decode the image: {exc}") from None
+    if format not in POSTFILTERED_FORMATS:
+        raise InvalidImageError(f"post-filters undo the artefacts of JPEG, WebP, AVIF and HEIC files; this is {format or 'an unknown format'}")
     signal = read_signal(data, path)
     choices = None
     if signal is not None:

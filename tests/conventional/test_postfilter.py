@@ -124,6 +124,10 @@ def test_bad_inputs_are_user_errors(tmp_path, capsys):
     garbage.write_bytes(b"not an image at all")
     assert main(["postfilter", str(garbage), "--filters", str(weights), "-o", str(tmp_path / "o.png")]) == 1
     assert not (tmp_path / "o.png").exists() and "error" in capsys.readouterr().err
+    lossless = tmp_path / "l.png"
+    Image.fromarray(smooth_image(16, 16)).save(lossless)
+    assert main(["postfilter", str(lossless), "--filters", str(weights), "-o", str(tmp_path / "o.png")]) == 1
+    assert "this is PNG" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
     with pytest.raises(UnknownModelError, match="train-postfilter"):
         load_bank("no-such-bank")
 
