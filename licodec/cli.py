@@ -351,12 +351,23 @@ def cmd_train_prefilter(args: argparse.Namespace) -> int:
     return 0
 
 
+def opaque_rgb(raw: bytes, name: str) -> "Image.Image":
+    """The input as 8-bit RGB, upright, for a conventional encoder; refused if it has visible transparency."""
+    from PIL import Image
+
+    from licodec.image import open_image, prepare
+
+    prepared = prepare(open_image(raw))
+    if prepared.alpha is not None and prepared.alpha.min() < 255:
+        raise LicodecError(f"{name} has transparency, which this command does not keep; flatten it first")
+    return Image.fromarray(prepared.rgb, "RGB")
+
+
 def cmd_jpeg(args: argparse.Namespace) -> int:
     from licodec.conventional import jpeg
-    from licodec.image import open_image
 
     raw, output = input_and_output(args, ".jpg")
-    image = open_image(raw).convert("RGB")
+    image = opaque_rgb(raw, args.input)
     notes = []
     encode = lambda image, comment: jpeg.encode(image, args.quality, comment)  # noqa: E731
     if args.tables is not None:
@@ -388,13 +399,12 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
 def cmd_webp_or_avif(args: argparse.Namespace) -> int:
     """``licodec webp`` / ``licodec avif``: the standard encoder, optionally after the learned pre-filter."""
     from licodec.conventional import CODECS
-    from licodec.image import open_image
 
     codec = CODECS[args.command]
     if not codec.is_available():
         raise LicodecError(f"this Pillow cannot write {args.command.upper()}")
     raw, output = input_and_output(args, f".{args.command}")
-    image = open_image(raw).convert("RGB")
+    image = opaque_rgb(raw, args.input)
     note = ""
     if args.prefilter is not None:
         from licodec.conventional.prefilter import load_prefilter, strength_for

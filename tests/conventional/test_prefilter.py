@@ -140,3 +140,6 @@ def test_webp_and_avif_commands_write_standard_files_of_the_pre_filtered_image(t
     assert (tmp_path / f"f.{format}").read_bytes() != plain  # the filter did edit the image
     assert main([format, str(source), "-q", "40"]) == 1  # the first file is not overwritten without --force
     assert (tmp_path / f"p.{format}").read_bytes() == plain
+    Image.new("RGBA", (8, 8), (1, 2, 3, 100)).save(tmp_path / "alpha.png")
+    assert main([format, str(tmp_path / "alpha.png")]) == 1  # refused, not silently made opaque
+    assert not (tmp_path / f"alpha.{format}").exists()
