@@ -518,26 +518,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("decoded")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("jpeg", help="write a standard JPEG, optionally through a learned pre-filter")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output .jpg (default: beside the input)")
-    p.add_argument("-q", "--quality", type=quality_value, default=75)
-    p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
-    p.add_argument("--tables", nargs="?", const="", metavar="NAME", help="use learned quantisation tables (default set if no NAME)")
-    p.add_argument(
-        "--postfilter", nargs="?", const="", metavar="NAME", help="signal per-block post-filter choices in the file (default bank if no NAME)"
-    )
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
-    p.set_defaults(func=cmd_jpeg)
-
-    for format in ("webp", "avif"):
+    for format, suffix, command in (("jpeg", "jpg", cmd_jpeg), ("webp", "webp", cmd_webp_or_avif), ("avif", "avif", cmd_webp_or_avif)):
         p = sub.add_parser(format, help=f"write a standard {format.upper()}, optionally through the learned pre-filter")
         p.add_argument("input")
-        p.add_argument("-o", "--output", help=f"output .{format} (default: beside the input)")
+        p.add_argument("-o", "--output", help=f"output .{suffix} (default: beside the input)")
         p.add_argument("-q", "--quality", type=quality_value, default=75)
         p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
+        if format == "jpeg":
+            p.add_argument("--tables", nargs="?", const="", metavar="NAME", help="use learned quantisation tables (default set if no NAME)")
+            p.add_argument(
+                "--postfilter",
+                nargs="?",
+                const="",
+                metavar="NAME",
+                help="signal per-block post-filter choices in the file (default bank if no NAME)",
+            )
         p.add_argument("--force", action="store_true", help="overwrite an existing output")
-        p.set_defaults(func=cmd_webp_or_avif)
+        p.set_defaults(func=command)
 
     from licodec.conventional.qtables import ANCHOR_QUALITIES, METRICS
 
