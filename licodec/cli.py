@@ -117,6 +117,17 @@ def read_input(path: Path) -> bytes:
         raise LicodecError(f"{path}: {exc.strerror}") from None
 
 
+def open_input(raw: bytes, name: str) -> "Image.Image":
+    """The input image, its errors naming the file; says so when only the first of several frames is used."""
+    from licodec.image import open_image
+
+    image = open_image(raw, name)
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        print(f"licodec: note: {name} has {frames} frames; only the first is used", file=sys.stderr)
+    return image
+
+
 def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[bytes, Path]:
     """The input's bytes and the output path (default: beside the input), checked free before any work."""
     source = Path(args.input)
@@ -138,6 +149,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from licodec.api import compress, load_model
 
     raw, output = input_and_output(args, ".lic")
+    image = open_input(raw, args.input)
     model = load_model(args.model)
     roi = read_input(Path(args.roi)) if args.roi else None
     if args.roi_quality is not None and roi is None:
@@ -145,14 +157,12 @@ def cmd_compress(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.target_size is not None or args.target_bpp is not None:
         from licodec.api import compress_to_size
-        from licodec.image import open_image
 
-        image = open_image(raw)
         budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
         data, quality = compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder)
     else:
         with optimization_progress(args.optimize) as on_step:
-            data = compress(raw, args.quality, model, args.optimize, on_step, roi, args.roi_quality, args.adapt_decoder)
+            data = compress(image, args.quality, model, args.optimize, on_step, roi, args.roi_quality, args.adapt_decoder)
         quality = args.quality
     seconds = time.perf_counter() - start
     write_atomically(output, data, args.force)
@@ -355,9 +365,9 @@ def opaque_rgb(raw: bytes, name: str) -> "Image.Image":
     """The input as 8-bit RGB, upright, for a conventional encoder; refused if it has visible transparency."""
     from PIL import Image
 
-    from licodec.image import open_image, prepare
+    from licodec.image import prepare
 
-    prepared = prepare(open_image(raw))
+    prepared = prepare(open_input(raw, name))
     if prepared.alpha is not None and prepared.alpha.min() < 255:
         raise LicodecError(f"{name} has transparency, which this command does not keep; flatten it first")
     return Image.fromarray(prepared.rgb, "RGB")

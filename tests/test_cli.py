@@ -137,6 +137,20 @@ def test_usage_errors_exit_2(args):
     assert run_cli(*args).returncode == 2
 
 
+def test_errors_about_the_input_name_the_file(tmp_path, capsys):
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert main(["compress", str(tmp_path / "empty.png")]) == 1
+    assert "empty.png: not an image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["compress", "jpeg"])
+def test_an_animation_is_coded_from_its_first_frame_and_the_user_is_told(tmp_path, capsys, command):
+    frames = [Image.fromarray(smooth_image(24, 32, seed=seed)) for seed in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert main([command, str(tmp_path / "anim.gif")]) == 0
+    assert "anim.gif has 3 frames; only the first is used" in capsys.readouterr().err
+
+
 def test_compress_refuses_to_overwrite_its_own_input(tmp_path):
     source = tmp_path / "x.lic"
     Image.fromarray(smooth_image(8, 8)).save(source, format="PNG")

@@ -1,7 +1,9 @@
 """Every codec ``licodec eval`` can measure, behind one tiny interface.
 
 ``licodec`` is the default learned model, ``licodec:NAME`` another shipped one;
-the rest are the conventional codecs of :mod:`licodec.conventional`.
+the rest are the conventional codecs of :mod:`licodec.conventional`, optionally
+followed by learned tools: ``jpeg+tables``, ``jpeg+tables:NAME+prefilter`` (a
+tool's ``:NAME`` picks a table set, filter or bank other than the shipped default).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Callable
 from PIL import Image
 
 from licodec.conventional import CODECS
+from licodec.conventional._weights import installed_file
 from licodec.errors import LicodecError
 
 LICODEC_QUALITIES = (1, 12, 25, 40, 55, 70, 85, 100)
@@ -35,9 +38,10 @@ def resolve(name: str) -> EvalCodec:
         return _learned(name.partition(":")[2] or None, name)
     base, plus, tool = name.rpartition("+")
     if plus:
+        tool, _, option = tool.partition(":")
         if tool not in _TOOLS:
             raise LicodecError(f"unknown learned tool {tool!r} in {name!r}; known: {', '.join(_TOOLS)}")
-        return _TOOLS[tool](resolve(base), name)
+        return _TOOLS[tool](resolve(base), name, option or None)
     module = CODECS.get(name)
     if module is None:
         raise LicodecError(f"unknown codec {name!r}; known: licodec, licodec:NAME, {', '.join(CODECS)}")
@@ -54,35 +58,36 @@ def resolve(name: str) -> EvalCodec:
     )
 
 
-def _prefiltered(base: EvalCodec, label: str) -> EvalCodec:
-    """``base`` fed through the shipped learned pre-filter; decoded by the unchanged standard decoder."""
-    from licodec.conventional.prefilter import DEFAULT_PREFILTER, WEIGHTS_DIR, load_prefilter, strength_for
+def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCodec:
+    """``base`` fed through a learned pre-filter (the shipped one unless named); decoded by the unchanged standard decoder."""
+    from licodec.conventional.prefilter import DEFAULT_PREFILTER, load_prefilter, strength_for
     from licodec.models.registry import weights_hash
 
-    prefilter = load_prefilter()
+    filter_name = filter_name or DEFAULT_PREFILTER
+    prefilter = load_prefilter(filter_name)
 
     def encode(image: Image.Image, quality: int) -> bytes:
         strength = strength_for(lambda probe: base.encode(probe, quality))
         return base.encode(prefilter.apply(image, strength), quality)
 
-    digest = weights_hash(WEIGHTS_DIR / f"{DEFAULT_PREFILTER}.safetensors")
+    digest = weights_hash(installed_file(filter_name, ".safetensors", "pre-filter weights", "train-prefilter"))
     return EvalCodec(
         name=label,
-        description=f"{base.description}, after the learned pre-filter {DEFAULT_PREFILTER}",
-        version=f"{base.version} + {DEFAULT_PREFILTER} {digest}",
+        description=f"{base.description}, after the learned pre-filter {filter_name}",
+        version=f"{base.version} + {filter_name} {digest}",
         qualities=base.qualities,
         encode=encode,
         decode=base.decode,
     )
 
 
-def _with_tables(base: EvalCodec, label: str) -> EvalCodec:
-    """JPEG with the shipped learned quantisation tables: ordinary baseline files."""
+def _with_tables(base: EvalCodec, label: str, table_set_name: str | None) -> EvalCodec:
+    """JPEG with learned quantisation tables (the shipped default set unless named): ordinary baseline files."""
     from licodec.conventional.qtables import load_table_set
 
     if base.name != "jpeg":
         raise LicodecError(f"learned quantisation tables exist for jpeg only, not {base.name!r}")
-    table_set = load_table_set()
+    table_set = load_table_set(table_set_name)
     return EvalCodec(
         name=label,
         description=f"{base.description}, learned quantisation tables {table_set.name}",
@@ -94,27 +99,28 @@ def _with_tables(base: EvalCodec, label: str) -> EvalCodec:
     )
 
 
-def _with_postfilter(base: EvalCodec, label: str) -> EvalCodec:
-    """JPEG carrying per-block choices of the shipped post-filter bank, which the decode applies."""
-    from licodec.conventional.postfilter import jpeg_with_signal, load_bank, postfilter_decode
-    from licodec.conventional.postfilter import WEIGHTS_DIR
+def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> EvalCodec:
+    """JPEG carrying per-block choices of a post-filter bank (the shipped one unless named), which the decode applies."""
+    from licodec.conventional.postfilter import DEFAULT_POSTFILTER, jpeg_with_signal, load_bank, postfilter_decode
     from licodec.models.registry import weights_hash
 
     write = base.encode_with_comment
     if write is None:
         raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
-    name, bank = load_bank()
+    bank_name = bank_name or DEFAULT_POSTFILTER
+    name, bank = load_bank(bank_name)
+    digest = weights_hash(installed_file(bank_name, ".safetensors", "post-filter bank", "train-postfilter"))
     return EvalCodec(
         name=label,
         description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
-        version=f"{base.version} + {name} {weights_hash(WEIGHTS_DIR / f'{name}.safetensors')}",
+        version=f"{base.version} + {name} {digest}",
         qualities=base.qualities,
         encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment), name, bank),
         decode=lambda data: postfilter_decode(data, bank, name),
     )
 
 
-_TOOLS: dict[str, Callable[[EvalCodec, str], EvalCodec]] = {
+_TOOLS: dict[str, Callable[[EvalCodec, str, str | None], EvalCodec]] = {
     "prefilter": _prefiltered,
     "tables": _with_tables,
     "postfilter": _with_postfilter,
