@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from licodec.eval.bdrate import bd_rate
@@ -25,12 +26,17 @@ def write_report(
     curves = {name: average_curve(rows) for name, rows in results.items()}
     for name, curve in curves.items():
         payload = {"name": name, "description": resolve(name).description, "results": curve}
-        (out_dir / f"{name.replace(':', '_')}.json").write_text(json.dumps(payload, indent=2))
+        (out_dir / curve_file_name(name)).write_text(json.dumps(payload, indent=2))
     write_rows_csv(results, out_dir / "per_image.csv")
     (out_dir / "bd_rate.md").write_text(bd_rate_table(curves, anchor, references or []))
     for metric, label in METRICS.items():
         plot(curves, references or [], metric, label, out_dir / f"rd_{metric}.png")
     return curves
+
+
+def curve_file_name(codec_name: str) -> str:
+    """``licodec:NAME`` -> ``licodec_NAME.json``; a path inside a tool name (``jpeg+tables:/x/t.json``) stays one file name."""
+    return re.sub(r"[^\w+.-]", "_", codec_name) + ".json"
 
 
 def bd_rate_table(curves: dict[str, dict], anchor: str, references: list[dict]) -> str:

@@ -59,6 +59,13 @@ def test_eval_command_writes_json_csv_markdown_and_plots(folder, tmp_path, capsy
     assert "skipping nonexistent" in capsys.readouterr().err
 
 
+def test_curve_files_are_named_after_the_codec_within_the_folder():
+    from licodec.eval.report import curve_file_name
+
+    assert curve_file_name("licodec:licodec-ms-ssim") == "licodec_licodec-ms-ssim.json"
+    assert curve_file_name("jpeg+tables:/tmp/t.json+prefilter") == "jpeg+tables__tmp_t.json+prefilter.json"
+
+
 def test_parallel_jobs_give_the_same_bytes(folder, tmp_path):
     serial = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "a", {"webp": (50,)}, progress=False)
     parallel = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "b", {"webp": (50,)}, jobs=2, progress=False)
