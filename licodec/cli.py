@@ -429,13 +429,22 @@ def cmd_webp_or_avif(args: argparse.Namespace) -> int:
 
 
 def cmd_train_tables(args: argparse.Namespace) -> int:
-    from licodec.conventional.qtables import TableObjective, learn_tables, save_table_set, training_crops
+    from licodec.conventional.qtables import TableObjective, learn_tables, partial_anchors, save_table_set, training_crops
 
     output = fresh_output(args)
-    objective = TableObjective(training_crops(list(args.data), args.crops, args.crop, args.seed), args.metric)
-    anchors = {q: learn_tables(objective, q, passes=args.passes) for q in args.qualities}
+    partial = output.with_name(f"{output.stem}.partial.json")  # each anchor is saved here as it is learned
     training = {"data": list(args.data), "crops": args.crops, "crop": args.crop, "seed": args.seed, "passes": args.passes}
+    anchors = partial_anchors(partial, args.metric, training)
+    if anchors:
+        print(f"resuming from {partial}: qualities {', '.join(map(str, sorted(anchors)))} already learned")
+    objective = TableObjective(training_crops(list(args.data), args.crops, args.crop, args.seed), args.metric)
+    for quality in args.qualities:
+        if quality not in anchors:
+            anchors[quality] = learn_tables(objective, quality, passes=args.passes)
+            save_table_set(partial, args.metric, anchors, training)
+    anchors = {q: anchors[q] for q in args.qualities}
     save_table_set(output, args.metric, anchors, training)
+    partial.unlink(missing_ok=True)
     print(f"wrote {output} ({len(anchors)} qualities, {objective.evaluations} real encodes of {args.crops} crops)")
     return 0
 

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -91,7 +92,24 @@ def save_table_set(path: Path, metric: str, anchors: dict[int, Tables], training
         "anchors": {str(q): {"luma": t[0], "chroma": t[1]} for q, t in sorted(anchors.items())},
         "training": training,
     }
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    temporary = path.with_name(f".{path.name}.tmp")  # then a rename: an interruption never leaves half a file
+    temporary.write_text(json.dumps(document, indent=1) + "\n")
+    os.replace(temporary, path)
+
+
+def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables]:
+    """Anchors an interrupted ``train-tables`` run saved at ``path``; refused if made with other settings."""
+    if not path.exists():
+        return {}
+    try:
+        document = json.loads(path.read_text())
+        same = document["metric"] == metric and document["training"] == training
+        anchors = {int(q): (list(t["luma"]), list(t["chroma"])) for q, t in document["anchors"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        same = False
+    if not same:
+        raise LicodecError(f"{path} holds an interrupted run with other settings; rerun with those or delete it")
+    return anchors
 
 
 def load_table_set(name_or_path: str | None = None) -> TableSet:

@@ -90,6 +90,31 @@ def test_train_tables_then_jpeg_command_writes_a_file_any_decoder_opens(tmp_path
         assert image.format == "JPEG" and list(image.quantization[0]) == load_table_set(str(tables)).tables(50)[0]
 
 
+def test_an_interrupted_train_tables_resumes_from_the_anchors_it_saved(tmp_path, monkeypatch, capsys):
+    import licodec.conventional.qtables as qtables
+
+    folder = tmp_path / "train"
+    folder.mkdir()
+    Image.fromarray(textured(80, 3)).save(folder / "a.png")
+    args = ["train-tables", str(folder), "-o", str(tmp_path / "t.json"), "--qualities", "30,70", "--crops", "2", "--crop", "64"]
+    learned = []
+
+    def interrupted_at_70(objective, quality, passes, log=print):
+        if quality == 70:
+            raise KeyboardInterrupt
+        learned.append(quality)
+        return standard_tables(quality + 1)
+
+    monkeypatch.setattr(qtables, "learn_tables", interrupted_at_70)
+    assert main(args) == 130  # Ctrl-C
+    assert not (tmp_path / "t.json").exists() and load_table_set(str(tmp_path / "t.partial.json")).anchors == {30: standard_tables(31)}
+    assert main([*args, "--seed", "1"]) == 1 and "other settings" in capsys.readouterr().err
+    monkeypatch.setattr(qtables, "learn_tables", lambda objective, quality, passes: learned.append(quality) or standard_tables(quality))
+    assert main(args) == 0 and learned == [30, 70] and "resuming" in capsys.readouterr().out
+    assert load_table_set(str(tmp_path / "t.json")).anchors == {30: standard_tables(31), 70: standard_tables(70)}
+    assert not (tmp_path / "t.partial.json").exists()
+
+
 def test_eval_names_combine_a_codec_with_a_learned_tool():
     with pytest.raises(LicodecError, match="unknown learned tool"):
         resolve("jpeg+sharpen")
