@@ -348,19 +348,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_prefilter(args: argparse.Namespace) -> int:
-    import torch
-
-    from licodec.conventional.prefilter import PreFilterTraining, train_prefilter
-
-    output = fresh_output(args)
-    torch.set_num_threads(args.threads)
-    settings = PreFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
-    train_prefilter(settings)
-    print(f"wrote {output}")
-    return 0
-
-
 def opaque_rgb(raw: bytes, name: str) -> "Image.Image":
     """The input as 8-bit RGB, upright, for a conventional encoder; refused if it has visible transparency."""
     from PIL import Image
@@ -461,15 +448,18 @@ def cmd_postfilter(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_postfilter(args: argparse.Namespace) -> int:
+def cmd_train_filter(args: argparse.Namespace) -> int:
+    """train-prefilter and train-postfilter: the same arguments, each its own trainer."""
     import torch
 
-    from licodec.conventional.postfilter import PostFilterTraining, train_postfilter
+    if args.command == "train-prefilter":
+        from licodec.conventional.prefilter import PreFilterTraining as Settings, train_prefilter as train
+    else:
+        from licodec.conventional.postfilter import PostFilterTraining as Settings, train_postfilter as train
 
     output = fresh_output(args)
     torch.set_num_threads(args.threads)
-    settings = PostFilterTraining(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed)
-    train_postfilter(settings)
+    train(Settings(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed))
     print(f"wrote {output}")
     return 0
 
@@ -569,15 +559,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_train_tables)
 
-    p = sub.add_parser("train-prefilter", help="train a JPEG pre-filter through the differentiable JPEG proxy")
-    p.add_argument("data", nargs="+", help="image folders, searched recursively")
-    p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
-    p.add_argument("--steps", type=positive_int, default=2500)
-    p.add_argument("--batch-size", type=positive_int, default=8)
-    p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--threads", type=positive_int, default=2)
-    p.add_argument("--force", action="store_true")
-    p.set_defaults(func=cmd_train_prefilter)
+    for command, summary, steps, batch_size in (
+        ("train-prefilter", "train a JPEG pre-filter through the differentiable JPEG proxy", 2500, 8),
+        ("train-postfilter", "train a bank of JPEG post-filters competitively", 2000, 16),
+    ):
+        p = sub.add_parser(command, help=summary)
+        p.add_argument("data", nargs="+", help="image folders, searched recursively")
+        p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
+        p.add_argument("--steps", type=positive_int, default=steps)
+        p.add_argument("--batch-size", type=positive_int, default=batch_size)
+        p.add_argument("--seed", type=non_negative_int, default=0)
+        p.add_argument("--threads", type=positive_int, default=2)
+        p.add_argument("--force", action="store_true")
+        p.set_defaults(func=cmd_train_filter)
 
     p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
     p.add_argument("input")
@@ -585,16 +579,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filters", metavar="NAME", help="post-filter bank (default: the shipped one)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_postfilter)
-
-    p = sub.add_parser("train-postfilter", help="train a bank of JPEG post-filters competitively")
-    p.add_argument("data", nargs="+", help="image folders, searched recursively")
-    p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
-    p.add_argument("--steps", type=positive_int, default=2000)
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--threads", type=positive_int, default=2)
-    p.add_argument("--force", action="store_true")
-    p.set_defaults(func=cmd_train_postfilter)
 
     from licodec.train.cli import add_arguments
 

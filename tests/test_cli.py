@@ -191,3 +191,18 @@ def test_adapt_decoder_composes_with_optimize(tmp_path):
     result = run_cli("compress", str(source), "--optimize", "2", "--adapt-decoder", "2")
     assert result.returncode == 0, result.stderr
     assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0
+
+
+@pytest.mark.parametrize("command, module, trainer", [("train-prefilter", "prefilter", "train_prefilter"), ("train-postfilter", "postfilter", "train_postfilter")])
+def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_path, monkeypatch, command, module, trainer):
+    import importlib
+
+    received = []
+    monkeypatch.setattr(importlib.import_module(f"licodec.conventional.{module}"), trainer, received.append)
+    output = tmp_path / "f.safetensors"
+    assert main([command, str(tmp_path), "-o", str(output), "--steps", "7", "--batch-size", "3", "--seed", "2", "--threads", "1"]) == 0
+    [settings] = received
+    assert type(settings).__module__.endswith(module) and (settings.steps, settings.batch_size, settings.seed) == (7, 3, 2)
+    assert settings.output == str(output) and settings.data == [str(tmp_path)]
+    output.write_bytes(b"")
+    assert main([command, str(tmp_path), "-o", str(output)]) == 1  # an existing output needs --force
