@@ -175,10 +175,14 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 
 def fresh_output(args: argparse.Namespace) -> Path:
-    """``args.output`` as a path, refused if it exists and ``--force`` was not given (training commands)."""
+    """``args.output`` as a path, refused before any training if it exists (without ``--force``) or cannot be written."""
     output = Path(args.output)
     if output.exists() and not args.force:
         raise LicodecError(f"{output} exists; use --force to overwrite it")
+    if output.is_dir():
+        raise LicodecError(f"{output} is a directory")
+    if not output.absolute().parent.is_dir():
+        raise LicodecError(f"output folder {output.parent} does not exist")
     return output
 
 

@@ -206,3 +206,5 @@ def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_p
     assert settings.output == str(output) and settings.data == [str(tmp_path)]
     output.write_bytes(b"")
     assert main([command, str(tmp_path), "-o", str(output)]) == 1  # an existing output needs --force
+    assert main([command, str(tmp_path), "-o", str(tmp_path / "no" / "f.safetensors")]) == 1  # refused before training
+    assert len(received) == 1
