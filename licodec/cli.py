@@ -538,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-q", "--quality", type=quality_value, default=75)
         p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
         if format == "jpeg":
-            p.add_argument("--tables", nargs="?", const="", metavar="NAME", help="use learned quantisation tables (default set if no NAME)")
+            p.add_argument("--tables", nargs="?", const="", metavar="NAME", help="use learned quantisation tables: psnr (the default), ms-ssim, or a set's name or file")
             p.add_argument(
                 "--postfilter",
                 nargs="?",

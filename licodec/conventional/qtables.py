@@ -113,7 +113,10 @@ def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables
 
 
 def load_table_set(name_or_path: str | None = None) -> TableSet:
+    """A shipped set by name (``psnr`` and ``ms-ssim`` are short for ``qtables-jpeg-psnr`` ...) or a file by path."""
     name = name_or_path or DEFAULT_TABLES
+    if name in METRICS:
+        name = f"qtables-jpeg-{name}"
     path = installed_file(name, ".json", "quantisation tables", "train-tables")
     raw = path.read_bytes()
     try:

@@ -66,6 +66,10 @@ def test_learning_lowers_the_real_cost_and_round_trips(tmp_path):
     assert loaded.anchors == {40: learned} and loaded.metric == "psnr" and len(loaded.digest) == 16
 
 
+def test_a_shipped_set_can_be_named_by_its_metric():
+    assert load_table_set("psnr").name == load_table_set().name == "qtables-jpeg-psnr"
+
+
 def test_bad_or_missing_table_files_are_user_errors(tmp_path):
     with pytest.raises(UnknownModelError, match="train-tables"):
         load_table_set("no-such-tables")
