@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -55,6 +56,41 @@ class FixedPointLayer:
     @property
     def kernel_size(self) -> int:
         return int(self.weight.shape[-1])
+
+    # The float64 operands are made once per layer, not on every call: at decoding
+    # sizes, converting (and page-faulting in) megabytes of weights costs as much as
+    # a small layer's arithmetic.
+
+    @cached_property
+    def weight_matrix(self) -> torch.Tensor:
+        """(out, in*k*k) float64."""
+        return _float64(self.weight.reshape(self.weight.shape[0], -1))
+
+    @cached_property
+    def phase_weights(self) -> dict[tuple[int, int], torch.Tensor]:
+        """Transposed layers: the (out, in, Ty, Tx) sub-kernel of each output phase, keyed by its first taps."""
+        s = self.upsample
+        return {(fy, fx): _float64(self.weight[:, :, fy::s, fx::s]) for fy in range(s) for fx in range(s)}
+
+    @cached_property
+    def taps(self) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+        """(rows, cols) of the kernel taps whose weights are not all zero, and their (out, in*T) weights."""
+        rows, cols = np.nonzero(np.any(self.weight != 0, axis=(0, 1)))
+        return rows, cols, _float64(self.weight[:, :, rows, cols].reshape(self.weight.shape[0], -1))
+
+    @cached_property
+    def bias_column(self) -> torch.Tensor:
+        return _float64(self.bias).view(-1, 1)
+
+    @cached_property
+    def rescaling(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(2**(s-1) or 0, 2**-s) per output channel, as columns: ``floor((acc + half) * scale)`` rounds half up."""
+        shift = _float64(self.shift).view(-1, 1)
+        return torch.where(shift > 0, torch.pow(2.0, shift - 1), torch.zeros_like(shift)), torch.pow(2.0, -shift)
+
+
+def _float64(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +168,7 @@ def run_layer(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
     out_h = (h - k) // layer.stride + 1
     out_w = (w - k) // layer.stride + 1
     cols = F.unfold(x, k, stride=layer.stride)  # (N, C*k*k, L)
-    acc = torch.matmul(_weight_matrix(layer), cols) + _bias(layer)
+    acc = torch.matmul(layer.weight_matrix, cols) + layer.bias_column
     return _rescale(acc, layer).view(n, -1, out_h, out_w)
 
 
@@ -155,14 +191,13 @@ def _run_transposed(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
         first_y, offset_y, count_y = _phase(phase_y, s, before, out_h)
         for phase_x in range(s):
             first_x, offset_x, count_x = _phase(phase_x, s, before, out_w)
-            sub = layer.weight[:, :, first_y::s, first_x::s]  # (out, in, Ty, Tx)
+            sub = layer.phase_weights[first_y, first_x]  # (out, in, Ty, Tx)
             taps_y, taps_x = sub.shape[-2:]
             window = padded[
                 :, :, margin + offset_y : margin + offset_y + count_y + taps_y - 1, margin + offset_x : margin + offset_x + count_x + taps_x - 1
             ]
             cols = F.unfold(window, (taps_y, taps_x))  # (N, in*Ty*Tx, count_y*count_x)
-            weight = torch.from_numpy(sub.reshape(sub.shape[0], -1).astype(np.float64))
-            acc = torch.matmul(weight, cols) + _bias(layer)
+            acc = torch.matmul(sub.view(sub.shape[0], -1), cols) + layer.bias_column
             out[:, :, phase_y::s, phase_x::s] = _rescale(acc, layer).view(n, -1, count_y, count_x)
     return out
 
@@ -173,14 +208,6 @@ def _phase(phase: int, stride: int, before: int, size: int) -> tuple[int, int, i
     offset = (phase + first - before) // stride
     count = len(range(phase, size, stride))
     return first, offset, count
-
-
-def _weight_matrix(layer: FixedPointLayer) -> torch.Tensor:
-    return torch.from_numpy(layer.weight.reshape(layer.weight.shape[0], -1).astype(np.float64))
-
-
-def _bias(layer: FixedPointLayer) -> torch.Tensor:
-    return torch.from_numpy(layer.bias.astype(np.float64)).view(-1, 1)
 
 
 def run_layer_at(layer: FixedPointLayer, x: torch.Tensor, positions: np.ndarray) -> torch.Tensor:
@@ -196,20 +223,18 @@ def run_layer_at(layer: FixedPointLayer, x: torch.Tensor, positions: np.ndarray)
     before, after = layer.pad
     padded = F.pad(x, (before, after, before, after))
     n, channels, _, padded_w = padded.shape
-    taps_y, taps_x = np.nonzero(np.any(layer.weight != 0, axis=(0, 1)))
+    taps_y, taps_x, weight = layer.taps
     rows, cols = np.nonzero(positions)
     flat = (taps_y * padded_w + taps_x)[:, None] + (rows * padded_w + cols)[None, :]  # (T, K)
     gathered = padded.reshape(n, channels, -1)[:, :, torch.from_numpy(flat)]  # (N, C, T, K)
-    weight = torch.from_numpy(layer.weight[:, :, taps_y, taps_x].reshape(layer.weight.shape[0], -1).astype(np.float64))
-    acc = torch.matmul(weight, gathered.reshape(n, -1, flat.shape[1])) + _bias(layer)
+    acc = torch.matmul(weight, gathered.reshape(n, -1, flat.shape[1])) + layer.bias_column
     return _rescale(acc, layer)
 
 
 def _rescale(acc: torch.Tensor, layer: FixedPointLayer) -> torch.Tensor:
     """floor((acc + 2**(s-1)) / 2**s) per output channel: round half up, exact for integers."""
-    shift = torch.from_numpy(layer.shift.astype(np.float64)).view(-1, 1)
-    half = torch.where(shift > 0, torch.pow(2.0, shift - 1), torch.zeros_like(shift))
-    out = torch.floor((acc + half) * torch.pow(2.0, -shift))
+    half, scale = layer.rescaling
+    out = torch.floor((acc + half) * scale)
     if layer.relu:
         out = torch.clamp(out, min=0)
     return torch.clamp(out, -ACT_LIMIT, ACT_LIMIT)
