@@ -277,9 +277,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 JPEG_TOOL_KINDS = {
-    "qtables-": ("learned quantisation tables", "--tables"),
-    "postfilter-": ("post-filter bank", "--postfilter; licodec postfilter"),
-    "prefilter-": ("pre-filter", "--prefilter"),
+    "qtables-": ("learned quantisation tables", "--tables {name}"),
+    "postfilter-": ("post-filter bank", "--postfilter {name}; licodec postfilter --filters {name}"),
+    "prefilter-": ("pre-filter", "--prefilter {name}"),
 }
 
 
@@ -291,7 +291,7 @@ def installed_jpeg_tools() -> list[dict]:
     for path in sorted(WEIGHTS_DIR.glob("*")):
         for prefix, (kind, option) in JPEG_TOOL_KINDS.items():
             if path.name.startswith(prefix) and path.suffix in (".json", ".safetensors"):
-                tools.append({"name": path.stem, "kind": kind, "option": option})
+                tools.append({"name": path.stem, "kind": kind, "option": option.format(name=path.stem)})
     return tools
 
 

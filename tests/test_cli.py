@@ -75,7 +75,7 @@ def test_info_and_models_print_json(lic_file):
     assert info["width"] == 96 and info["model"] == "licodec-mse"
     models = json.loads(run_cli("models", "--json").stdout)
     assert any(m["default"] for m in models["models"])
-    assert {t["name"] for t in models["jpeg_tools"]} >= {"qtables-jpeg-psnr", "postfilter-jpeg"}
+    assert {t["name"] for t in models["jpeg_tools"]} >= {"qtables-jpeg-psnr", "qtables-jpeg-ms-ssim", "postfilter-jpeg"}
 
 
 def corruptions(data: bytes):

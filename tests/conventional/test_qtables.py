@@ -68,6 +68,8 @@ def test_learning_lowers_the_real_cost_and_round_trips(tmp_path):
 
 def test_a_shipped_set_can_be_named_by_its_metric():
     assert load_table_set("psnr").name == load_table_set().name == "qtables-jpeg-psnr"
+    shipped = load_table_set("ms-ssim")
+    assert shipped.name == "qtables-jpeg-ms-ssim" and shipped.metric == "ms-ssim" and len(shipped.anchors) == 11
 
 
 def test_bad_or_missing_table_files_are_user_errors(tmp_path):
