@@ -70,15 +70,21 @@ def optimization_progress(steps: int):
         yield lambda step, cost: (bar.update(1), bar.set_postfix(cost=f"{cost:.4f}"))
 
 
-def write_atomically(path: Path, data: bytes, force: bool) -> None:
-    """Write via a temporary file in the same folder, then rename: a failure leaves nothing behind."""
+def refuse_unwritable(path: Path, force: bool) -> Path:
+    """Raise unless ``path`` may be written (free, or ``force``; not a directory; its folder exists); returns the folder."""
     if path.exists() and not force:
         raise LicodecError(f"{path} exists; use --force to overwrite it")
     if path.is_dir():
         raise LicodecError(f"{path} is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
         raise LicodecError(f"output folder {folder} does not exist")
+    return folder
+
+
+def write_atomically(path: Path, data: bytes, force: bool) -> None:
+    """Write via a temporary file in the same folder, then rename: a failure leaves nothing behind."""
+    folder = refuse_unwritable(path, force)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -177,12 +183,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def fresh_output(args: argparse.Namespace) -> Path:
     """``args.output`` as a path, refused before any training if it exists (without ``--force``) or cannot be written."""
     output = Path(args.output)
-    if output.exists() and not args.force:
-        raise LicodecError(f"{output} exists; use --force to overwrite it")
-    if output.is_dir():
-        raise LicodecError(f"{output} is a directory")
-    if not output.absolute().parent.is_dir():
-        raise LicodecError(f"output folder {output.parent} does not exist")
+    refuse_unwritable(output, args.force)
     return output
 
 
