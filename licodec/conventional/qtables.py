@@ -97,6 +97,11 @@ def save_table_set(path: Path, metric: str, anchors: dict[int, Tables], training
     os.replace(temporary, path)
 
 
+def _anchors(document: dict) -> dict[int, Tables]:
+    """The anchors of a table-set document, as :func:`save_table_set` wrote them."""
+    return {int(q): (list(t["luma"]), list(t["chroma"])) for q, t in document["anchors"].items()}
+
+
 def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables]:
     """Anchors an interrupted ``train-tables`` run saved at ``path``; refused if made with other settings."""
     if not path.exists():
@@ -104,7 +109,7 @@ def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables
     try:
         document = json.loads(path.read_text())
         same = document["metric"] == metric and document["training"] == training
-        anchors = {int(q): (list(t["luma"]), list(t["chroma"])) for q, t in document["anchors"].items()}
+        anchors = _anchors(document)
     except (ValueError, KeyError, TypeError, AttributeError):
         same = False
     if not same:
@@ -123,7 +128,7 @@ def load_table_set(name_or_path: str | None = None) -> TableSet:
         document = json.loads(raw)
         if document.get("format") != FORMAT:
             raise ValueError("not a table-set file")
-        anchors = {int(q): (list(t["luma"]), list(t["chroma"])) for q, t in document["anchors"].items()}
+        anchors = _anchors(document)
     except (ValueError, KeyError, TypeError) as exc:
         raise LicodecError(f"{path} is not a licodec quantisation-table file ({exc})") from None
     return TableSet(path.stem, document["metric"], anchors, hashlib.sha256(raw).hexdigest()[:16])
