@@ -156,12 +156,16 @@ def save_bank(bank: PostFilterBank, path: Path, extra: dict) -> None:
     save_file(state, str(path), metadata=metadata)
 
 
+def bank_file(name_or_path: str | None = None) -> Path:
+    """The weights file of a shipped post-filter bank (the default if no name) or a path; must exist."""
+    return installed_file(name_or_path or DEFAULT_POSTFILTER, ".safetensors", "post-filter bank", "train-postfilter")
+
+
 def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    name = name_or_path or DEFAULT_POSTFILTER
-    path = installed_file(name, ".safetensors", "post-filter bank", "train-postfilter")
+    path = bank_file(name_or_path)
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()
     bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))

@@ -76,12 +76,16 @@ def save_prefilter(model: PreFilter, path: Path, extra: dict) -> None:
     save_file(state, str(path), metadata={"config": json.dumps(asdict(model.config)), "extra": json.dumps(extra)})
 
 
+def prefilter_file(name_or_path: str | None = None) -> Path:
+    """The weights file of a shipped pre-filter (the default if no name) or a path; must exist."""
+    return installed_file(name_or_path or DEFAULT_PREFILTER, ".safetensors", "pre-filter weights", "train-prefilter")
+
+
 def load_prefilter(name_or_path: str | None = None) -> PreFilter:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    name = name_or_path or DEFAULT_PREFILTER
-    path = installed_file(name, ".safetensors", "pre-filter weights", "train-prefilter")
+    path = prefilter_file(name_or_path)
     with safe_open(str(path), framework="pt") as handle:
         config = PreFilterConfig(**json.loads(handle.metadata()["config"]))
     model = PreFilter(config)

@@ -14,7 +14,6 @@ from typing import Callable
 from PIL import Image
 
 from licodec.conventional import CODECS
-from licodec.conventional._weights import installed_file
 from licodec.errors import LicodecError
 
 LICODEC_QUALITIES = (1, 12, 25, 40, 55, 70, 85, 100)
@@ -60,21 +59,20 @@ def resolve(name: str) -> EvalCodec:
 
 def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCodec:
     """``base`` fed through a learned pre-filter (the shipped one unless named); decoded by the unchanged standard decoder."""
-    from licodec.conventional.prefilter import DEFAULT_PREFILTER, load_prefilter, strength_for
+    from licodec.conventional.prefilter import load_prefilter, prefilter_file, strength_for
     from licodec.models.registry import weights_hash
 
-    filter_name = filter_name or DEFAULT_PREFILTER
-    prefilter = load_prefilter(filter_name)
+    path = prefilter_file(filter_name)
+    prefilter = load_prefilter(str(path))
 
     def encode(image: Image.Image, quality: int) -> bytes:
         strength = strength_for(lambda probe: base.encode(probe, quality))
         return base.encode(prefilter.apply(image, strength), quality)
 
-    digest = weights_hash(installed_file(filter_name, ".safetensors", "pre-filter weights", "train-prefilter"))
     return EvalCodec(
         name=label,
-        description=f"{base.description}, after the learned pre-filter {filter_name}",
-        version=f"{base.version} + {filter_name} {digest}",
+        description=f"{base.description}, after the learned pre-filter {path.stem}",
+        version=f"{base.version} + {path.stem} {weights_hash(path)}",
         qualities=base.qualities,
         encode=encode,
         decode=base.decode,
@@ -101,19 +99,18 @@ def _with_tables(base: EvalCodec, label: str, table_set_name: str | None) -> Eva
 
 def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> EvalCodec:
     """JPEG carrying per-block choices of a post-filter bank (the shipped one unless named), which the decode applies."""
-    from licodec.conventional.postfilter import DEFAULT_POSTFILTER, jpeg_with_signal, load_bank, postfilter_decode
+    from licodec.conventional.postfilter import bank_file, jpeg_with_signal, load_bank, postfilter_decode
     from licodec.models.registry import weights_hash
 
     write = base.encode_with_comment
     if write is None:
         raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
-    bank_name = bank_name or DEFAULT_POSTFILTER
-    name, bank = load_bank(bank_name)
-    digest = weights_hash(installed_file(bank_name, ".safetensors", "post-filter bank", "train-postfilter"))
+    path = bank_file(bank_name)
+    name, bank = load_bank(str(path))
     return EvalCodec(
         name=label,
         description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
-        version=f"{base.version} + {name} {digest}",
+        version=f"{base.version} + {name} {weights_hash(path)}",
         qualities=base.qualities,
         encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment), name, bank),
         decode=lambda data: postfilter_decode(data, bank, name),
