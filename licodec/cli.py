@@ -379,9 +379,9 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
         encode = lambda image, comment: table_set.encode(image, args.quality, comment)  # noqa: E731
         notes.append(f"tables {table_set.name}")
     if args.prefilter is not None:
-        from licodec.conventional.prefilter import load_prefilter, strength_for
+        from licodec.conventional.prefilter import load_prefilter
 
-        image = load_prefilter(args.prefilter or None).apply(image, strength_for(lambda im: encode(im, None)))
+        image = load_prefilter(args.prefilter or None).apply_for(image, lambda im: encode(im, None))
         notes.insert(0, "pre-filtered")
     if args.postfilter is not None:
         from licodec.conventional.postfilter import jpeg_with_signal, load_bank
@@ -409,9 +409,9 @@ def cmd_webp_or_avif(args: argparse.Namespace) -> int:
     image = opaque_rgb(raw, args.input)
     note = ""
     if args.prefilter is not None:
-        from licodec.conventional.prefilter import load_prefilter, strength_for
+        from licodec.conventional.prefilter import load_prefilter
 
-        image = load_prefilter(args.prefilter or None).apply(image, strength_for(lambda im: codec.encode(im, args.quality)))
+        image = load_prefilter(args.prefilter or None).apply_for(image, lambda im: codec.encode(im, args.quality))
         note = " (pre-filtered)"
     data = codec.encode(image, args.quality)
     write_atomically(output, data, args.force)

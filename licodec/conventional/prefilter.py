@@ -57,6 +57,10 @@ class PreFilter(nn.Module):
         y = self(x, torch.tensor([strength]))[0].permute(1, 2, 0).numpy()
         return Image.fromarray(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8), "RGB")
 
+    def apply_for(self, image: Image.Image, encode: Callable[[Image.Image], bytes]) -> Image.Image:
+        """:meth:`apply` at the strength ``encode`` (the encoder about to code the result) applies."""
+        return self.apply(image, strength_for(encode))
+
 
 def strength_for(encode: Callable[[Image.Image], bytes]) -> float:
     """The strength an encoder applies, read from the luma table of a tiny probe file it writes.

@@ -59,15 +59,14 @@ def resolve(name: str) -> EvalCodec:
 
 def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCodec:
     """``base`` fed through a learned pre-filter (the shipped one unless named); decoded by the unchanged standard decoder."""
-    from licodec.conventional.prefilter import load_prefilter, prefilter_file, strength_for
+    from licodec.conventional.prefilter import load_prefilter, prefilter_file
     from licodec.models.registry import weights_hash
 
     path = prefilter_file(filter_name)
     prefilter = load_prefilter(str(path))
 
     def encode(image: Image.Image, quality: int) -> bytes:
-        strength = strength_for(lambda probe: base.encode(probe, quality))
-        return base.encode(prefilter.apply(image, strength), quality)
+        return base.encode(prefilter.apply_for(image, lambda probe: base.encode(probe, quality)), quality)
 
     return EvalCodec(
         name=label,
