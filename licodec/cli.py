@@ -459,12 +459,15 @@ def cmd_train_filter(args: argparse.Namespace) -> int:
 
     if args.command == "train-prefilter":
         from licodec.conventional.prefilter import PreFilterTraining as Settings, train_prefilter as train
+
+        options = {"tables": args.tables, "init": args.init}
     else:
         from licodec.conventional.postfilter import PostFilterTraining as Settings, train_postfilter as train
 
+        options = {}
     output = fresh_output(args)
     torch.set_num_threads(args.threads)
-    train(Settings(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed))
+    train(Settings(data=list(args.data), output=str(output), steps=args.steps, batch_size=args.batch_size, seed=args.seed, **options))
     print(f"wrote {output}")
     return 0
 
@@ -577,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=positive_int, default=2)
         p.add_argument("--force", action="store_true")
         p.set_defaults(func=cmd_train_filter)
+        if command == "train-prefilter":
+            p.add_argument("--tables", metavar="NAME", help="train for JPEG with these learned tables (psnr, ms-ssim or a file)")
+            p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
 
     p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
     p.add_argument("input")

@@ -92,9 +92,13 @@ def _round(x: torch.Tensor, soft_alpha: float | None) -> torch.Tensor:
     return soft_round(x, soft_alpha)
 
 
-def jpeg_proxy(x: torch.Tensor, quality: float, soft_alpha: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def jpeg_proxy(
+    x: torch.Tensor, quality: float | tuple[list[int], list[int]], soft_alpha: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Differentiable JPEG of (N, 3, H, W) RGB in [0, 255], H and W multiples of 16.
 
+    ``quality``: libjpeg's quality (its scaled standard tables), or explicit
+    ``(luma, chroma)`` tables of 64 steps in natural order, as learned tables are.
     Returns ``(decoded, bits)``: the reconstruction in [0, 255] and the estimated
     file size in bits per image (N,).
     """
@@ -102,7 +106,11 @@ def jpeg_proxy(x: torch.Tensor, quality: float, soft_alpha: float | None = None)
         raise ValueError("jpeg_proxy needs sides that are multiples of 16 (pad first)")
     ycc = rgb_to_ycbcr(x)
     planes = [ycc[:, 0], F.avg_pool2d(ycc[:, 1:2], 2)[:, 0], F.avg_pool2d(ycc[:, 2:3], 2)[:, 0]]
-    tables = [scaled_table(LUMA_TABLE, quality), scaled_table(CHROMA_TABLE, quality), scaled_table(CHROMA_TABLE, quality)]
+    if isinstance(quality, tuple):
+        luma, chroma = (torch.tensor(t, dtype=torch.float32).view(8, 8) for t in quality)
+    else:
+        luma, chroma = scaled_table(LUMA_TABLE, quality), scaled_table(CHROMA_TABLE, quality)
+    tables = [luma, chroma, chroma]
     a, b, c, d = RATE_COEFFICIENTS
     bits = x.new_full((x.shape[0],), d)
     decoded_planes = []

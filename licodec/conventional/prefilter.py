@@ -28,6 +28,8 @@ from torch import nn
 
 from licodec.conventional._weights import WEIGHTS_DIR, installed_file
 from licodec.conventional.jpeg import jpeg_strength
+from licodec.conventional.qtables import Tables, TableObjective, TableSet, load_table_set, local_slope, standard_tables
+from licodec.conventional.qtables import encode as encode_with_tables
 from licodec.errors import LicodecError
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
 
@@ -120,35 +122,40 @@ class PreFilterTraining:
     validate_every: int = 200
     config: PreFilterConfig = field(default_factory=PreFilterConfig)
     seed: int = 0
+    tables: str | None = None  # a table set (name or file) the encoder uses; None: libjpeg's own tables
+    init: str | None = None  # start from this pre-filter's weights (name or file) instead of the identity
 
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """Plain JPEG at one quality: its strength and the slope of its MS-SSIM curve in bpp."""
+    """The encoder the filter must beat at one quality: its tables and the slope of its MS-SSIM curve in bpp."""
 
     quality: int
-    strength: float
-    lmbda: float  # -d bpp / d (1 - MS-SSIM) of plain JPEG around this quality
+    tables: Tables  # (luma, chroma) the real encoder and the proxy quantise with
+    lmbda: float  # -d bpp / d (1 - MS-SSIM) of the unfiltered encoder's curve around this quality
+
+    @property
+    def strength(self) -> float:
+        return jpeg_strength(self.tables[0])
 
 
-def operating_points(crops: list[np.ndarray], qualities: tuple[int, ...]) -> dict[int, OperatingPoint]:
-    """Measure plain libjpeg's MS-SSIM slope at each quality on ``crops`` (the lambda the filter must beat)."""
-    from licodec.conventional import jpeg
-    from licodec.conventional.qtables import TableObjective, local_slope
+def operating_points(
+    crops: list[np.ndarray], qualities: tuple[int, ...], table_set: TableSet | None = None
+) -> dict[int, OperatingPoint]:
+    """Measure the encoder's MS-SSIM slope at each quality on ``crops`` (the lambda the filter must beat).
 
+    The encoder is libjpeg's own tables, or ``table_set``'s learned ones: a filter
+    trained for a table set is measured against that set's own curve.
+    """
+    tables_at = table_set.tables if table_set else standard_tables
     objective = TableObjective(crops, "ms-ssim")
     pixels = crops[0].shape[0] * crops[0].shape[1]
-    return {
-        q: OperatingPoint(q, strength_for(lambda image: jpeg.encode(image, q)), local_slope(objective, q) / pixels)
-        for q in qualities
-    }
+    return {q: OperatingPoint(q, tables_at(q), local_slope(objective, q, tables_at=tables_at) / pixels) for q in qualities}
 
 
-def _real_jpeg(pixels: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
-    """(decoded uint8 RGB, file bytes) of libjpeg at ``quality``."""
-    from licodec.conventional import jpeg
-
-    data = jpeg.encode(Image.fromarray(pixels), quality)
+def _real_jpeg(pixels: np.ndarray, tables: Tables) -> tuple[np.ndarray, int]:
+    """(decoded uint8 RGB, file bytes) of libjpeg with ``tables``."""
+    data = encode_with_tables(Image.fromarray(pixels), tables)
     with Image.open(io.BytesIO(data)) as decoded:
         return np.array(decoded.convert("RGB")), len(data)
 
@@ -163,7 +170,7 @@ def plain_costs(x: torch.Tensor, points: list[OperatingPoint]) -> torch.Tensor:
 
     decodes, bpps = [], []
     for crop, point in zip(x, points):
-        decoded, size = _real_jpeg(_to_uint8(crop), point.quality)
+        decoded, size = _real_jpeg(_to_uint8(crop), point.tables)
         decodes.append(torch.from_numpy(decoded).permute(2, 0, 1).float() / 255)
         bpps.append(8 * size / (x.shape[-1] * x.shape[-2]))
     scores = ms_ssim(torch.stack(decodes), x, data_range=1.0, size_average=False)
@@ -188,8 +195,8 @@ def prefilter_costs(
     pixels = x.shape[-1] * x.shape[-2]
     decodes, bpps = [], []
     for crop, point in zip(filtered, points):
-        proxy_decoded, proxy_bits = jpeg_proxy(crop[None] * 255, point.quality, soft_alpha=soft_alpha)
-        real_decoded, size = _real_jpeg(_to_uint8(crop), point.quality)
+        proxy_decoded, proxy_bits = jpeg_proxy(crop[None] * 255, point.tables, soft_alpha=soft_alpha)
+        real_decoded, size = _real_jpeg(_to_uint8(crop), point.tables)
         real = torch.from_numpy(real_decoded).permute(2, 0, 1)[None].float()
         decodes.append(proxy_decoded + (real - proxy_decoded).detach())
         bpps.append((proxy_bits + (8 * size - proxy_bits).detach()) / pixels)
@@ -231,14 +238,15 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     from licodec.train.data import sample_batch
 
     torch.manual_seed(settings.seed)
+    table_set = load_table_set(settings.tables) if settings.tables else None  # named files first: fail before any work
+    model = load_prefilter(settings.init).train() if settings.init else PreFilter(settings.config)
     train, held_out = _split_images(settings.data, settings.crop)
     quantised = lambda x: torch.round(x * 255) / 255  # noqa: E731  (what an 8-bit file holds)
     validation = quantised(sample_batch(held_out, settings.seed + 1, 0, settings.validation_crops, settings.crop))
-    points = operating_points([_to_uint8(c) for c in validation], settings.qualities)
+    points = operating_points([_to_uint8(c) for c in validation], settings.qualities, table_set)
     log(json.dumps({"lambdas": {q: round(p.lmbda, 3) for q, p in points.items()}}))
     validation_points = [points[settings.qualities[i % len(settings.qualities)]] for i in range(len(validation))]
     validation_plain = plain_costs(validation, validation_points)  # the same at every validation
-    model = PreFilter(settings.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rng = random.Random(settings.seed)
     best = float("inf")
@@ -271,4 +279,6 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
 def _describe(settings: PreFilterTraining) -> dict:
     described = asdict(settings)
     described.pop("output")
+    if settings.tables:  # which tables, not just a name that may be redefined
+        described["tables_digest"] = load_table_set(settings.tables).digest
     return described

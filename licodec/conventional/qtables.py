@@ -166,11 +166,13 @@ class TableObjective:
         return bits, distortion
 
 
-def local_slope(objective: TableObjective, quality: int, step: int = 3) -> float:
-    """-dBits/dDistortion of libjpeg's standard tables around ``quality``: the lambda to hold."""
+def local_slope(
+    objective: TableObjective, quality: int, step: int = 3, tables_at: Callable[[int], Tables] = standard_tables
+) -> float:
+    """-dBits/dDistortion around ``quality`` of the curve ``tables_at`` draws (libjpeg's own by default): the lambda to hold."""
     lo, hi = max(quality - step, 1), min(quality + step, 100)
-    bits_lo, dist_lo = objective.measure(standard_tables(lo))
-    bits_hi, dist_hi = objective.measure(standard_tables(hi))
+    bits_lo, dist_lo = objective.measure(tables_at(lo))
+    bits_hi, dist_hi = objective.measure(tables_at(hi))
     return max(bits_hi - bits_lo, 1e-9) / max(dist_lo - dist_hi, 1e-9)
 
 

@@ -44,6 +44,19 @@ def test_rate_estimate_is_within_fifteen_percent_of_real_files(quality):
     assert float(bits) == pytest.approx(8 * len(real_jpeg(IMAGE, quality)), rel=0.15)
 
 
+def test_explicit_tables_follow_the_real_encoder_that_uses_them():
+    from licodec.conventional.qtables import load_table_set, standard_tables
+
+    with torch.no_grad():
+        assert torch.equal(jpeg_proxy(as_tensor(IMAGE), standard_tables(40))[1], jpeg_proxy(as_tensor(IMAGE), 40)[1])
+        tables = load_table_set("ms-ssim").tables(40)
+        decoded, bits = jpeg_proxy(as_tensor(IMAGE), tables)
+    data = load_table_set("ms-ssim").encode(Image.fromarray(IMAGE), 40)
+    real = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert psnr(real, decoded[0].permute(1, 2, 0).round().byte().numpy()) > 35
+    assert float(bits) == pytest.approx(8 * len(data), rel=0.15)
+
+
 def test_gradients_reach_the_input_with_both_roundings():
     for alpha in (None, 4.0):
         x = as_tensor(IMAGE).requires_grad_(True)
