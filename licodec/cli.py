@@ -14,8 +14,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from licodec.errors import LicodecError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+SUFFIXES = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}
+"""The standard formats ``licodec jpeg|webp|avif`` write, and the suffix of each's default output."""
 
 
 def quality_value(text: str) -> int:
@@ -123,7 +130,7 @@ def read_input(path: Path) -> bytes:
         raise LicodecError(f"{path}: {exc.strerror}") from None
 
 
-def open_input(raw: bytes, name: str) -> "Image.Image":
+def open_input(raw: bytes, name: str) -> Image.Image:
     """The input image, its errors naming the file; says so when only the first of several frames is used."""
     from licodec.image import open_image
 
@@ -353,7 +360,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def opaque_rgb(raw: bytes, name: str) -> "Image.Image":
+def opaque_rgb(raw: bytes, name: str) -> Image.Image:
     """The input as 8-bit RGB, upright, for a conventional encoder; refused if it has visible transparency."""
     from PIL import Image
 
@@ -365,25 +372,40 @@ def opaque_rgb(raw: bytes, name: str) -> "Image.Image":
     return Image.fromarray(prepared.rgb, "RGB")
 
 
-def cmd_jpeg(args: argparse.Namespace) -> int:
+def jpeg_encoder(args: argparse.Namespace) -> tuple[Callable[[Image.Image, bytes | None], bytes], list[str]]:
+    """``licodec jpeg``'s encoder (libjpeg's tables or ``--tables``) and what it notes about itself."""
     from licodec.conventional import jpeg
 
-    raw, output = input_and_output(args, ".jpg")
-    image = opaque_rgb(raw, args.input)
-    notes = []
-    encode = lambda image, comment: jpeg.encode(image, args.quality, comment)  # noqa: E731
-    if args.tables is not None:
-        from licodec.conventional.qtables import load_table_set
+    if args.tables is None:
+        return lambda image, comment: jpeg.encode(image, args.quality, comment), []
+    from licodec.conventional.qtables import load_table_set
 
-        table_set = load_table_set(args.tables or None)
-        encode = lambda image, comment: table_set.encode(image, args.quality, comment)  # noqa: E731
-        notes.append(f"tables {table_set.name}")
+    table_set = load_table_set(args.tables or None)
+    return lambda image, comment: table_set.encode(image, args.quality, comment), [f"tables {table_set.name}"]
+
+
+def cmd_conventional(args: argparse.Namespace) -> int:
+    """``licodec jpeg|webp|avif``: the standard encoder, optionally after the learned pre-filter.
+
+    JPEG also takes learned tables and a post-filter signal in its comment.
+    """
+    from licodec.conventional import CODECS
+
+    codec = CODECS[args.command]
+    if not codec.is_available():
+        raise LicodecError(f"this Pillow cannot write {args.command.upper()}")
+    raw, output = input_and_output(args, SUFFIXES[args.command])
+    image = opaque_rgb(raw, args.input)
+    if args.command == "jpeg":
+        encode, notes = jpeg_encoder(args)
+    else:
+        encode, notes = lambda image, comment: codec.encode(image, args.quality), []
     if args.prefilter is not None:
         from licodec.conventional.prefilter import load_prefilter
 
         image = load_prefilter(args.prefilter or None).apply_for(image, lambda im: encode(im, None))
         notes.insert(0, "pre-filtered")
-    if args.postfilter is not None:
+    if getattr(args, "postfilter", None) is not None:
         from licodec.conventional.postfilter import jpeg_with_signal, load_bank
 
         name, bank = load_bank(args.postfilter or None)
@@ -393,30 +415,9 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
         data = encode(image, None)
     write_atomically(output, data, args.force)
     bpp = len(data) * 8 / (image.width * image.height)
+    kind = "baseline JPEG" if args.command == "jpeg" else args.command.upper()
     extra = f" ({', '.join(notes)})" if notes else ""
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, baseline JPEG quality {args.quality}{extra}")
-    return 0
-
-
-def cmd_webp_or_avif(args: argparse.Namespace) -> int:
-    """``licodec webp`` / ``licodec avif``: the standard encoder, optionally after the learned pre-filter."""
-    from licodec.conventional import CODECS
-
-    codec = CODECS[args.command]
-    if not codec.is_available():
-        raise LicodecError(f"this Pillow cannot write {args.command.upper()}")
-    raw, output = input_and_output(args, f".{args.command}")
-    image = opaque_rgb(raw, args.input)
-    note = ""
-    if args.prefilter is not None:
-        from licodec.conventional.prefilter import load_prefilter
-
-        image = load_prefilter(args.prefilter or None).apply_for(image, lambda im: codec.encode(im, args.quality))
-        note = " (pre-filtered)"
-    data = codec.encode(image, args.quality)
-    write_atomically(output, data, args.force)
-    bpp = len(data) * 8 / (image.width * image.height)
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {args.command.upper()} quality {args.quality}{note}")
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {kind} quality {args.quality}{extra}")
     return 0
 
 
@@ -535,10 +536,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("decoded")
     p.set_defaults(func=cmd_compare)
 
-    for format, suffix, command in (("jpeg", "jpg", cmd_jpeg), ("webp", "webp", cmd_webp_or_avif), ("avif", "avif", cmd_webp_or_avif)):
+    for format, suffix in SUFFIXES.items():
         p = sub.add_parser(format, help=f"write a standard {format.upper()}, optionally through the learned pre-filter")
         p.add_argument("input")
-        p.add_argument("-o", "--output", help=f"output .{suffix} (default: beside the input)")
+        p.add_argument("-o", "--output", help=f"output {suffix} (default: beside the input)")
         p.add_argument("-q", "--quality", type=quality_value, default=75)
         p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
         if format == "jpeg":
@@ -551,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="signal per-block post-filter choices in the file (default bank if no NAME)",
             )
         p.add_argument("--force", action="store_true", help="overwrite an existing output")
-        p.set_defaults(func=command)
+        p.set_defaults(func=cmd_conventional)
 
     from licodec.conventional.qtables import ANCHOR_QUALITIES, METRICS
 
