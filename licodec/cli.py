@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from licodec.errors import LicodecError
+from licodec.eval.metrics import bits_per_pixel
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -182,7 +183,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from licodec.bitstream import read_header
 
     header = read_header(data)
-    bpp = len(data) * 8 / (header.width_px * header.height_px)
+    bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
     print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}, {seconds * 1000:.0f} ms")
     return 0
 
@@ -239,7 +240,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = {
         "file": args.input,
         "bytes": len(data),
-        "bits_per_pixel": len(data) * 8 / (h.width_px * h.height_px),
+        "bits_per_pixel": bits_per_pixel(len(data), h.width_px, h.height_px),
         "width": h.width_px,
         "height": h.height_px,
         "colour_mode": h.colour_mode,
@@ -339,7 +340,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
+    from licodec.eval.metrics import ms_ssim, psnr
     from licodec.image import open_image
 
     reference = open_image(Path(args.reference)).convert("RGB")
@@ -414,7 +415,7 @@ def cmd_conventional(args: argparse.Namespace) -> int:
     else:
         data = encode(image, None)
     write_atomically(output, data, args.force)
-    bpp = len(data) * 8 / (image.width * image.height)
+    bpp = bits_per_pixel(len(data), image.width, image.height)
     kind = "baseline JPEG" if args.command == "jpeg" else args.command.upper()
     extra = f" ({', '.join(notes)})" if notes else ""
     print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {kind} quality {args.quality}{extra}")
