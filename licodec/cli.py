@@ -147,16 +147,10 @@ def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[byt
     source = Path(args.input)
     data = read_input(source)
     output = Path(args.output) if args.output else source.with_suffix(default_suffix)
-    check_output_free(output, args.force, source)
+    if output.resolve() == source.resolve():
+        raise LicodecError(f"output {output} would overwrite the input")
+    refuse_unwritable(output, args.force)
     return data, output
-
-
-def check_output_free(path: Path, force: bool, source: Path) -> None:
-    """Fail before doing any work if the output is taken (or is the input itself)."""
-    if path.resolve() == source.resolve():
-        raise LicodecError(f"output {path} would overwrite the input")
-    if path.exists() and not force:
-        raise LicodecError(f"{path} exists; use --force to overwrite it")
 
 
 def cmd_compress(args: argparse.Namespace) -> int:

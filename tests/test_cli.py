@@ -55,6 +55,17 @@ def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
     assert Image.open(target).size == (96, 64)
 
 
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    import licodec.api
+
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(32, 32)).save(source)
+    monkeypatch.setattr(licodec.api, "load_model", lambda name: pytest.fail("the model was loaded"))
+    for command, output in (("compress", "no/p.lic"), ("jpeg", "no/p.jpg")):
+        assert main([command, str(source), "-o", str(tmp_path / output)]) == 1
+        assert "does not exist" in capsys.readouterr().err
+
+
 def test_outputs_get_ordinary_permissions_and_overwrites_keep_the_old_ones(lic_file, tmp_path):
     umask = os.umask(0o022)
     try:
