@@ -35,12 +35,34 @@ def resolve(name: str) -> EvalCodec:
     """An evaluation codec by name; raises :class:`LicodecError` if unknown or unavailable."""
     if name == "licodec" or name.startswith("licodec:"):
         return _learned(name.partition(":")[2] or None, name)
-    base, plus, tool = name.rpartition("+")
-    if plus:
-        tool, _, option = tool.partition(":")
-        if tool not in _TOOLS:
-            raise LicodecError(f"unknown learned tool {tool!r} in {name!r}; known: {', '.join(_TOOLS)}")
-        return _TOOLS[tool](resolve(base), name, option or None)
+    base, *tools = _tool_parts(name)
+    codec, label = _conventional(base), base
+    for part in tools:
+        tool, _, option = part.partition(":")
+        label = f"{label}+{part}"
+        codec = _TOOLS[tool](codec, label, option or None)
+    return codec
+
+
+def _tool_parts(name: str) -> list[str]:
+    """``jpeg+tables:a+b.json+prefilter`` -> ``[jpeg, tables:a+b.json, prefilter]``.
+
+    A ``+`` starts a tool only where a known tool's name follows, so a named
+    file may hold a ``+`` of its own.
+    """
+    base, *rest = name.split("+")
+    parts = [base]
+    for piece in rest:
+        if piece.partition(":")[0] in _TOOLS:
+            parts.append(piece)
+        elif len(parts) > 1 and ":" in parts[-1]:
+            parts[-1] += f"+{piece}"
+        else:
+            raise LicodecError(f"unknown learned tool {piece.partition(':')[0]!r} in {name!r}; known: {', '.join(_TOOLS)}")
+    return parts
+
+
+def _conventional(name: str) -> EvalCodec:
     module = CODECS.get(name)
     if module is None:
         raise LicodecError(f"unknown codec {name!r}; known: licodec, licodec:NAME, {', '.join(CODECS)}")

@@ -131,9 +131,10 @@ def test_eval_names_combine_a_codec_with_a_learned_tool():
 
 
 def test_an_eval_tool_can_name_a_table_set_other_than_the_default(tmp_path):
-    path = tmp_path / "flat.json"
+    path = tmp_path / "flat+v2.json"  # a '+' in a named file is not taken for another tool
     save_table_set(path, "psnr", {50: ([7] * 64, [9] * 64)}, {"crops": 0})
     named, default = resolve(f"jpeg+tables:{path}"), resolve("jpeg+tables")
-    assert named.version != default.version and "flat" in named.description
+    assert named.version != default.version and "flat+v2" in named.description
+    assert resolve(f"jpeg+tables:{path}+prefilter").name == f"jpeg+tables:{path}+prefilter"
     with Image.open(io.BytesIO(named.encode(Image.fromarray(textured(32, 1)), 50))) as image:
         assert list(image.quantization[0]) == [7] * 64
