@@ -475,6 +475,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from licodec.eval.codecs import ADAPTATIONS
+
     parser = argparse.ArgumentParser(prog="licodec", description="Learned image compression.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version="licodec 0.1.0")
@@ -489,12 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--target-bpp", type=positive_float, metavar="BPP", help="best quality at or below BPP bits per pixel")
     p.add_argument("--model", help="model name (see 'licodec models')")
     p.add_argument(
-        "--optimize", type=non_negative_int, nargs="?", const=100, default=0, metavar="STEPS",
-        help="optimise the latent for this image first (default 100 steps when given): slower, smaller files",
+        "--optimize", type=non_negative_int, nargs="?", const=ADAPTATIONS["optimize"], default=0, metavar="STEPS",
+        help=f"optimise the latent for this image first (default {ADAPTATIONS['optimize']} steps when given): slower, smaller files",
     )  # fmt: skip
     p.add_argument(
-        "--adapt-decoder", type=non_negative_int, nargs="?", const=40, default=0, metavar="STEPS",
-        help="fit per-image decoder bias updates and send them when they pay (default 40 steps when given)",
+        "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPTATIONS["adapt-decoder"], default=0, metavar="STEPS",
+        help=f"fit per-image decoder bias updates and send them when they pay (default {ADAPTATIONS['adapt-decoder']} steps when given)",
     )  # fmt: skip
     p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
     p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")

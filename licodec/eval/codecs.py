@@ -1,9 +1,11 @@
 """Every codec ``licodec eval`` can measure, behind one tiny interface.
 
-``licodec`` is the default learned model, ``licodec:NAME`` another shipped one;
-the rest are the conventional codecs of :mod:`licodec.conventional`, optionally
-followed by learned tools: ``jpeg+tables``, ``jpeg+tables:NAME+prefilter`` (a
-tool's ``:NAME`` picks a table set, filter or bank other than the shipped default).
+``licodec`` is the default learned model, ``licodec:NAME`` another shipped one,
+optionally adapted to each image as ``compress`` can (``licodec+optimize[:STEPS]``,
+``+adapt-decoder[:STEPS]``); the rest are the conventional codecs of
+:mod:`licodec.conventional`, optionally followed by learned tools: ``jpeg+tables``,
+``jpeg+tables:NAME+prefilter`` (a tool's ``:NAME`` picks a table set, filter or bank
+other than the shipped default).
 """
 
 from __future__ import annotations
@@ -33,15 +35,33 @@ class EvalCodec:
 
 def resolve(name: str) -> EvalCodec:
     """An evaluation codec by name; raises :class:`LicodecError` if unknown or unavailable."""
-    if name == "licodec" or name.startswith("licodec:"):
-        return _learned(name.partition(":")[2] or None, name)
     base, *tools = _tool_parts(name)
+    if _is_learned(base):
+        return _learned(base, name, **_adaptation_steps(tools, name))
     codec, label = _conventional(base), base
     for part in tools:
         tool, _, option = part.partition(":")
+        if tool in ADAPTATIONS:
+            raise LicodecError(f"+{tool} adapts a licodec model to the image, not {base!r}; try licodec+{tool}")
         label = f"{label}+{part}"
         codec = _TOOLS[tool](codec, label, option or None)
     return codec
+
+
+ADAPTATIONS = {"optimize": 100, "adapt-decoder": 40}
+"""Per-image encoder adaptations of a licodec model (``licodec+optimize[:STEPS]``), with the CLI's default steps."""
+
+
+def _adaptation_steps(tools: list[str], name: str) -> dict[str, int]:
+    steps = {}
+    for part in tools:
+        tool, _, option = part.partition(":")
+        if tool not in ADAPTATIONS:
+            raise LicodecError(f"+{tool} is for conventional codecs; a licodec model takes +optimize or +adapt-decoder ({name!r})")
+        if option and not option.isdigit():
+            raise LicodecError(f"+{tool}:STEPS takes a whole number of steps, not {option!r}")
+        steps[f"{tool.replace('-', '_')}_steps"] = int(option) if option else ADAPTATIONS[tool]
+    return steps
 
 
 def _tool_parts(name: str) -> list[str]:
@@ -53,12 +73,13 @@ def _tool_parts(name: str) -> list[str]:
     base, *rest = name.split("+")
     parts = [base]
     for piece in rest:
-        if piece.partition(":")[0] in _TOOLS:
+        if piece.partition(":")[0] in _TOOLS or piece.partition(":")[0] in ADAPTATIONS:
             parts.append(piece)
-        elif len(parts) > 1 and ":" in parts[-1]:
+        elif ":" in parts[-1]:
             parts[-1] += f"+{piece}"
         else:
-            raise LicodecError(f"unknown learned tool {piece.partition(':')[0]!r} in {name!r}; known: {', '.join(_TOOLS)}")
+            known = ", ".join([*_TOOLS, *ADAPTATIONS])
+            raise LicodecError(f"unknown learned tool {piece.partition(':')[0]!r} in {name!r}; known: {known}")
     return parts
 
 
@@ -145,15 +166,24 @@ _TOOLS: dict[str, Callable[[EvalCodec, str, str | None], EvalCodec]] = {
 }
 
 
-def _learned(model_name: str | None, label: str) -> EvalCodec:
+def _is_learned(name: str) -> bool:
+    return name == "licodec" or name.startswith("licodec:")
+
+
+def _learned(base: str, label: str, optimize_steps: int = 0, adapt_decoder_steps: int = 0) -> EvalCodec:
+    """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation (same decoder)."""
     import licodec
 
-    model = licodec.load_model(model_name)
+    model = licodec.load_model(base.partition(":")[2] or None)
+    adaptation = [f"{flag} {n}" for flag, n in (("--optimize", optimize_steps), ("--adapt-decoder", adapt_decoder_steps)) if n]
     return EvalCodec(
         name=label,
-        description=f"licodec model {model.name}",
-        version=f"{model.name} weights {model.weights_hash}",
+        description=" ".join([f"licodec model {model.name}", *adaptation]),
+        version=" + ".join([f"{model.name} weights {model.weights_hash}", *adaptation]),
         qualities=LICODEC_QUALITIES,
-        encode=lambda image, quality: licodec.compress(image, quality=quality, model=model),
+        encode=lambda image, quality: licodec.compress(
+            image, quality=quality, model=model, optimize_steps=optimize_steps, adapt_decoder_steps=adapt_decoder_steps
+        ),
         decode=lambda data: licodec.decompress(data),
     )
+

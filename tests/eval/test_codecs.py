@@ -1,0 +1,33 @@
+import pytest
+from PIL import Image
+
+import licodec
+from licodec.errors import LicodecError
+from licodec.eval.codecs import resolve
+from tests.conftest import smooth_image
+
+
+def test_a_learned_model_can_be_adapted_per_image_and_each_setting_is_its_own_cache_entry(monkeypatch):
+    plain, optimized, both = resolve("licodec"), resolve("licodec+optimize:2"), resolve("licodec+optimize:2+adapt-decoder")
+    assert plain.version == f"licodec-mse weights {licodec.load_model().weights_hash}"  # the committed cache still hits
+    assert optimized.version == f"{plain.version} + --optimize 2"
+    assert both.version.endswith("--optimize 2 + --adapt-decoder 40") and both.name == "licodec+optimize:2+adapt-decoder"
+    assert resolve("licodec+optimize").version.endswith("--optimize 100")
+    calls = []
+    monkeypatch.setattr(licodec, "compress", lambda image, **options: calls.append(options) or b"")
+    both.encode(Image.fromarray(smooth_image(16, 16)), 40)
+    assert (calls[0]["quality"], calls[0]["optimize_steps"], calls[0]["adapt_decoder_steps"]) == (40, 2, 40)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("jpeg+optimize", "adapts a licodec model"),
+        ("licodec+tables", "for conventional codecs"),
+        ("licodec+optimize:many", "whole number"),
+        ("licodec+sharpen", "unknown learned tool"),
+    ],
+)
+def test_tools_that_do_not_fit_the_codec_are_refused_by_name(name, message):
+    with pytest.raises(LicodecError, match=message):
+        resolve(name)
