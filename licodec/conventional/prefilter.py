@@ -260,7 +260,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
             improved = stats["cost_change"] < best
             if improved:
                 best = stats["cost_change"]
-                save_prefilter(model, Path(settings.output), {"step": step, "held_out": stats, "settings": _describe(settings)})
+                save_prefilter(model, Path(settings.output), {"step": step, "held_out": stats, "settings": _describe(settings, model.config)})
             log(json.dumps({"step": step, "held_out": stats, "saved": improved}))
         if step == settings.steps:
             break
@@ -276,8 +276,9 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     return load_prefilter(settings.output)
 
 
-def _describe(settings: PreFilterTraining) -> dict:
-    described = asdict(settings)
+def _describe(settings: PreFilterTraining, config: PreFilterConfig) -> dict:
+    """The settings as they took effect: ``config`` is the trained model's (an ``init`` filter brings its own)."""
+    described = asdict(settings) | {"config": asdict(config)}
     described.pop("output")
     if settings.tables:  # which tables, not just a name that may be redefined
         described["tables_digest"] = load_table_set(settings.tables).digest

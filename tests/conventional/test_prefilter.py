@@ -144,6 +144,7 @@ def test_training_for_a_table_set_can_start_from_a_trained_filter(tmp_path, imag
     with safe_open(str(tmp_path / "f.safetensors"), framework="pt") as handle:
         described = json.loads(handle.metadata()["extra"])["settings"]
     assert described["tables"] == "ms-ssim" and described["tables_digest"] == load_table_set("ms-ssim").digest
+    assert described["config"] == {"channels": TINY.channels, "layers": TINY.layers}  # the start's, not the default
 
 
 def test_train_prefilter_refuses_unknown_tables_before_any_work(tmp_path, capsys):
