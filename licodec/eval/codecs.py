@@ -70,16 +70,17 @@ def _tool_parts(name: str) -> list[str]:
     A ``+`` starts a tool only where a known tool's name follows, so a named
     file may hold a ``+`` of its own.
     """
+    known = [*_TOOLS, *ADAPTATIONS]
     base, *rest = name.split("+")
     parts = [base]
     for piece in rest:
-        if piece.partition(":")[0] in _TOOLS or piece.partition(":")[0] in ADAPTATIONS:
+        tool = piece.partition(":")[0]
+        if tool in known:
             parts.append(piece)
         elif ":" in parts[-1]:
             parts[-1] += f"+{piece}"
         else:
-            known = ", ".join([*_TOOLS, *ADAPTATIONS])
-            raise LicodecError(f"unknown learned tool {piece.partition(':')[0]!r} in {name!r}; known: {known}")
+            raise LicodecError(f"unknown learned tool {tool!r} in {name!r}; known: {', '.join(known)}")
     return parts
 
 
@@ -186,4 +187,3 @@ def _learned(base: str, label: str, optimize_steps: int = 0, adapt_decoder_steps
         ),
         decode=lambda data: licodec.decompress(data),
     )
-
