@@ -130,7 +130,6 @@ class PreFilterTraining:
 class OperatingPoint:
     """The encoder the filter must beat at one quality: its tables and the slope of its MS-SSIM curve in bpp."""
 
-    quality: int
     tables: Tables  # (luma, chroma) the real encoder and the proxy quantise with
     lmbda: float  # -d bpp / d (1 - MS-SSIM) of the unfiltered encoder's curve around this quality
 
@@ -150,7 +149,7 @@ def operating_points(
     tables_at = table_set.tables if table_set else standard_tables
     objective = TableObjective(crops, "ms-ssim")
     pixels = crops[0].shape[0] * crops[0].shape[1]
-    return {q: OperatingPoint(q, tables_at(q), local_slope(objective, q, tables_at=tables_at) / pixels) for q in qualities}
+    return {q: OperatingPoint(tables_at(q), local_slope(objective, q, tables_at=tables_at) / pixels) for q in qualities}
 
 
 def _real_jpeg(pixels: np.ndarray, tables: Tables) -> tuple[np.ndarray, int]:

@@ -27,7 +27,7 @@ TINY = PreFilterConfig(channels=8, layers=3)
 
 
 def point(quality: int, lmbda: float) -> OperatingPoint:
-    return OperatingPoint(quality, standard_tables(quality), lmbda)
+    return OperatingPoint(standard_tables(quality), lmbda)
 
 
 def crops(count: int, size: int = 176) -> torch.Tensor:
@@ -75,7 +75,7 @@ def test_operating_points_of_a_table_set_use_its_tables_and_its_own_curve():
 def test_the_identity_filter_costs_exactly_what_the_encoder_costs_with_learned_tables_too():
     x = torch.round(crops(2) * 255) / 255
     table_set = load_table_set("ms-ssim")
-    points = [OperatingPoint(30, table_set.tables(30), 5.0), OperatingPoint(80, table_set.tables(80), 20.0)]
+    points = [OperatingPoint(table_set.tables(30), 5.0), OperatingPoint(table_set.tables(80), 20.0)]
     costs, bpp, _ = prefilter_costs(PreFilter(TINY), x, points)
     assert torch.allclose(costs.detach(), plain_costs(x, points), rtol=1e-5)
     sizes = [len(table_set.encode(Image.fromarray(np.rint(c.permute(1, 2, 0).numpy() * 255).astype(np.uint8)), q)) for c, q in zip(x, (30, 80))]
