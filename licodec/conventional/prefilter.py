@@ -246,6 +246,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     log(json.dumps({"lambdas": {q: round(p.lmbda, 3) for q, p in points.items()}}))
     validation_points = [points[settings.qualities[i % len(settings.qualities)]] for i in range(len(validation))]
     validation_plain = plain_costs(validation, validation_points)  # the same at every validation
+    described = _describe(settings, model.config, table_set)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rng = random.Random(settings.seed)
     best = float("inf")
@@ -259,7 +260,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
             improved = stats["cost_change"] < best
             if improved:
                 best = stats["cost_change"]
-                save_prefilter(model, Path(settings.output), {"step": step, "held_out": stats, "settings": _describe(settings, model.config)})
+                save_prefilter(model, Path(settings.output), {"step": step, "held_out": stats, "settings": described})
             log(json.dumps({"step": step, "held_out": stats, "saved": improved}))
         if step == settings.steps:
             break
@@ -275,10 +276,10 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     return load_prefilter(settings.output)
 
 
-def _describe(settings: PreFilterTraining, config: PreFilterConfig) -> dict:
+def _describe(settings: PreFilterTraining, config: PreFilterConfig, table_set: TableSet | None) -> dict:
     """The settings as they took effect: ``config`` is the trained model's (an ``init`` filter brings its own)."""
     described = asdict(settings) | {"config": asdict(config)}
     described.pop("output")
-    if settings.tables:  # which tables, not just a name that may be redefined
-        described["tables_digest"] = load_table_set(settings.tables).digest
+    if table_set:  # which tables, not just a name that may be redefined
+        described["tables_digest"] = table_set.digest
     return described
