@@ -182,7 +182,7 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
         ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
         position = _tile_position(codec, header.quality, header.roi_quality, cells, top, left, ph, pw)
         tile_streams = list(lic.streams[i * STREAMS_PER_TILE : (i + 1) * STREAMS_PER_TILE])
-        x_hat = codec.decompress(tile_streams, position, ph, pw, updates)
+        x_hat = codec.decompress(tile_streams, position, ph, pw, updates, header.format_version)
         rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
     return finish(rgb, header.colour_mode, alpha)
 

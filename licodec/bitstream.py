@@ -17,8 +17,10 @@ from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
 
 MAGIC = b"\x89LIC\r\n\x1a\n"
 """As PNG's: a high first byte and CR LF / EOF bytes expose 7-bit or text-mode mangling."""
-FORMAT_VERSION = 1
-"""Bump on any layout change, and on any change to a constant that changes the bits."""
+FORMAT_VERSION = 2
+"""Bump on any layout change, and on any change to a constant that changes the bits. Writers write this one."""
+OLDEST_VERSION = 1
+"""Readers decode every version from this one up (docs/bitstream.md, "Versions")."""
 
 COLOUR_MODES = ("RGB", "L", "RGBA", "LA")
 MAX_STREAMS = 1 << 16
@@ -45,6 +47,7 @@ class Header:
     tile_px: int = 0  # side of the square tiles the image was cut into; 0 = one tile
     roi_quality: float = 0.0  # quality inside the region of interest; 0 = no ROI map stream
     flags: int = 0  # bit 0: decoder bias updates present; other bits must be 0
+    format_version: int = FORMAT_VERSION  # a parsed file's own version: older ones code side information differently
 
     def __post_init__(self) -> None:
         if not MODEL_NAME.match(self.model_name):
@@ -67,6 +70,8 @@ class Header:
             raise ValueError("ROI quality must be 0 (none) or within 1..100")
         if self.flags & ~FLAG_DECODER_UPDATES:
             raise ValueError("unknown flag bits")
+        if not OLDEST_VERSION <= self.format_version <= FORMAT_VERSION:
+            raise ValueError(f"format version must be within {OLDEST_VERSION}..{FORMAT_VERSION}")
 
     @property
     def has_alpha(self) -> bool:
@@ -93,7 +98,7 @@ class LicFile:
             raise ValueError("too many streams")
         parts = [
             MAGIC,
-            bytes([FORMAT_VERSION, len(name)]),
+            bytes([h.format_version, len(name)]),
             name,
             _FIXED.pack(
                 h.weights_hash,
@@ -151,7 +156,7 @@ def _parse_header(data: bytes) -> tuple[Header, int, list[int]]:
         raise UnsupportedFormatVersionError(
             f"file uses .lic format version {version}, this licodec reads up to {FORMAT_VERSION}: upgrade licodec"
         )
-    if version < 1:
+    if version < OLDEST_VERSION:
         raise CorruptBitstreamError(f"invalid format version {version}")
     offset += 2
     if len(data) < offset + name_len + _FIXED.size:
@@ -166,7 +171,7 @@ def _parse_header(data: bytes) -> tuple[Header, int, list[int]]:
     if colour >= len(COLOUR_MODES):
         raise CorruptBitstreamError(f"unknown colour mode code {colour}")
     try:
-        header = Header(name, weights_hash, centi_quality / 100, width, height, COLOUR_MODES[colour], depth, tile, centi_roi / 100, flags)
+        header = Header(name, weights_hash, centi_quality / 100, width, height, COLOUR_MODES[colour], depth, tile, centi_roi / 100, flags, version)
     except ValueError as exc:
         raise CorruptBitstreamError(f"invalid header: {exc}") from None
     if len(data) < offset + 4 * num_streams:

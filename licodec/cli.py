@@ -233,6 +233,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     h = lic.header
     info = {
         "file": args.input,
+        "format_version": h.format_version,
         "bytes": len(data),
         "bits_per_pixel": bits_per_pixel(len(data), h.width_px, h.height_px),
         "width": h.width_px,

@@ -22,6 +22,15 @@ def tiny_model(architecture: str, seed: int = 0):
     return model
 
 
+def loud_model(architecture: str):
+    """A tiny model with gains e^4: most symbols of y are nonzero, so a coding error shows in the pixels."""
+    model = tiny_model(architecture)
+    with torch.no_grad():
+        model.gains.log_gain.fill_(4.0)
+    build_coding_tables(model)
+    return model
+
+
 def rate_ladder_model():
     """A tiny checkerboard model whose two rungs differ clearly in rate (gains 1/e and e^1.5)."""
     model = tiny_model("he2021-checkerboard")

@@ -11,7 +11,7 @@ from PIL import Image
 import licodec
 from licodec import api
 from licodec.errors import CorruptBitstreamError, LicodecError
-from tests.conftest import KODAK, REPO, rate_ladder_model, smooth_image
+from tests.conftest import KODAK, REPO, loud_model, rate_ladder_model, smooth_image
 
 
 def round_trip(model, image, quality=60):
@@ -96,6 +96,20 @@ def test_stream_count_mismatch_is_corruption(checkerboard_model):
     damaged = licodec.bitstream.LicFile(lic.header, lic.streams[:1]).to_bytes()
     with pytest.raises(CorruptBitstreamError):
         licodec.decompress(damaged, model=checkerboard_model)
+
+
+@pytest.mark.parametrize("name", ["he2021-checkerboard-plain", "he2021-checkerboard-offsets", "bmshj2018-hyperprior-plain", "bmshj2018-hyperprior-offsets"])
+def test_format_version_1_files_still_decode(name):
+    """Files written by licodec 95ca80f (format 1: a binary offsets flag, no adaptive mode), with
+    loud_model(architecture) and smooth_image(48, 40) at quality 50, offsets forced on or off. The
+    coding mode never changes the reconstruction, so they decode to what a new file decodes to."""
+    architecture = name.rsplit("-", 1)[0]
+    old = (REPO / "tests" / "data" / f"v1-{name}.lic").read_bytes()
+    assert old[8] == 1
+    model = loud_model(architecture)
+    new = licodec.compress(smooth_image(48, 40), quality=50, model=model)
+    assert new[8] == licodec.bitstream.FORMAT_VERSION
+    np.testing.assert_array_equal(np.asarray(licodec.decompress(old, model=model)), np.asarray(licodec.decompress(new, model=model)))
 
 
 THREAD_SCRIPT = """

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from licodec.bitstream import FORMAT_VERSION, MAGIC, Header, LicFile, read_header
+from licodec.bitstream import FORMAT_VERSION, MAGIC, OLDEST_VERSION, Header, LicFile, read_header
 from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
 
 HEADER = Header("licodec-mse", b"\x01" * 8, 75.0, 768, 512, "RGB", 8, 0)
@@ -47,6 +47,22 @@ def test_newer_format_version_is_refused_with_upgrade_hint():
     data = bytearray(sample_file())
     data[len(MAGIC)] = FORMAT_VERSION + 1
     with pytest.raises(UnsupportedFormatVersionError, match="upgrade"):
+        LicFile.from_bytes(bytes(data))
+
+
+def test_older_format_versions_are_read_and_reported():
+    """A reader decodes every version from OLDEST_VERSION; the header says which one a file uses."""
+    old = Header("licodec-mse", b"\x01" * 8, 75.0, 768, 512, format_version=OLDEST_VERSION)
+    data = LicFile(old, (b"abc",)).to_bytes()
+    assert data[len(MAGIC)] == OLDEST_VERSION
+    assert LicFile.from_bytes(data).header.format_version == OLDEST_VERSION
+    assert LicFile.from_bytes(sample_file()).header.format_version == FORMAT_VERSION
+
+
+def test_version_zero_is_corruption():
+    data = bytearray(sample_file())
+    data[len(MAGIC)] = 0
+    with pytest.raises(CorruptBitstreamError, match="version"):
         LicFile.from_bytes(bytes(data))
 
 

@@ -83,7 +83,7 @@ def test_info_and_models_print_json(lic_file):
     import json
 
     info = json.loads(run_cli("info", str(lic_file), "--json").stdout)
-    assert info["width"] == 96 and info["model"] == "licodec-mse"
+    assert info["width"] == 96 and info["model"] == "licodec-mse" and info["format_version"] == 2
     models = json.loads(run_cli("models", "--json").stdout)
     assert any(m["default"] for m in models["models"])
     assert {t["name"] for t in models["jpeg_tools"]} >= {"qtables-jpeg-psnr", "qtables-jpeg-ms-ssim", "postfilter-jpeg"}

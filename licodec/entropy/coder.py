@@ -4,6 +4,8 @@ Symbols are coded in *chunks*: each call to :meth:`SymbolEncoder.encode` codes a
 set of symbols, each with the index of its table; the decoder makes the same
 calls with the same indexes, in the same order. Within a chunk, symbols are
 grouped by table so that constriction codes each group in one vectorised call.
+A chunk may instead give each symbol its own frequency row (``rows``), still one
+call per group: that is how adaptive coding (:mod:`licodec.entropy.adaptive`) runs.
 
 A symbol outside its table's range is coded as the table's escape entry, and its
 value goes to a second byte stream as a zig-zag varint: nothing is ever clipped.
@@ -11,12 +13,19 @@ value goes to a second byte stream as a zig-zag varint: nothing is ever clipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from licodec.bitstream import FORMAT_VERSION
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
+
+RowsFunction = Callable[[int, np.ndarray], np.ndarray]
+"""``rows(table_index, positions)``: the (len(positions), lengths[table_index] + 1) frequencies
+(integer-valued float64, any positive total) of the symbols at ``positions`` of the chunk."""
+ROWS_PER_CALL_ENTRIES = 1 << 22
+"""At most this many frequencies are built per constriction call (32 MiB), whatever the tables' width."""
 
 
 class SymbolEncoder:
@@ -24,10 +33,15 @@ class SymbolEncoder:
         import constriction
 
         self._coder = constriction.stream.queue.RangeEncoder()
+        self._family = constriction.stream.model.Categorical(perfect=False)
         self._escapes = bytearray()
 
-    def encode(self, symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> None:
-        """Code int32 ``symbols`` under ``tables`` row ``indexes`` (same shape, flattened in C order)."""
+    def encode(self, symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables, rows: RowsFunction | None = None) -> None:
+        """Code int32 ``symbols`` under ``tables`` row ``indexes`` (same shape, flattened in C order).
+
+        With ``rows``, each symbol is coded under the frequencies it returns instead;
+        ``tables`` still gives each symbol's range and escape entry.
+        """
         symbols = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
         indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
         if symbols.shape != indexes.shape:
@@ -37,7 +51,11 @@ class SymbolEncoder:
         escaped = (relative < 0) | (relative >= lengths)
         relative = np.where(escaped, lengths, relative).astype(np.int32)
         for index, positions in _groups(indexes):
-            self._coder.encode(relative[positions], tables.model(index))
+            if rows is None:
+                self._coder.encode(relative[positions], tables.model(index))
+                continue
+            for block in _blocks(positions, int(tables.lengths[index]) + 1):
+                self._coder.encode(relative[block], self._family, rows(index, block))
         for value in symbols[escaped]:
             _write_varint(self._escapes, _zigzag(int(value)))
 
@@ -48,25 +66,32 @@ class SymbolEncoder:
 
 
 class SymbolDecoder:
-    def __init__(self, streams: list[bytes]) -> None:
+    def __init__(self, streams: list[bytes], format_version: int = FORMAT_VERSION) -> None:
+        """``format_version``: of the file the streams come from; models read side information in its syntax."""
         import constriction
 
+        self.format_version = format_version
         coded, escapes = streams
         if len(coded) % 4:
             raise CorruptBitstreamError("entropy-coded stream is not a whole number of 32-bit words")
         words = np.frombuffer(coded, dtype="<u4").astype(np.uint32)
         self._coder = constriction.stream.queue.RangeDecoder(words)
+        self._family = constriction.stream.model.Categorical(perfect=False)
         self._escapes = memoryview(escapes)
         self._escape_pos = 0
 
-    def decode(self, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
-        """Decode one chunk coded with the same ``indexes``; returns int32 of their shape."""
+    def decode(self, indexes: np.ndarray, tables: CategoricalTables, rows: RowsFunction | None = None) -> np.ndarray:
+        """Decode one chunk coded with the same ``indexes`` (and ``rows``); returns int32 of their shape."""
         shape = np.shape(indexes)
         indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
         relative = np.empty(indexes.shape, dtype=np.int64)
         try:
             for index, positions in _groups(indexes):
-                relative[positions] = self._coder.decode(tables.model(index), len(positions))
+                if rows is None:
+                    relative[positions] = self._coder.decode(tables.model(index), len(positions))
+                    continue
+                for block in _blocks(positions, int(tables.lengths[index]) + 1):
+                    relative[block] = self._coder.decode(self._family, rows(index, block))
         except (ValueError, RuntimeError, AssertionError, OverflowError) as exc:
             raise CorruptBitstreamError(f"entropy-coded data is invalid ({exc})") from exc
         lengths = tables.lengths[indexes]
@@ -100,6 +125,12 @@ def _groups(indexes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
     for start, end in zip(starts, np.append(starts[1:], len(order))):
         yield int(ordered[start]), order[start:end]
+
+
+def _blocks(positions: np.ndarray, width: int) -> list[np.ndarray]:
+    """``positions`` cut into consecutive runs of at most ROWS_PER_CALL_ENTRIES // width."""
+    size = max(1, ROWS_PER_CALL_ENTRIES // width)
+    return [positions[start : start + size] for start in range(0, len(positions), size)]
 
 
 def _zigzag(value: int) -> int:

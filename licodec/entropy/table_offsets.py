@@ -6,8 +6,8 @@ screenshots, unusual textures). The encoder, which knows every symbol, can
 measure the exact coded cost of shifting each channel's table index by
 ``d`` in [-8, 7] and send the best shift per channel (4 bits each) ahead of
 the latents. The decoder adds the same shifts. All of it is integer table
-arithmetic, so it stays bit-exact, and the offsets are sent only when they pay
-for themselves: otherwise a single flag bit says "none".
+arithmetic, so it stays bit-exact. Whether a tile sends offsets at all is its
+coding mode's business (:mod:`licodec.entropy.latent_coding`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 OFFSET_MIN, OFFSET_MAX = -8, 7
 ESCAPE_PENALTY_BITS = 32.0  # the escape entry's bits plus a varint, as an estimate
-SIDE_TABLES = CategoricalTables.from_pmfs(
-    [np.full(2, 0.5), np.full(OFFSET_MAX - OFFSET_MIN + 1, 1.0 / (OFFSET_MAX - OFFSET_MIN + 1))], [0, OFFSET_MIN]
-)
-"""Uniform tables for the flag and the offsets (exact binary fractions, so built identically everywhere)."""
+OFFSET_TABLES = CategoricalTables.from_pmfs([np.full(OFFSET_MAX - OFFSET_MIN + 1, 1.0 / (OFFSET_MAX - OFFSET_MIN + 1))], [OFFSET_MIN])
+"""A uniform table for the offsets (exact binary fractions, so built identically everywhere)."""
 
 
 def symbol_bits(symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
@@ -64,13 +62,9 @@ def apply_offsets(indexes: np.ndarray, offsets: np.ndarray | None, tables: Categ
     return np.clip(indexes + offsets.reshape(shape), 0, tables.num_tables - 1).astype(np.int32)
 
 
-def encode_offsets(encoder: SymbolEncoder, offsets: np.ndarray | None, channels: int) -> None:
-    encoder.encode(np.array([offsets is not None]), np.array([0], dtype=np.int32), SIDE_TABLES)
-    if offsets is not None:
-        encoder.encode(offsets, np.ones(channels, dtype=np.int32), SIDE_TABLES)
+def encode_offsets(encoder: SymbolEncoder, offsets: np.ndarray) -> None:
+    encoder.encode(offsets, np.zeros(len(offsets), dtype=np.int32), OFFSET_TABLES)
 
 
-def decode_offsets(decoder: SymbolDecoder, channels: int) -> np.ndarray | None:
-    if not decoder.decode(np.array([0], dtype=np.int32), SIDE_TABLES)[0]:
-        return None
-    return decoder.decode(np.ones(channels, dtype=np.int32), SIDE_TABLES)
+def decode_offsets(decoder: SymbolDecoder, channels: int) -> np.ndarray:
+    return decoder.decode(np.zeros(channels, dtype=np.int32), OFFSET_TABLES)

@@ -8,7 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from licodec.bitstream import FORMAT_VERSION
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.latent_coding import encode_latent, read_mode
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import build_gaussian_tables, scale_thresholds
 from licodec.entropy.tables import CategoricalTables
@@ -155,16 +157,23 @@ class LearnedCodec(nn.Module):
         return encoder.finish()
 
     def decompress(
-        self, streams: list[bytes], rate_position, height: int, width: int, bias_updates: dict | None = None
+        self,
+        streams: list[bytes],
+        rate_position,
+        height: int,
+        width: int,
+        bias_updates: dict | None = None,
+        format_version: int = FORMAT_VERSION,
     ) -> torch.Tensor:
         """Inverse of :meth:`compress` for a padded tile of ``height`` x ``width`` pixels."""
         with torch.no_grad():
-            return self.decode_latent(self.decode_symbols(streams, height, width), rate_position, bias_updates).clamp(0, 1)
+            y_hat = self.decode_symbols(streams, height, width, format_version)
+            return self.decode_latent(y_hat, rate_position, bias_updates).clamp(0, 1)
 
-    def decode_symbols(self, streams: list[bytes], height: int, width: int) -> torch.Tensor:
+    def decode_symbols(self, streams: list[bytes], height: int, width: int, format_version: int = FORMAT_VERSION) -> torch.Tensor:
         """The decoded latent y_hat (1, M, H/16, W/16) of a tile, before the synthesis transform."""
         with torch.no_grad():
-            return self._decode(SymbolDecoder(streams), height // 16, width // 16)
+            return self._decode(SymbolDecoder(streams, format_version), height // 16, width // 16)
 
     def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -195,18 +204,19 @@ def gaussian_coding_state() -> tuple[CategoricalTables, np.ndarray]:
 def encode_factorized(
     latent: torch.Tensor, medians: np.ndarray, tables: CategoricalTables, encoder: SymbolEncoder
 ) -> torch.Tensor:
-    """Code ``latent`` (1, C, h, w) channel-wise around its medians; returns its value as fixed-point float64."""
+    """Code ``latent`` (1, C, h, w) channel-wise around its medians, plainly or adaptively
+    (:mod:`licodec.entropy.latent_coding`); returns its value as fixed-point float64."""
     med = torch.from_numpy(medians.astype(np.float64)).view(1, -1, 1, 1)
     symbols = torch.round(latent.double() - med / ONE)
-    indexes = _channel_indexes(latent.shape)
-    encoder.encode(symbols.numpy().astype(np.int64), indexes, tables)
+    encode_latent(encoder, [(symbols.numpy().astype(np.int64), _channel_indexes(latent.shape))], tables, offsets=False)
     return symbols * ONE + med
 
 
 def decode_factorized(
     shape: tuple[int, int, int, int], medians: np.ndarray, tables: CategoricalTables, decoder: SymbolDecoder
 ) -> torch.Tensor:
-    symbols = torch.from_numpy(decoder.decode(_channel_indexes(shape), tables).astype(np.float64))
+    coder = read_mode(decoder, tables, shape[1], offsets=False)
+    symbols = torch.from_numpy(coder.decode(decoder, _channel_indexes(shape)).astype(np.float64))
     return symbols * ONE + torch.from_numpy(medians.astype(np.float64)).view(1, -1, 1, 1)
 
 

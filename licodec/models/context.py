@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from licodec.entropy.table_offsets import apply_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.quantize import round_ste
 from licodec.models.base import (
@@ -89,14 +88,14 @@ class CheckerboardContext(HyperpriorCodec):
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
-        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
+        thresholds = tables.integers["scale_thresholds"]
         params = tables.networks["h_s"](self._decode_z(decoder, height, width))
         anchor = checkerboard_anchor_mask(height, width)
         y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
-        offsets = self._decode_y_offsets(decoder)
+        y_coder = self._y_coder(decoder)
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
-            symbols = decoder.decode(apply_offsets(scale_indexes(scales, thresholds), offsets, y_table), y_table)
+            symbols = y_coder.decode(decoder, scale_indexes(scales, thresholds))
             y_hat[..., half] = symbols_to_fixed(symbols, means)
         return to_float(y_hat)
 

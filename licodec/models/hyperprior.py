@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import GaussianConditional
+from licodec.entropy.latent_coding import LatentCoder, encode_latent, read_mode
 from licodec.models.base import (
     CodingTables,
     LearnedCodec,
@@ -54,15 +54,12 @@ class HyperpriorCodec(LearnedCodec):
         }
 
     def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Code (symbols, table indexes) chunks of y, led by per-channel table offsets if they pay."""
-        y_table = self._require_tables().categorical["y"]
-        offsets = choose_offsets(chunks, y_table)
-        encode_offsets(encoder, offsets, self.config.latent_channels)
-        for symbols, indexes in chunks:
-            encoder.encode(symbols, apply_offsets(indexes, offsets, y_table), y_table)
+        """Code (symbols, table indexes) chunks of y in the cheapest coding mode (:mod:`licodec.entropy.latent_coding`)."""
+        encode_latent(encoder, chunks, self._require_tables().categorical["y"])
 
-    def _decode_y_offsets(self, decoder: SymbolDecoder) -> np.ndarray | None:
-        return decode_offsets(decoder, self.config.latent_channels)
+    def _y_coder(self, decoder: SymbolDecoder) -> LatentCoder:
+        """Reads the tile's coding mode; the returned coder decodes y's chunks in order."""
+        return read_mode(decoder, self._require_tables().categorical["y"], self.config.latent_channels)
 
     def _z_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
         return (1, self.config.hyper_channels, height // 4, width // 4)
@@ -104,9 +101,7 @@ class ScaleHyperprior(HyperpriorCodec):
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
         scales = tables.networks["h_s"](self._decode_z(decoder, height, width))
-        offsets = self._decode_y_offsets(decoder)
-        indexes = apply_offsets(scale_indexes(scales, tables.integers["scale_thresholds"]), offsets, tables.categorical["y"])
-        symbols = decoder.decode(indexes, tables.categorical["y"])
+        symbols = self._y_coder(decoder).decode(decoder, scale_indexes(scales, tables.integers["scale_thresholds"]))
         return torch.from_numpy(symbols).float()
 
 
@@ -134,7 +129,5 @@ class MeanScaleHyperprior(HyperpriorCodec):
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
         scales, means = tables.networks["h_s"](self._decode_z(decoder, height, width)).chunk(2, 1)
-        offsets = self._decode_y_offsets(decoder)
-        indexes = apply_offsets(scale_indexes(scales, tables.integers["scale_thresholds"]), offsets, tables.categorical["y"])
-        symbols = decoder.decode(indexes, tables.categorical["y"])
+        symbols = self._y_coder(decoder).decode(decoder, scale_indexes(scales, tables.integers["scale_thresholds"]))
         return to_float(symbols_to_fixed(symbols, means))

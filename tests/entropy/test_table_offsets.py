@@ -31,11 +31,10 @@ def test_chosen_offsets_never_cost_more_than_none():
 
 
 def test_offsets_round_trip_through_the_coder():
-    for offsets in (None, np.array([-8, 0, 3, 7], dtype=np.int32)):
-        encoder = SymbolEncoder()
-        encode_offsets(encoder, offsets, 4)
-        decoded = decode_offsets(SymbolDecoder(encoder.finish()), 4)
-        assert (decoded is None) if offsets is None else np.array_equal(decoded, offsets)
+    offsets = np.array([-8, 0, 3, 7], dtype=np.int32)
+    encoder = SymbolEncoder()
+    encode_offsets(encoder, offsets)
+    np.testing.assert_array_equal(decode_offsets(SymbolDecoder(encoder.finish()), 4), offsets)
 
 
 def test_shifted_indexes_stay_in_the_table():

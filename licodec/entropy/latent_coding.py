@@ -1,0 +1,125 @@
+"""How a latent is entropy-coded: with the model's tables, or with one of the image-dependent entropy models.
+
+There are two image-dependent models, and they combine:
+
+- per-channel table offsets, sent as side information (:mod:`licodec.entropy.table_offsets`),
+  for a latent whose table index is a predicted scale (y of the hyperprior models);
+- adaptive contexts, learned from the image while it is coded (:mod:`licodec.entropy.adaptive`),
+  for any latent (y, and z, whose tables are one per channel).
+
+The encoder codes the latent in every mode and keeps the smallest, so whatever an
+image is, a tile costs at most the mode symbols more than the plain model's.
+
+Syntax, at the head of each latent in a tile's range-coded stream:
+
+- format version 2: a mode symbol, uniform over 4 (bit 0: offsets follow; bit 1: adaptive),
+  then the offsets if bit 0 is set;
+- format version 1: y had a binary flag (uniform), then the offsets if it was set; z had nothing.
+  There was no adaptive mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from licodec.entropy.adaptive import AdaptiveContexts
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
+from licodec.entropy.tables import CategoricalTables
+from licodec.errors import CorruptBitstreamError
+
+MODE_TABLES = CategoricalTables.from_pmfs([np.full(2, 0.5), np.full(4, 0.25)], [0, 0])
+"""Row 0: version 1's offsets flag; row 1: version 2's mode. Exact binary fractions, so built identically everywhere."""
+_FLAG_ROW, _MODE_ROW = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32)
+
+Chunks = list[tuple[np.ndarray, np.ndarray]]
+"""(symbols, table indexes) of a latent, each (1, C, ...), in the order the model codes them."""
+
+
+@dataclass(frozen=True, eq=False)
+class CodingMode:
+    offsets: np.ndarray | None = None  # per-channel table offsets (int32, C), or none
+    adaptive: bool = False
+
+    @property
+    def number(self) -> int:
+        return int(self.offsets is not None) | int(self.adaptive) << 1
+
+
+PLAIN = CodingMode()
+
+
+class LatentCoder:
+    """Codes one latent's chunks in one mode; keeps the adaptive counts from chunk to chunk."""
+
+    def __init__(self, mode: CodingMode, tables: CategoricalTables, channels: int) -> None:
+        self.mode = mode
+        self.tables = tables
+        self._contexts = AdaptiveContexts(tables, channels) if mode.adaptive else None
+
+    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray) -> None:
+        indexes = apply_offsets(indexes, self.mode.offsets, self.tables)
+        if self._contexts is None:
+            encoder.encode(symbols, indexes, self.tables)
+        else:
+            self._contexts.encode(encoder, symbols, indexes)
+
+    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray) -> np.ndarray:
+        indexes = apply_offsets(indexes, self.mode.offsets, self.tables)
+        if self._contexts is None:
+            return decoder.decode(indexes, self.tables)
+        return self._contexts.decode(decoder, indexes)
+
+
+def choose_mode(chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True) -> CodingMode:
+    """The mode that codes ``chunks`` in the fewest bytes (the first on a tie), found by coding them in each.
+
+    ``offsets=False`` for tables that are not indexed by scale; ``adaptive=False``
+    leaves the adaptive modes out (what format 1 could do).
+    """
+    shifts = choose_offsets(chunks, tables) if offsets else None
+    modes = [PLAIN] + ([CodingMode(shifts)] if shifts is not None else [])
+    if adaptive:
+        modes += [CodingMode(mode.offsets, adaptive=True) for mode in modes]
+    return min(modes, key=lambda mode: _coded_bytes(mode, chunks, tables))
+
+
+def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True) -> CodingMode:
+    """Code ``chunks`` in the mode :func:`choose_mode` picks, led by that mode; returns it."""
+    mode = choose_mode(chunks, tables, offsets=offsets)
+    write_latent(encoder, chunks, tables, mode)
+    return mode
+
+
+def write_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, mode: CodingMode) -> None:
+    """Write ``mode`` and then ``chunks`` coded in it (format version 2)."""
+    channels = chunks[0][0].shape[1]
+    encoder.encode(np.array([mode.number]), _MODE_ROW, MODE_TABLES)
+    if mode.offsets is not None:
+        encode_offsets(encoder, mode.offsets)
+    coder = LatentCoder(mode, tables, channels)
+    for symbols, indexes in chunks:
+        coder.encode(encoder, symbols, indexes)
+
+
+def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, offsets: bool = True) -> LatentCoder:
+    """Read a latent's mode (in the syntax of the decoder's format version); returns the coder for its chunks.
+
+    ``offsets``: as given to :func:`encode_latent`.
+    """
+    if decoder.format_version == 1:
+        number = int(decoder.decode(_FLAG_ROW, MODE_TABLES)[0]) if offsets else 0
+    else:
+        number = int(decoder.decode(_MODE_ROW, MODE_TABLES)[0])
+        if number & 1 and not offsets:
+            raise CorruptBitstreamError("coding mode sends table offsets for a latent that has none")
+    offsets = decode_offsets(decoder, channels) if number & 1 else None
+    return LatentCoder(CodingMode(offsets, adaptive=bool(number & 2)), tables, channels)
+
+
+def _coded_bytes(mode: CodingMode, chunks: Chunks, tables: CategoricalTables) -> int:
+    trial = SymbolEncoder()
+    write_latent(trial, chunks, tables, mode)
+    return sum(len(stream) for stream in trial.finish())

@@ -1,0 +1,53 @@
+import numpy as np
+
+from licodec.entropy.adaptive import AdaptiveContexts
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.gaussian import build_gaussian_tables
+
+TABLES = build_gaussian_tables()
+
+
+def chunks(true_shift: int, channels: int = 6, seed: int = 0):
+    """Two chunks whose symbols are drawn ``true_shift`` table indexes narrower than their labels say."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(2):
+        indexes = rng.integers(15, 35, size=(1, channels, 500)).astype(np.int32)
+        symbols = np.round(rng.normal(0, 0.11 * 1.131 ** (indexes - true_shift))).astype(np.int32)
+        out.append((symbols, indexes))
+    return out
+
+
+def code(chunk_list, adaptive: bool) -> list[bytes]:
+    encoder = SymbolEncoder()
+    contexts = AdaptiveContexts(TABLES, chunk_list[0][0].shape[1])
+    for symbols, indexes in chunk_list:
+        contexts.encode(encoder, symbols, indexes) if adaptive else encoder.encode(symbols, indexes, TABLES)
+    return encoder.finish()
+
+
+def test_round_trip_is_exact_across_chunks_with_escapes():
+    data = chunks(10)
+    data[0][0][0, 2, :4] = [10**6, -(10**6), 2**31 - 1, 77]  # far outside any table: escapes
+    data[1][0][0, 0, 7] = -12345
+    decoder = SymbolDecoder(code(data, adaptive=True))
+    contexts = AdaptiveContexts(TABLES, 6)
+    for symbols, indexes in data:
+        np.testing.assert_array_equal(contexts.decode(decoder, indexes), symbols)
+
+
+def test_adaptive_coding_learns_a_systematically_wrong_table():
+    data = chunks(12)
+    adaptive, static = (sum(map(len, code(data, flag))) for flag in (True, False))
+    assert adaptive < 0.8 * static
+
+
+def test_a_symbol_is_coded_before_its_own_context_learns_from_it():
+    """Stages by rank in the context: 0 | 1 | ... | 7 | 8-9 | 10-11 ..., counts carried from one chunk to the next."""
+    contexts = AdaptiveContexts(TABLES, 1)
+    indexes = np.full((1, 1, 5), 20, dtype=np.int32)
+    stages = contexts._stages(np.zeros(5, dtype=np.int64), indexes.ravel().astype(np.int64))
+    assert [list(s) for s in stages] == [[0], [1], [2], [3], [4]]
+    contexts.encode(SymbolEncoder(), np.zeros_like(indexes), indexes)
+    stages = contexts._stages(np.zeros(5, dtype=np.int64), indexes.ravel().astype(np.int64))
+    assert [list(s) for s in stages] == [[0], [1], [2], [3, 4]]  # ranks 5, 6, 7, then 8-9
