@@ -34,8 +34,8 @@ from licodec.eval.synthetic import low_complexity_images
 ROOT = Path(__file__).resolve().parent.parent
 CHOOSE_MODE = latent_coding.choose_mode
 SETTINGS = {
-    "plain": lambda chunks, tables, offsets=True: latent_coding.PLAIN,
-    "offsets only": lambda chunks, tables, offsets=True: CHOOSE_MODE(chunks, tables, offsets, adaptive=False),
+    "plain": lambda chunks, tables, offsets=True, classes=None: latent_coding.PLAIN,
+    "offsets only": lambda chunks, tables, offsets=True, classes=None: CHOOSE_MODE(chunks, tables, offsets, adaptive=False),
     "chosen": CHOOSE_MODE,
 }
 
@@ -44,8 +44,8 @@ def sizes(image: Image.Image, quality: int) -> tuple[dict[str, int], int, list[i
     """Bytes per setting, the bound's bytes, the modes chosen (z, y per tile), and the chosen setting's encode seconds."""
     out, modes, bound_bits = {}, [], {}
 
-    def chosen_and_bound(chunks, tables, offsets=True):
-        mode = CHOOSE_MODE(chunks, tables, offsets)
+    def chosen_and_bound(chunks, tables, offsets=True, classes=None):
+        mode = CHOOSE_MODE(chunks, tables, offsets, classes=classes)
         modes.append(mode.number)
         if offsets:  # y
             bound_bits["coded"] = sum(symbol_bits(s, i, tables).sum() for s, i in chunks)

@@ -2,8 +2,9 @@
 
 The hyperprior gives every symbol of y a table index (its predicted scale). For
 some images -- flat graphics, text, screenshots -- the model's tables are wrong
-in a consistent way within a *context*, a (channel, table index) pair: say,
-nearly every symbol is 0 where the table expects spread. Adaptive coding learns
+in a consistent way within a *context*, a (group, table index) pair, where a
+group is a channel or a part of one: say, nearly every symbol is 0 where the
+table expects spread. Adaptive coding learns
 each context's distribution while coding it. A symbol is coded under the
 frequencies
 
@@ -18,15 +19,16 @@ Counts are not updated after every symbol. That would make the decoder one
 serial step per symbol. Instead, a context's symbols go in *stages* by their rank
 in the context: ranks 0, 1, ..., 7 one by one, then 8-9, 10-11, 12-14, 15-17, ...,
 each stage about a quarter longer than the one before. Counts are updated between stages.
-Each stage is one vectorised call per table, and a tile needs at most about 60
-stages. Ranks follow the order the model codes the symbols in (chunk by chunk,
+Each stage is one vectorised call per table, and a context of 10,000 symbols
+takes 40 stages. Ranks follow the order the model codes the symbols in (chunk by chunk,
 C order within a chunk). All of it is integer arithmetic, so encoder and decoder
 agree bit for bit.
 
 The two constants were chosen on the low-complexity set of
-``benchmarks/table_offsets.py``: weight 16 and growth 5/4 beat weights 1-8 and
+``benchmarks/local_models.py``: weight 16 and growth 5/4 beat weights 1-8 and
 32, and doubling stages, by 1-8 points of y's size; growth 11/10 gains about one
-point more for twice the stages.
+point more for twice the stages. Updating after every symbol would save 1.7% of
+y's bytes on the slide image, at one decoder step per symbol.
 """
 
 from __future__ import annotations
@@ -57,67 +59,71 @@ _STAGE_STARTS = stage_starts()
 class AdaptiveContexts:
     """The running symbol counts of one tile's contexts. The encoder and the decoder each keep one.
 
-    Both call :meth:`encode` / :meth:`decode` once per chunk, in the same order,
-    with the same (1, M, ...) table indexes.
+    A context is a (group, table index) pair. By default a symbol's group is its
+    channel; a model may split channels further (say, by what the neighbours
+    decoded so far look like) by passing ``groups``. Both sides call
+    :meth:`encode` / :meth:`decode` once per chunk, in the same order, with the
+    same (1, C, ...) table indexes and groups.
     """
 
-    def __init__(self, tables: CategoricalTables, channels: int) -> None:
+    def __init__(self, tables: CategoricalTables, num_groups: int) -> None:
         self.tables = tables
         self._starts = np.concatenate([[0], np.cumsum(tables.lengths.astype(np.int64) + 1)])  # of each table's counts
-        self._counts = np.zeros((channels, int(self._starts[-1])), dtype=np.int32)  # per channel: every table's row
-        self._seen = np.zeros((channels, tables.num_tables), dtype=np.int64)  # symbols coded per context
+        self._counts = np.zeros((num_groups, int(self._starts[-1])), dtype=np.int32)  # per group: every table's row
+        self._seen = np.zeros((num_groups, tables.num_tables), dtype=np.int64)  # symbols coded per context
 
-    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray) -> None:
-        channels, flat_indexes = _channels_and_indexes(indexes)
+    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray, groups: np.ndarray | None = None) -> None:
+        flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
         flat_symbols = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
-        for stage in self._stages(channels, flat_indexes):
-            encoder.encode(flat_symbols[stage], flat_indexes[stage], self.tables, self._rows(channels[stage]))
-            self._count(channels[stage], flat_indexes[stage], flat_symbols[stage])
+        for stage in self._stages(flat_groups, flat_indexes):
+            encoder.encode(flat_symbols[stage], flat_indexes[stage], self.tables, self._rows(flat_groups[stage]))
+            self._count(flat_groups[stage], flat_indexes[stage], flat_symbols[stage])
 
-    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray) -> np.ndarray:
-        channels, flat_indexes = _channels_and_indexes(indexes)
+    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
         symbols = np.empty(flat_indexes.shape, dtype=np.int32)
-        for stage in self._stages(channels, flat_indexes):
-            symbols[stage] = decoder.decode(flat_indexes[stage], self.tables, self._rows(channels[stage]))
-            self._count(channels[stage], flat_indexes[stage], symbols[stage])
+        for stage in self._stages(flat_groups, flat_indexes):
+            symbols[stage] = decoder.decode(flat_indexes[stage], self.tables, self._rows(flat_groups[stage]))
+            self._count(flat_groups[stage], flat_indexes[stage], symbols[stage])
         return symbols.reshape(np.shape(indexes))
 
-    def _stages(self, channels: np.ndarray, indexes: np.ndarray) -> list[np.ndarray]:
+    def _stages(self, groups: np.ndarray, indexes: np.ndarray) -> list[np.ndarray]:
         """Positions of the chunk in each stage, stages ascending, positions in C order within one."""
-        contexts = channels * self.tables.num_tables + indexes
+        contexts = groups * self.tables.num_tables + indexes
         order = np.argsort(contexts, kind="stable")
         ordered = contexts[order]
         run_starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
         run_lengths = np.diff(np.append(run_starts, len(ordered)))
         local_rank = np.empty(len(order), dtype=np.int64)
         local_rank[order] = np.arange(len(order)) - np.repeat(run_starts, run_lengths)
-        rank = self._seen[channels, indexes] + local_rank
+        rank = self._seen[groups, indexes] + local_rank
         stage = np.searchsorted(_STAGE_STARTS, rank, side="right")
         by_stage = np.argsort(stage, kind="stable")
         bounds = np.flatnonzero(np.diff(stage[by_stage])) + 1
         return np.split(by_stage, bounds)
 
-    def _rows(self, channels: np.ndarray) -> RowsFunction:
-        """The frequencies of the symbols of one stage, whose channels are ``channels``."""
+    def _rows(self, groups: np.ndarray) -> RowsFunction:
+        """The frequencies of the symbols of one stage, whose groups are ``groups``."""
 
         def rows(index: int, positions: np.ndarray) -> np.ndarray:
             start, width = int(self._starts[index]), int(self.tables.lengths[index]) + 1
-            counts = self._counts[channels[positions], start : start + width].astype(np.int64)
+            counts = self._counts[groups[positions], start : start + width].astype(np.int64)
             prior = PRIOR_WEIGHT * self.tables.frequencies[index, :width].astype(np.int64)
             return (prior + (counts << PRECISION_BITS)).astype(np.float64)
 
         return rows
 
-    def _count(self, channels: np.ndarray, indexes: np.ndarray, symbols: np.ndarray) -> None:
+    def _count(self, groups: np.ndarray, indexes: np.ndarray, symbols: np.ndarray) -> None:
         relative = symbols.astype(np.int64) - self.tables.offsets[indexes]
         lengths = self.tables.lengths[indexes]
         entry = np.where((relative >= 0) & (relative < lengths), relative, lengths)  # out of range: the escape
-        np.add.at(self._counts, (channels, self._starts[indexes] + entry), 1)
-        np.add.at(self._seen, (channels, indexes), 1)
+        np.add.at(self._counts, (groups, self._starts[indexes] + entry), 1)
+        np.add.at(self._seen, (groups, indexes), 1)
 
 
-def _channels_and_indexes(indexes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat (C order) channel numbers and table indexes of a (1, M, ...) chunk."""
+def _groups_and_indexes(indexes: np.ndarray, groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (C order) groups and table indexes of a (1, C, ...) chunk; without ``groups``, each symbol's channel."""
     indexes = np.asarray(indexes)
-    channels = np.broadcast_to(np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2)), indexes.shape)
-    return channels.ravel().astype(np.int64), indexes.ravel().astype(np.int64)
+    if groups is None:
+        groups = np.broadcast_to(np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2)), indexes.shape)
+    return np.asarray(groups).ravel().astype(np.int64), indexes.ravel().astype(np.int64)

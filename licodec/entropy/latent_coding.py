@@ -36,6 +36,8 @@ _FLAG_ROW, _MODE_ROW = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32)
 
 Chunks = list[tuple[np.ndarray, np.ndarray]]
 """(symbols, table indexes) of a latent, each (1, C, ...), in the order the model codes them."""
+Classes = tuple[int, list[np.ndarray]] | None
+"""(number of classes, each chunk's classes) when a model splits the adaptive contexts, see :class:`LatentCoder`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,28 +54,42 @@ PLAIN = CodingMode()
 
 
 class LatentCoder:
-    """Codes one latent's chunks in one mode; keeps the adaptive counts from chunk to chunk."""
+    """Codes one latent's chunks in one mode; keeps the adaptive counts from chunk to chunk.
 
-    def __init__(self, mode: CodingMode, tables: CategoricalTables, channels: int) -> None:
+    A model may split each channel's adaptive contexts into ``num_classes`` by what
+    is already decoded (the checkerboard: by the decoded neighbours); it then gives
+    each chunk's ``classes`` (ints below ``num_classes``, shaped like its indexes).
+    """
+
+    def __init__(self, mode: CodingMode, tables: CategoricalTables, channels: int, num_classes: int = 1) -> None:
         self.mode = mode
         self.tables = tables
-        self._contexts = AdaptiveContexts(tables, channels) if mode.adaptive else None
+        self._num_classes = num_classes
+        self._contexts = AdaptiveContexts(tables, channels * num_classes) if mode.adaptive else None
 
-    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray) -> None:
+    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray, classes: np.ndarray | None = None) -> None:
         indexes = apply_offsets(indexes, self.mode.offsets, self.tables)
         if self._contexts is None:
             encoder.encode(symbols, indexes, self.tables)
         else:
-            self._contexts.encode(encoder, symbols, indexes)
+            self._contexts.encode(encoder, symbols, indexes, self._groups(indexes, classes))
 
-    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray) -> np.ndarray:
+    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray, classes: np.ndarray | None = None) -> np.ndarray:
         indexes = apply_offsets(indexes, self.mode.offsets, self.tables)
         if self._contexts is None:
             return decoder.decode(indexes, self.tables)
-        return self._contexts.decode(decoder, indexes)
+        return self._contexts.decode(decoder, indexes, self._groups(indexes, classes))
+
+    def _groups(self, indexes: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+        """Adaptive context group of each symbol: channel * num_classes + class."""
+        channels = np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2))
+        groups = channels * self._num_classes + (0 if classes is None else np.asarray(classes))
+        return np.broadcast_to(groups, indexes.shape)
 
 
-def choose_mode(chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True) -> CodingMode:
+def choose_mode(
+    chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True, classes: Classes = None
+) -> CodingMode:
     """The mode that codes ``chunks`` in the fewest bytes (the first on a tie), found by coding them in each.
 
     ``offsets=False`` for tables that are not indexed by scale; ``adaptive=False``
@@ -83,31 +99,34 @@ def choose_mode(chunks: Chunks, tables: CategoricalTables, offsets: bool = True,
     modes = [PLAIN] + ([CodingMode(shifts)] if shifts is not None else [])
     if adaptive:
         modes += [CodingMode(mode.offsets, adaptive=True) for mode in modes]
-    return min(modes, key=lambda mode: _coded_bytes(mode, chunks, tables))
+    return min(modes, key=lambda mode: _coded_bytes(mode, chunks, tables, classes))
 
 
-def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True) -> CodingMode:
-    """Code ``chunks`` in the mode :func:`choose_mode` picks, led by that mode; returns it."""
-    mode = choose_mode(chunks, tables, offsets=offsets)
-    write_latent(encoder, chunks, tables, mode)
+def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True, classes: Classes = None) -> CodingMode:
+    """Code ``chunks`` in the mode :func:`choose_mode` picks, led by that mode; returns it.
+
+    ``classes``: (number of classes, each chunk's classes), see :class:`LatentCoder`.
+    """
+    mode = choose_mode(chunks, tables, offsets=offsets, classes=classes)
+    write_latent(encoder, chunks, tables, mode, classes)
     return mode
 
 
-def write_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, mode: CodingMode) -> None:
+def write_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, mode: CodingMode, classes: Classes = None) -> None:
     """Write ``mode`` and then ``chunks`` coded in it (format version 2)."""
-    channels = chunks[0][0].shape[1]
     encoder.encode(np.array([mode.number]), _MODE_ROW, MODE_TABLES)
     if mode.offsets is not None:
         encode_offsets(encoder, mode.offsets)
-    coder = LatentCoder(mode, tables, channels)
-    for symbols, indexes in chunks:
-        coder.encode(encoder, symbols, indexes)
+    num_classes, per_chunk = classes if classes is not None else (1, [None] * len(chunks))
+    coder = LatentCoder(mode, tables, chunks[0][0].shape[1], num_classes)
+    for (symbols, indexes), chunk_classes in zip(chunks, per_chunk):
+        coder.encode(encoder, symbols, indexes, chunk_classes)
 
 
-def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, offsets: bool = True) -> LatentCoder:
+def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, offsets: bool = True, num_classes: int = 1) -> LatentCoder:
     """Read a latent's mode (in the syntax of the decoder's format version); returns the coder for its chunks.
 
-    ``offsets``: as given to :func:`encode_latent`.
+    ``offsets`` and ``num_classes``: as given to :func:`encode_latent`.
     """
     if decoder.format_version == 1:
         number = int(decoder.decode(_FLAG_ROW, MODE_TABLES)[0]) if offsets else 0
@@ -115,11 +134,11 @@ def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, 
         number = int(decoder.decode(_MODE_ROW, MODE_TABLES)[0])
         if number & 1 and not offsets:
             raise CorruptBitstreamError("coding mode sends table offsets for a latent that has none")
-    offsets = decode_offsets(decoder, channels) if number & 1 else None
-    return LatentCoder(CodingMode(offsets, adaptive=bool(number & 2)), tables, channels)
+    shifts = decode_offsets(decoder, channels) if number & 1 else None
+    return LatentCoder(CodingMode(shifts, adaptive=bool(number & 2)), tables, channels, num_classes)
 
 
-def _coded_bytes(mode: CodingMode, chunks: Chunks, tables: CategoricalTables) -> int:
+def _coded_bytes(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, classes: Classes = None) -> int:
     trial = SymbolEncoder()
-    write_latent(trial, chunks, tables, mode)
+    write_latent(trial, chunks, tables, mode, classes)
     return sum(len(stream) for stream in trial.finish())

@@ -26,6 +26,25 @@ from licodec.nn import CheckerboardMaskedConv2d, MaskedConv2d, checkerboard_anch
 from licodec.nn.fixed_point import run_layer, run_layer_at
 
 
+NEIGHBOUR_CLASSES = 4
+"""The checkerboard splits y's adaptive contexts (:mod:`licodec.entropy.latent_coding`) in 4: anchors, and
+non-anchors by how many of their 4 neighbouring anchors in the same channel are nonzero (0, 1, 2 or more).
+Part of the format."""
+
+
+def neighbour_classes(anchor_symbols: np.ndarray, anchor: torch.Tensor) -> np.ndarray:
+    """Class (1, 2 or 3) of each non-anchor position, (1, M, K), from the anchors' symbols (1, M, K').
+
+    Flat regions code runs of zeros; a non-anchor next to zeros is most likely zero too.
+    """
+    mask = anchor.numpy()
+    nonzero = np.zeros((anchor_symbols.shape[1],) + mask.shape, dtype=np.int64)
+    nonzero[:, mask] = np.asarray(anchor_symbols)[0] != 0
+    padded = np.pad(nonzero, ((0, 0), (1, 1), (1, 1)))
+    count = padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
+    return (1 + np.minimum(count[:, ~mask], 2))[None]
+
+
 class CheckerboardContext(HyperpriorCodec):
     """He et al. 2021, "Checkerboard context model for efficient learned image compression".
 
@@ -84,7 +103,7 @@ class CheckerboardContext(HyperpriorCodec):
             symbols, y_hat_half = quantize_to_symbols(y[..., half], means)
             chunks.append((symbols.numpy(), scale_indexes(scales, thresholds)))
             y_hat[..., half] = y_hat_half
-        self._encode_y_chunks(encoder, chunks)
+        self._encode_y_chunks(encoder, chunks, (NEIGHBOUR_CLASSES, [None, neighbour_classes(chunks[0][0], anchor)]))
 
     def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
         tables = self._require_tables()
@@ -92,11 +111,13 @@ class CheckerboardContext(HyperpriorCodec):
         params = tables.networks["h_s"](self._decode_z(decoder, height, width))
         anchor = checkerboard_anchor_mask(height, width)
         y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
-        y_coder = self._y_coder(decoder)
+        y_coder = self._y_coder(decoder, NEIGHBOUR_CLASSES)
+        classes = None  # the anchors are class 0
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
-            symbols = y_coder.decode(decoder, scale_indexes(scales, thresholds))
+            symbols = y_coder.decode(decoder, scale_indexes(scales, thresholds), classes)
             y_hat[..., half] = symbols_to_fixed(symbols, means)
+            classes = neighbour_classes(symbols, anchor)
         return to_float(y_hat)
 
     def _half_parameters(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool):

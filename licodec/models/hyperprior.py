@@ -8,7 +8,7 @@ import torch
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import GaussianConditional
-from licodec.entropy.latent_coding import LatentCoder, encode_latent, read_mode
+from licodec.entropy.latent_coding import Chunks, Classes, LatentCoder, encode_latent, read_mode
 from licodec.models.base import (
     CodingTables,
     LearnedCodec,
@@ -53,13 +53,13 @@ class HyperpriorCodec(LearnedCodec):
             "integers": {"z_medians": z_medians, "scale_thresholds": thresholds},
         }
 
-    def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: Chunks, classes: Classes = None) -> None:
         """Code (symbols, table indexes) chunks of y in the cheapest coding mode (:mod:`licodec.entropy.latent_coding`)."""
-        encode_latent(encoder, chunks, self._require_tables().categorical["y"])
+        encode_latent(encoder, chunks, self._require_tables().categorical["y"], classes=classes)
 
-    def _y_coder(self, decoder: SymbolDecoder) -> LatentCoder:
+    def _y_coder(self, decoder: SymbolDecoder, num_classes: int = 1) -> LatentCoder:
         """Reads the tile's coding mode; the returned coder decodes y's chunks in order."""
-        return read_mode(decoder, self._require_tables().categorical["y"], self.config.latent_channels)
+        return read_mode(decoder, self._require_tables().categorical["y"], self.config.latent_channels, num_classes=num_classes)
 
     def _z_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
         return (1, self.config.hyper_channels, height // 4, width // 4)

@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from licodec.entropy import latent_coding
-from licodec.entropy.latent_coding import PLAIN
+from licodec.entropy.latent_coding import PLAIN, CodingMode
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
-from tests.conftest import rate_ladder_model, smooth_image, tiny_model
+from licodec.models.context import neighbour_classes
+from licodec.nn import checkerboard_anchor_mask
+from tests.conftest import loud_model, rate_ladder_model, smooth_image, tiny_model
 
 
 def as_tensor(image: np.ndarray) -> torch.Tensor:
@@ -24,6 +26,36 @@ def test_decompress_reproduces_the_encoder_reconstruction(any_tiny_model, rate_p
     again = model.decompress(streams, rate_position, 64, 128)
     assert decoded.shape == x.shape
     assert torch.equal(decoded, again)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeypatch):
+    """Offsets (bit 0) and adaptive contexts (bit 1), forced on every latent that takes them, change only the bytes."""
+    model = loud_model(architecture)
+    x = as_tensor(smooth_image(64, 128))
+
+    def forced(chunks, tables, offsets=True, adaptive=True, classes=None):
+        shifts = (np.arange(chunks[0][0].shape[1]) % 16 - 8).astype(np.int32) if number & 1 and offsets else None
+        return CodingMode(shifts, adaptive=bool(number & 2))
+
+    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: PLAIN)
+    plain = model.compress(x, 0.5)
+    monkeypatch.setattr(latent_coding, "choose_mode", forced)
+    coded = model.compress(x, 0.5)
+    # Offsets apply only to y of the hyperprior models (mbt2018 codes y one symbol at a time, in no mode).
+    offsets_only_and_no_latent_takes_them = number == 1 and architecture in ("bmshj2018-factorized", "mbt2018")
+    assert (coded == plain) == offsets_only_and_no_latent_takes_them
+    assert torch.equal(model.decode_symbols(coded, 64, 128), model.decode_symbols(plain, 64, 128))
+
+
+def test_checkerboard_neighbour_classes_count_nonzero_anchors_around_each_non_anchor():
+    anchor = checkerboard_anchor_mask(3, 4)  # anchors where (row + column) is odd
+    grid = np.zeros((3, 4), dtype=np.int32)
+    grid[0, 1], grid[1, 0], grid[1, 2] = 5, -1, 2  # anchors
+    classes = neighbour_classes(grid[anchor.numpy()][None, None], anchor)
+    # non-anchors in C order: (0,0) (0,2) (1,1) (1,3) (2,0) (2,2): nonzero neighbours 2, 2, 3, 1, 1, 1
+    np.testing.assert_array_equal(classes, [[[3, 3, 3, 2, 2, 2]]])
 
 
 def test_training_forward_returns_reconstruction_and_likelihoods(any_tiny_model):
