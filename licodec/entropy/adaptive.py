@@ -76,14 +76,14 @@ class AdaptiveContexts:
         flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
         flat_symbols = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
         for stage in self._stages(flat_groups, flat_indexes):
-            encoder.encode(flat_symbols[stage], flat_indexes[stage], self.tables, self._rows(flat_groups[stage]))
+            encoder.encode(flat_symbols[stage], flat_indexes[stage], self.tables, self._rows(flat_groups[stage], flat_indexes[stage]))
             self._count(flat_groups[stage], flat_indexes[stage], flat_symbols[stage])
 
     def decode(self, decoder: SymbolDecoder, indexes: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
         flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
         symbols = np.empty(flat_indexes.shape, dtype=np.int32)
         for stage in self._stages(flat_groups, flat_indexes):
-            symbols[stage] = decoder.decode(flat_indexes[stage], self.tables, self._rows(flat_groups[stage]))
+            symbols[stage] = decoder.decode(flat_indexes[stage], self.tables, self._rows(flat_groups[stage], flat_indexes[stage]))
             self._count(flat_groups[stage], flat_indexes[stage], symbols[stage])
         return symbols.reshape(np.shape(indexes))
 
@@ -102,14 +102,16 @@ class AdaptiveContexts:
         bounds = np.flatnonzero(np.diff(stage[by_stage])) + 1
         return np.split(by_stage, bounds)
 
-    def _rows(self, groups: np.ndarray) -> RowsFunction:
-        """The frequencies of the symbols of one stage, whose groups are ``groups``."""
+    def _rows(self, groups: np.ndarray, indexes: np.ndarray) -> RowsFunction:
+        """The frequencies of the symbols of one stage, whose groups and table indexes are given."""
 
-        def rows(index: int, positions: np.ndarray) -> np.ndarray:
-            start, width = int(self._starts[index]), int(self.tables.lengths[index]) + 1
-            counts = self._counts[groups[positions], start : start + width].astype(np.int64)
-            prior = PRIOR_WEIGHT * self.tables.frequencies[index, :width].astype(np.int64)
-            return (prior + (counts << PRECISION_BITS)).astype(np.float64)
+        def rows(positions: np.ndarray, width: int) -> np.ndarray:
+            tables, entries = indexes[positions, None], np.arange(width)[None, :]
+            inside = entries <= self.tables.lengths[tables]  # the table's entries and its escape
+            columns = np.where(inside, self._starts[tables] + entries, 0)
+            counts = self._counts[groups[positions, None], columns].astype(np.int64)
+            prior = self.tables.frequencies[tables, np.minimum(entries, self.tables.frequencies.shape[1] - 1)]
+            return np.where(inside, PRIOR_WEIGHT * prior + (counts << PRECISION_BITS), 0).astype(np.float64)
 
         return rows
 

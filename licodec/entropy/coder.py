@@ -4,8 +4,10 @@ Symbols are coded in *chunks*: each call to :meth:`SymbolEncoder.encode` codes a
 set of symbols, each with the index of its table; the decoder makes the same
 calls with the same indexes, in the same order. Within a chunk, symbols are
 grouped by table so that constriction codes each group in one vectorised call.
-A chunk may instead give each symbol its own frequency row (``rows``), still one
-call per group: that is how adaptive coding (:mod:`licodec.entropy.adaptive`) runs.
+A chunk may instead give each symbol its own frequency row (``rows``): then
+symbols are grouped by *width class* (their table's length rounded up to a power
+of two, rows zero-padded to it), so tables of similar length share one call.
+That is how adaptive coding (:mod:`licodec.entropy.adaptive`) runs.
 
 A symbol outside its table's range is coded as the table's escape entry, and its
 value goes to a second byte stream as a zig-zag varint: nothing is ever clipped.
@@ -21,9 +23,10 @@ from licodec.bitstream import FORMAT_VERSION
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
 
-RowsFunction = Callable[[int, np.ndarray], np.ndarray]
-"""``rows(table_index, positions)``: the (len(positions), lengths[table_index] + 1) frequencies
-(integer-valued float64, any positive total) of the symbols at ``positions`` of the chunk."""
+RowsFunction = Callable[[np.ndarray, int], np.ndarray]
+"""``rows(positions, width)``: the (len(positions), width) frequencies of the symbols at ``positions``
+of the chunk (integer-valued float64, any positive total), each over its table's entries and escape,
+zero beyond them."""
 ROWS_PER_CALL_ENTRIES = 1 << 22
 """At most this many frequencies are built per constriction call (32 MiB), whatever the tables' width."""
 
@@ -50,12 +53,13 @@ class SymbolEncoder:
         lengths = tables.lengths[indexes]
         escaped = (relative < 0) | (relative >= lengths)
         relative = np.where(escaped, lengths, relative).astype(np.int32)
-        for index, positions in _groups(indexes):
-            if rows is None:
+        if rows is None:
+            for index, positions in _groups(indexes):
                 self._coder.encode(relative[positions], tables.model(index))
-                continue
-            for block in _blocks(positions, int(tables.lengths[index]) + 1):
-                self._coder.encode(relative[block], self._family, rows(index, block))
+        else:
+            for width, positions in _width_groups(lengths):
+                for block in _blocks(positions, width):
+                    self._coder.encode(relative[block], self._family, rows(block, width))
         for value in symbols[escaped]:
             _write_varint(self._escapes, _zigzag(int(value)))
 
@@ -86,15 +90,18 @@ class SymbolDecoder:
         indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
         relative = np.empty(indexes.shape, dtype=np.int64)
         try:
-            for index, positions in _groups(indexes):
-                if rows is None:
+            if rows is None:
+                for index, positions in _groups(indexes):
                     relative[positions] = self._coder.decode(tables.model(index), len(positions))
-                    continue
-                for block in _blocks(positions, int(tables.lengths[index]) + 1):
-                    relative[block] = self._coder.decode(self._family, rows(index, block))
+            else:
+                for width, positions in _width_groups(tables.lengths[indexes]):
+                    for block in _blocks(positions, width):
+                        relative[block] = self._coder.decode(self._family, rows(block, width))
         except (ValueError, RuntimeError, AssertionError, OverflowError) as exc:
             raise CorruptBitstreamError(f"entropy-coded data is invalid ({exc})") from exc
         lengths = tables.lengths[indexes]
+        if np.any(relative > lengths):
+            raise CorruptBitstreamError("entropy-coded data decodes to a padding entry")
         symbols = relative + tables.offsets[indexes]
         for position in np.flatnonzero(relative == lengths):
             symbols[position] = _unzigzag(self._read_varint())
@@ -125,6 +132,16 @@ def _groups(indexes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
     for start, end in zip(starts, np.append(starts[1:], len(order))):
         yield int(ordered[start]), order[start:end]
+
+
+_POWERS_OF_TWO = 1 << np.arange(40, dtype=np.int64)
+
+
+def _width_groups(lengths: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(row width, positions in C order) per width class, ascending: a row of a table of length L has 2**ceil(log2(L + 1)) entries."""
+    bit_lengths = np.searchsorted(_POWERS_OF_TWO, lengths, side="right")  # of L, in integers: 2**it >= L + 1
+    for bits, positions in _groups(bit_lengths):
+        yield 1 << bits, positions
 
 
 def _blocks(positions: np.ndarray, width: int) -> list[np.ndarray]:

@@ -59,3 +59,23 @@ def test_missing_escape_data_raises_corrupt_bitstream():
 def test_partial_word_stream_raises_corrupt_bitstream():
     with pytest.raises(CorruptBitstreamError):
         SymbolDecoder([b"abc", b""])
+
+
+def test_per_symbol_rows_round_trip_across_width_classes():
+    """``rows`` replace the tables' frequencies; tables of different lengths share zero-padded rows."""
+    rng = np.random.default_rng(2)
+    indexes = rng.integers(0, TABLES.num_tables, size=300).astype(np.int32)
+    symbols = np.round(rng.normal(0, 0.11 * 1.13**indexes)).astype(np.int32)
+    symbols[:3] = 10**5  # escapes
+
+    def rows(positions, width):
+        lengths = TABLES.lengths[indexes[positions]]
+        entries = np.arange(width)[None, :]
+        return np.where(entries <= lengths[:, None], 1.0 + entries, 0.0)  # a ramp: unlike any table
+
+    widths = []
+    encoder = SymbolEncoder()
+    encoder.encode(symbols, indexes, TABLES, lambda p, w: widths.append(w) or rows(p, w))
+    decoder = SymbolDecoder(encoder.finish())
+    np.testing.assert_array_equal(decoder.decode(indexes, TABLES, rows), symbols)
+    assert widths == sorted(set(widths)) and all(w & (w - 1) == 0 for w in widths)
