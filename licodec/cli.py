@@ -289,7 +289,7 @@ JPEG_TOOL_KINDS = {
 
 def installed_jpeg_tools() -> list[dict]:
     """The learned JPEG tools in the package's weights folder, by their file-name prefix."""
-    from licodec.conventional.qtables import WEIGHTS_DIR
+    from licodec.conventional._weights import WEIGHTS_DIR
 
     tools = []
     for path in sorted(WEIGHTS_DIR.glob("*")):

@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.conventional._weights import installed_file
 from licodec.conventional.jpeg import jpeg_strength
 from licodec.errors import InvalidImageError, LicodecError
 from licodec.nn.layers import apply_filter, strength_conditioned_filter

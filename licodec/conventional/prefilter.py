@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.conventional._weights import installed_file
 from licodec.conventional.jpeg import jpeg_strength
 from licodec.conventional.qtables import Tables, TableObjective, TableSet, load_table_set, local_slope, standard_tables
 from licodec.conventional.qtables import encode as encode_with_tables

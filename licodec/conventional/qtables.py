@@ -26,7 +26,7 @@ from PIL import Image
 
 from licodec.conventional._pillow import save
 from licodec.conventional.jpeg import SUBSAMPLING
-from licodec.conventional._weights import WEIGHTS_DIR, installed_file
+from licodec.conventional._weights import installed_file
 from licodec.errors import LicodecError
 
 DEFAULT_TABLES = "qtables-jpeg-psnr"

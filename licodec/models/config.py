@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 RATE_LADDER_MSE = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483)
 """Lagrange multipliers (on MSE of [0,255] images / 255^2) of CompressAI's qualities 1-6."""

@@ -117,7 +117,8 @@ class CheckerboardContext(HyperpriorCodec):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
             symbols = y_coder.decode(decoder, scale_indexes(scales, thresholds), classes)
             y_hat[..., half] = symbols_to_fixed(symbols, means)
-            classes = neighbour_classes(symbols, anchor)
+            if half is anchor:
+                classes = neighbour_classes(symbols, anchor)
         return to_float(y_hat)
 
     def _half_parameters(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool):
