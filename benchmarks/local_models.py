@@ -7,6 +7,8 @@ the comparison is at exactly equal PSNR: each image is coded with the default
 model three times -- in the plain mode, with per-channel table offsets only
 (what format 1 could do), and with the modes chosen per tile (offsets and/or
 adaptive contexts for y, adaptive or not for z) -- and the file sizes are compared.
+It also prints how much longer the chosen modes take to encode (they try each
+mode) and to decode, against the plain mode, image by image in the same run.
 The low-complexity set (a slide, a screenshot-like layout, a bar chart, a
 gradient) is drawn with Pillow (:mod:`licodec.eval.synthetic`).
 
@@ -40,30 +42,38 @@ SETTINGS = {
 }
 
 
-def sizes(image: Image.Image, quality: int) -> tuple[dict[str, int], int, list[int], float]:
-    """Bytes per setting, the bound's bytes, the modes chosen (z, y per tile), and the chosen setting's encode seconds."""
-    out, modes, bound_bits = {}, [], {}
+def code_all(image: Image.Image, quality: int) -> tuple[dict[str, tuple[bytes, float]], int, list[int]]:
+    """Per setting, the file and its encode seconds; the bound's bytes; the modes chosen (z, y per tile)."""
+    files, modes, y_chunks = {}, [], []
 
-    def chosen_and_bound(chunks, tables, offsets=True, classes=None):
+    def chosen(chunks, tables, offsets=True, classes=None):
         mode = CHOOSE_MODE(chunks, tables, offsets, classes=classes)
         modes.append(mode.number)
-        if offsets:  # y
-            bound_bits["coded"] = sum(symbol_bits(s, i, tables).sum() for s, i in chunks)
-            bound_bits["bound"] = conditional_entropy_bits(chunks)
+        if offsets:  # y: keep its symbols for the bound, computed after the timing
+            y_chunks.append((chunks, tables))
         return mode
 
-    seconds = 0.0
     for name, choose in SETTINGS.items():
-        latent_coding.choose_mode = chosen_and_bound if name == "chosen" else choose
+        latent_coding.choose_mode = chosen if name == "chosen" else choose
         start = time.perf_counter()
         try:
-            out[name] = len(licodec.compress(image, quality=quality))
+            files[name] = licodec.compress(image, quality=quality), 0.0
         finally:
             latent_coding.choose_mode = CHOOSE_MODE
-        if name == "chosen":
-            seconds = time.perf_counter() - start
-    bound = round(out["plain"] - (bound_bits["coded"] - bound_bits["bound"]) / 8)
-    return out, bound, modes, seconds
+        files[name] = files[name][0], time.perf_counter() - start
+    coded_bits = sum(symbol_bits(s, i, tables).sum() for chunks, tables in y_chunks for s, i in chunks)
+    bound_bits = sum(conditional_entropy_bits(chunks) for chunks, _ in y_chunks)
+    return files, round(len(files["plain"][0]) - (coded_bits - bound_bits) / 8), modes
+
+
+def decode_seconds(data: bytes, repeats: int = 3) -> float:
+    """The fastest of ``repeats`` decodes: the least disturbed by other work on the machine."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        licodec.decompress(data)
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def conditional_entropy_bits(chunks: list[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -89,30 +99,33 @@ def main() -> None:
         "low-complexity": low_complexity_images(),
     }
     print(f"quality {args.quality}; change = bytes / plain-mode bytes - 1, at identical reconstruction")
+    licodec.decompress(licodec.compress(sets["low-complexity"]["slide"]))  # warm-up
     for set_name, images in sets.items():
         changes: dict[str, list[float]] = {"offsets only": [], "chosen": [], "bound": []}
-        times, used = [], []
+        encode_ratios, decode_ratios, used = [], [], []
         for stem, image in images.items():
-            coded, bound, modes, seconds = sizes(image, args.quality)
-            plain = coded["plain"]
+            files, bound, modes = code_all(image, args.quality)
+            plain = len(files["plain"][0])
             for name in ("offsets only", "chosen"):
-                changes[name].append(coded[name] / plain - 1)
+                changes[name].append(len(files[name][0]) / plain - 1)
             changes["bound"].append(bound / plain - 1)
-            times.append(seconds)
+            encode_ratios.append(files["chosen"][1] / files["plain"][1])
+            decode_ratios.append(decode_seconds(files["chosen"][0]) / decode_seconds(files["plain"][0]))
             used += modes
             if set_name != "kodak":
                 print(
-                    f"  {stem:>12}: plain {plain} bytes; offsets only {100 * (coded['offsets only'] / plain - 1):+.1f}%; "
-                    f"chosen {coded['chosen']} bytes ({100 * (coded['chosen'] / plain - 1):+.1f}%, modes z, y {modes}); "
+                    f"  {stem:>12}: plain {plain} bytes; offsets only {100 * (len(files['offsets only'][0]) / plain - 1):+.1f}%; "
+                    f"chosen {len(files['chosen'][0])} bytes ({100 * (len(files['chosen'][0]) / plain - 1):+.1f}%, modes z, y {modes}); "
                     f"bound {100 * (bound / plain - 1):+.1f}%"
                 )
         for name, values in changes.items():
             label = "bound, side information free" if name == "bound" else name
             print(f"{set_name}: {label}: mean {100 * np.mean(values):+.2f}%, best {100 * min(values):+.2f}%, worst {100 * max(values):+.2f}%")
         z_modes, y_modes = np.bincount(used[0::2], minlength=4), np.bincount(used[1::2], minlength=4)
+        print(f"{set_name}: tiles per y mode (plain, offsets, adaptive, both): {y_modes.tolist()}, z adaptive in {z_modes[2]} of {sum(z_modes)}")
         print(
-            f"{set_name}: tiles per y mode (plain, offsets, adaptive, both): {y_modes.tolist()}, z adaptive in {z_modes[2]} of {sum(z_modes)}; "
-            f"encode with mode choice {np.mean(times):.2f} s per image (mean)"
+            f"{set_name}: time of the chosen modes / the plain mode, median over images: encode x{np.median(encode_ratios):.2f}, "
+            f"decode x{np.median(decode_ratios):.2f} (range x{min(decode_ratios):.2f}-{max(decode_ratios):.2f})"
         )
 
 

@@ -174,13 +174,14 @@ def _is_learned(name: str) -> bool:
 def _learned(base: str, label: str, optimize_steps: int = 0, adapt_decoder_steps: int = 0) -> EvalCodec:
     """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation (same decoder)."""
     import licodec
+    from licodec.bitstream import FORMAT_VERSION
 
     model = licodec.load_model(base.partition(":")[2] or None)
     adaptation = [f"{flag} {n}" for flag, n in (("--optimize", optimize_steps), ("--adapt-decoder", adapt_decoder_steps)) if n]
     return EvalCodec(
         name=label,
         description=" ".join([f"licodec model {model.name}", *adaptation]),
-        version=" + ".join([f"{model.name} weights {model.weights_hash}", *adaptation]),
+        version=" + ".join([f"{model.name} weights {model.weights_hash} format {FORMAT_VERSION}", *adaptation]),
         qualities=LICODEC_QUALITIES,
         encode=lambda image, quality: licodec.compress(
             image, quality=quality, model=model, optimize_steps=optimize_steps, adapt_decoder_steps=adapt_decoder_steps

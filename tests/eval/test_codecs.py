@@ -9,7 +9,8 @@ from tests.conftest import smooth_image
 
 def test_a_learned_model_can_be_adapted_per_image_and_each_setting_is_its_own_cache_entry(monkeypatch):
     plain, optimized, both = resolve("licodec"), resolve("licodec+optimize:2"), resolve("licodec+optimize:2+adapt-decoder")
-    assert plain.version == f"licodec-mse weights {licodec.load_model().weights_hash}"  # the committed cache still hits
+    weights = licodec.load_model().weights_hash
+    assert plain.version == f"licodec-mse weights {weights} format {licodec.bitstream.FORMAT_VERSION}"  # a new format re-measures
     assert optimized.version == f"{plain.version} + --optimize 2"
     assert both.version.endswith("--optimize 2 + --adapt-decoder 40") and both.name == "licodec+optimize:2+adapt-decoder"
     assert resolve("licodec+optimize").version.endswith("--optimize 100")
