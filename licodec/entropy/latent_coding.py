@@ -36,8 +36,8 @@ _FLAG_ROW, _MODE_ROW = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32)
 
 Chunks = list[tuple[np.ndarray, np.ndarray]]
 """(symbols, table indexes) of a latent, each (1, C, ...), in the order the model codes them."""
-Classes = tuple[int, list[np.ndarray]] | None
-"""(number of classes, each chunk's classes) when a model splits the adaptive contexts, see :class:`LatentCoder`."""
+Classes = tuple[int, list[np.ndarray | None]] | None
+"""(number of classes, each chunk's classes or None for all 0) when a model splits the adaptive contexts, see :class:`LatentCoder`."""
 
 
 @dataclass(frozen=True, eq=False)
