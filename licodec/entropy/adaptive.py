@@ -60,11 +60,10 @@ _STAGE_STARTS = stage_starts()
 class AdaptiveContexts:
     """The running symbol counts of one tile's contexts. The encoder and the decoder each keep one.
 
-    A context is a (group, table index) pair. By default a symbol's group is its
-    channel; a model may split channels further (say, by what the neighbours
-    decoded so far look like) by passing ``groups``. Both sides call
-    :meth:`encode` / :meth:`decode` once per chunk, in the same order, with the
-    same (1, C, ...) table indexes and groups.
+    A context is a (group, table index) pair; the caller gives each symbol's group
+    (:class:`licodec.entropy.latent_coding.LatentCoder`: its channel, or a part of
+    it). Both sides call :meth:`encode` / :meth:`decode` once per chunk, in the
+    same order, with the same table indexes and groups (same shape).
     """
 
     def __init__(self, tables: CategoricalTables, num_groups: int) -> None:
@@ -73,15 +72,15 @@ class AdaptiveContexts:
         self._counts = np.zeros((num_groups, int(self._starts[-1])), dtype=np.int32)  # per group: every table's row
         self._seen = np.zeros((num_groups, tables.num_tables), dtype=np.int64)  # symbols coded per context
 
-    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray, groups: np.ndarray | None = None) -> None:
-        flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
+    def encode(self, encoder: SymbolEncoder, symbols: np.ndarray, indexes: np.ndarray, groups: np.ndarray) -> None:
+        flat_groups, flat_indexes = _flat(groups), _flat(indexes)
         flat_symbols = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
         for stage in self._stages(flat_groups, flat_indexes):
             encoder.encode(flat_symbols[stage], flat_indexes[stage], self.tables, self._rows(flat_groups[stage], flat_indexes[stage]))
             self._count(flat_groups[stage], flat_indexes[stage], flat_symbols[stage])
 
-    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-        flat_groups, flat_indexes = _groups_and_indexes(indexes, groups)
+    def decode(self, decoder: SymbolDecoder, indexes: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        flat_groups, flat_indexes = _flat(groups), _flat(indexes)
         symbols = np.empty(flat_indexes.shape, dtype=np.int32)
         for stage in self._stages(flat_groups, flat_indexes):
             symbols[stage] = decoder.decode(flat_indexes[stage], self.tables, self._rows(flat_groups[stage], flat_indexes[stage]))
@@ -124,9 +123,5 @@ class AdaptiveContexts:
         np.add.at(self._seen, (groups, indexes), 1)
 
 
-def _groups_and_indexes(indexes: np.ndarray, groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Flat (C order) groups and table indexes of a (1, C, ...) chunk; without ``groups``, each symbol's channel."""
-    indexes = np.asarray(indexes)
-    if groups is None:
-        groups = np.broadcast_to(np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2)), indexes.shape)
-    return np.asarray(groups).ravel().astype(np.int64), indexes.ravel().astype(np.int64)
+def _flat(array: np.ndarray) -> np.ndarray:
+    return np.asarray(array).ravel().astype(np.int64)

@@ -18,11 +18,16 @@ def chunks(true_shift: int, channels: int = 6, seed: int = 0):
     return out
 
 
+def channels(indexes: np.ndarray) -> np.ndarray:
+    """Each symbol's channel: the context groups when channels are not split."""
+    return np.broadcast_to(np.arange(indexes.shape[1])[None, :, None], indexes.shape)
+
+
 def code(chunk_list, adaptive: bool) -> list[bytes]:
     encoder = SymbolEncoder()
     contexts = AdaptiveContexts(TABLES, chunk_list[0][0].shape[1])
     for symbols, indexes in chunk_list:
-        contexts.encode(encoder, symbols, indexes) if adaptive else encoder.encode(symbols, indexes, TABLES)
+        contexts.encode(encoder, symbols, indexes, channels(indexes)) if adaptive else encoder.encode(symbols, indexes, TABLES)
     return encoder.finish()
 
 
@@ -33,7 +38,7 @@ def test_round_trip_is_exact_across_chunks_with_escapes():
     decoder = SymbolDecoder(code(data, adaptive=True))
     contexts = AdaptiveContexts(TABLES, 6)
     for symbols, indexes in data:
-        np.testing.assert_array_equal(contexts.decode(decoder, indexes), symbols)
+        np.testing.assert_array_equal(contexts.decode(decoder, indexes, channels(indexes)), symbols)
 
 
 def test_adaptive_coding_learns_a_systematically_wrong_table():
@@ -48,6 +53,6 @@ def test_a_symbol_is_coded_before_its_own_context_learns_from_it():
     indexes = np.full((1, 1, 5), 20, dtype=np.int32)
     stages = contexts._stages(np.zeros(5, dtype=np.int64), indexes.ravel().astype(np.int64))
     assert [list(s) for s in stages] == [[0], [1], [2], [3], [4]]
-    contexts.encode(SymbolEncoder(), np.zeros_like(indexes), indexes)
+    contexts.encode(SymbolEncoder(), np.zeros_like(indexes), indexes, channels(indexes))
     stages = contexts._stages(np.zeros(5, dtype=np.int64), indexes.ravel().astype(np.int64))
     assert [list(s) for s in stages] == [[0], [1], [2], [3, 4]]  # ranks 5, 6, 7, then 8-9
