@@ -57,10 +57,10 @@ def code_all(image: Image.Image, quality: int) -> tuple[dict[str, tuple[bytes, f
         latent_coding.choose_mode = chosen if name == "chosen" else choose
         start = time.perf_counter()
         try:
-            files[name] = licodec.compress(image, quality=quality), 0.0
+            data = licodec.compress(image, quality=quality)
         finally:
             latent_coding.choose_mode = CHOOSE_MODE
-        files[name] = files[name][0], time.perf_counter() - start
+        files[name] = data, time.perf_counter() - start
     coded_bits = sum(symbol_bits(s, i, tables).sum() for chunks, tables in y_chunks for s, i in chunks)
     bound_bits = sum(conditional_entropy_bits(chunks) for chunks, _ in y_chunks)
     return files, round(len(files["plain"][0]) - (coded_bits - bound_bits) / 8), modes
