@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.entropy.coder import RowsFunction, SymbolDecoder, SymbolEncoder
+from licodec.entropy.coder import RowsFunction, escape_bits, SymbolDecoder, SymbolEncoder
 from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 PRIOR_WEIGHT = 8
@@ -91,14 +91,7 @@ class AdaptiveContexts:
 
     def _stages(self, groups: np.ndarray, indexes: np.ndarray) -> list[np.ndarray]:
         """Positions of the chunk in each stage, stages ascending, positions in C order within one."""
-        contexts = groups * self.tables.num_tables + indexes
-        order = np.argsort(contexts, kind="stable")
-        ordered = contexts[order]
-        run_starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
-        run_lengths = np.diff(np.append(run_starts, len(ordered)))
-        local_rank = np.empty(len(order), dtype=np.int64)
-        local_rank[order] = np.arange(len(order)) - np.repeat(run_starts, run_lengths)
-        rank = self._seen[groups, indexes] + local_rank
+        rank = self._seen[groups, indexes] + _ranks(groups * self.tables.num_tables + indexes)
         stage = np.searchsorted(_STAGE_STARTS, rank, side="right")
         by_stage = np.argsort(stage, kind="stable")
         bounds = np.flatnonzero(np.diff(stage[by_stage])) + 1
@@ -118,11 +111,51 @@ class AdaptiveContexts:
         return rows
 
     def _count(self, groups: np.ndarray, indexes: np.ndarray, symbols: np.ndarray) -> None:
-        relative = symbols.astype(np.int64) - self.tables.offsets[indexes]
-        lengths = self.tables.lengths[indexes]
-        entry = np.where((relative >= 0) & (relative < lengths), relative, lengths)  # out of range: the escape
+        entry, _ = self.tables.entries(symbols, indexes)  # out of range: the escape entry
         np.add.at(self._counts, (groups, self._starts[indexes] + entry), 1)
         np.add.at(self._seen, (groups, indexes), 1)
+
+
+def code_length_bits(tables: CategoricalTables, chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float:
+    """What fresh contexts would spend coding ``chunks`` -- (symbols, indexes, groups), in coding order -- in bits.
+
+    The ideal code length of exactly the frequencies :class:`AdaptiveContexts`
+    would code each symbol under, plus escaped values' varints, computed in
+    a few sorts instead of coding: the mode choice
+    (:mod:`licodec.entropy.latent_coding`) prices every mode this way and codes
+    only the one it picks. A symbol sees the counts of its context's symbols
+    ranked before its stage's start, and all of those in earlier chunks.
+    """
+    symbols = np.concatenate([np.ravel(s) for s, _, _ in chunks]).astype(np.int64)
+    indexes = np.concatenate([_flat(i) for _, i, _ in chunks])
+    contexts = np.concatenate([_flat(g) for _, _, g in chunks]) * tables.num_tables + indexes
+    chunk_of = np.repeat(np.arange(len(chunks)), [np.size(s) for s, _, _ in chunks])
+    rank = _ranks(contexts)
+    chunk_start_rank = rank - _ranks(chunk_of * (int(contexts.max(initial=0)) + 1) + contexts)
+    stage_start = np.concatenate([[0], _STAGE_STARTS])[np.searchsorted(_STAGE_STARTS, rank, side="right")]
+    seen = np.maximum(stage_start, chunk_start_rank)  # the context's symbols counted when this one is coded
+    entries, escaped = tables.entries(symbols, indexes)
+    # Per symbol: how many of its context's symbols ranked below ``seen`` had its entry.
+    keys = contexts * tables.frequencies.shape[1] + entries
+    order = np.argsort(keys, kind="stable")  # by key, then rank (coding order)
+    span = len(keys) + 1
+    sorted_keys = keys[order] * span + rank[order]
+    key_start = np.searchsorted(sorted_keys, keys * span, side="left")
+    count = np.searchsorted(sorted_keys, keys * span + seen, side="left") - key_start
+    frequency = PRIOR_WEIGHT * tables.frequencies[indexes, entries].astype(np.float64) + np.ldexp(count, PRECISION_BITS)
+    total = np.ldexp(PRIOR_WEIGHT + seen, PRECISION_BITS)
+    bits = np.log2(total) - np.log2(frequency)
+    return float(bits.sum() + escape_bits(symbols[escaped]).sum())
+
+
+def _ranks(keys: np.ndarray) -> np.ndarray:
+    """Each element's rank among the elements with its key, in array order."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    run_starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys)) - np.repeat(run_starts, np.diff(np.append(run_starts, len(keys))))
+    return rank
 
 
 def _flat(array: np.ndarray) -> np.ndarray:

@@ -49,15 +49,13 @@ class SymbolEncoder:
         indexes = np.ascontiguousarray(indexes, dtype=np.int32).ravel()
         if symbols.shape != indexes.shape:
             raise ValueError("symbols and indexes must have the same shape")
-        relative = symbols - tables.offsets[indexes]
-        lengths = tables.lengths[indexes]
-        escaped = (relative < 0) | (relative >= lengths)
-        relative = np.where(escaped, lengths, relative).astype(np.int32)
+        entries, escaped = tables.entries(symbols, indexes)
+        relative = entries.astype(np.int32)
         if rows is None:
             for index, positions in _groups(indexes):
                 self._coder.encode(relative[positions], tables.model(index))
         else:
-            for width, positions in _width_groups(lengths):
+            for width, positions in _width_groups(tables.lengths[indexes]):
                 for block in _blocks(positions, width):
                     self._coder.encode(relative[block], self._family, rows(block, width))
         for value in symbols[escaped]:
@@ -148,6 +146,13 @@ def _blocks(positions: np.ndarray, width: int) -> list[np.ndarray]:
     """``positions`` cut into consecutive runs of at most ROWS_PER_CALL_ENTRIES // width."""
     size = max(1, ROWS_PER_CALL_ENTRIES // width)
     return [positions[start : start + size] for start in range(0, len(positions), size)]
+
+
+def escape_bits(symbols: np.ndarray) -> np.ndarray:
+    """Bits each symbol's value would take in the escape stream (its zig-zag varint), same shape."""
+    values = np.asarray(symbols, dtype=np.int64)
+    zigzag = np.where(values >= 0, 2 * values, -2 * values - 1)
+    return 8.0 * (1 + sum((zigzag >> 7 * k) > 0 for k in range(1, 10)))
 
 
 def _zigzag(value: int) -> int:

@@ -7,8 +7,10 @@ There are two image-dependent models, and they combine:
 - adaptive contexts, learned from the image while it is coded (:mod:`licodec.entropy.adaptive`),
   for any latent (y, and z, whose tables are one per channel).
 
-The encoder codes the latent in every mode and keeps the smallest, so whatever an
-image is, a tile costs at most the mode symbols more than the plain model's.
+The encoder prices the latent in every mode by its exact ideal code length
+(:func:`mode_bits`, a few sorts, no coding) and codes it once, in the cheapest.
+The prices come within a few bytes of the coded sizes, so whatever an image is,
+a tile costs at most the mode symbols and those few bytes more than the plain model's.
 
 Syntax, at the head of each latent in a tile's range-coded stream:
 
@@ -24,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from licodec.entropy.adaptive import AdaptiveContexts
+from licodec.entropy.adaptive import AdaptiveContexts, code_length_bits
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets
+from licodec.entropy.table_offsets import OFFSET_TABLES, apply_offsets, choose_offsets, decode_offsets, encode_offsets, symbol_bits
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
 
@@ -81,16 +83,20 @@ class LatentCoder:
         return self._contexts.decode(decoder, indexes, self._groups(indexes, classes))
 
     def _groups(self, indexes: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
-        """Adaptive context group of each symbol: channel * num_classes + class."""
-        channels = np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2))
-        groups = channels * self._num_classes + (0 if classes is None else np.asarray(classes))
-        return np.broadcast_to(groups, indexes.shape)
+        return context_groups(indexes, classes, self._num_classes)
+
+
+def context_groups(indexes: np.ndarray, classes: np.ndarray | None, num_classes: int) -> np.ndarray:
+    """Adaptive context group of each symbol of a (1, C, ...) chunk: channel * num_classes + class."""
+    channels = np.arange(indexes.shape[1]).reshape((1, -1) + (1,) * (indexes.ndim - 2))
+    groups = channels * num_classes + (0 if classes is None else np.asarray(classes))
+    return np.broadcast_to(groups, indexes.shape)
 
 
 def choose_mode(
     chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True, classes: Classes = None
 ) -> CodingMode:
-    """The mode that codes ``chunks`` in the fewest bytes (the first on a tie), found by coding them in each.
+    """The mode that codes ``chunks`` in the fewest bits (the first on a tie), by :func:`mode_bits`.
 
     ``offsets=False`` for tables that are not indexed by scale; ``adaptive=False``
     leaves the adaptive modes out (what format 1 could do).
@@ -99,7 +105,7 @@ def choose_mode(
     modes = [PLAIN] + ([CodingMode(shifts)] if shifts is not None else [])
     if adaptive:
         modes += [CodingMode(mode.offsets, adaptive=True) for mode in modes]
-    return min(modes, key=lambda mode: _coded_bytes(mode, chunks, tables, classes))
+    return min(modes, key=lambda mode: mode_bits(mode, chunks, tables, classes))
 
 
 def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True, classes: Classes = None) -> CodingMode:
@@ -138,7 +144,18 @@ def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, 
     return LatentCoder(CodingMode(shifts, adaptive=bool(number & 2)), tables, channels, num_classes)
 
 
-def _coded_bytes(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, classes: Classes = None) -> int:
-    trial = SymbolEncoder()
-    write_latent(trial, chunks, tables, mode, classes)
-    return sum(len(stream) for stream in trial.finish())
+def mode_bits(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, classes: Classes = None) -> float:
+    """The bits :func:`write_latent` spends on ``chunks`` in ``mode``, but the mode symbol, priced without coding.
+
+    The symbols' ideal code lengths under the frequencies they would be coded
+    with (:func:`~licodec.entropy.table_offsets.symbol_bits`,
+    :func:`~licodec.entropy.adaptive.code_length_bits`) plus the offsets' 4 bits
+    per channel: within a few bytes of the coded size, for a fraction of a coding.
+    """
+    indexes = [apply_offsets(i, mode.offsets, tables) for _, i in chunks]
+    side = 0.0 if mode.offsets is None else len(mode.offsets) * np.log2(OFFSET_TABLES.lengths[0])
+    if not mode.adaptive:
+        return side + sum(float(symbol_bits(s, i, tables).sum()) for (s, _), i in zip(chunks, indexes))
+    num_classes, per_chunk = classes if classes is not None else (1, [None] * len(chunks))
+    groups = [context_groups(i, c, num_classes) for i, c in zip(indexes, per_chunk)]
+    return side + code_length_bits(tables, [(s, i, g) for (s, _), i, g in zip(chunks, indexes, groups)])

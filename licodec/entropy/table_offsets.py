@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.coder import SymbolDecoder, escape_bits, SymbolEncoder
 from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 OFFSET_MIN, OFFSET_MAX = -8, 7
-ESCAPE_PENALTY_BITS = 32.0  # the escape entry's bits plus a varint, as an estimate
 OFFSET_TABLES = CategoricalTables.from_pmfs([np.full(OFFSET_MAX - OFFSET_MIN + 1, 1.0 / (OFFSET_MAX - OFFSET_MIN + 1))], [OFFSET_MIN])
 """A uniform table for the offsets (exact binary fractions, so built identically everywhere)."""
 
 
 def symbol_bits(symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
-    """Exact cost in bits of each symbol under its table (escapes estimated), same shape."""
-    relative = symbols.astype(np.int64) - tables.offsets[indexes]
-    lengths = tables.lengths[indexes]
-    inside = (relative >= 0) & (relative < lengths)
-    freqs = tables.frequencies[indexes, np.where(inside, relative, lengths)].astype(np.float64)
-    bits = PRECISION_BITS - np.log2(freqs)
-    return np.where(inside, bits, bits + ESCAPE_PENALTY_BITS)
+    """Exact cost in bits of each symbol under its table (an escaped one's with its varint), same shape."""
+    entries, escaped = tables.entries(symbols, indexes)
+    bits = PRECISION_BITS - np.log2(tables.frequencies[indexes, entries].astype(np.float64))
+    return np.where(escaped, bits + escape_bits(symbols), bits)
 
 
 def choose_offsets(chunks: list[tuple[np.ndarray, np.ndarray]], tables: CategoricalTables) -> np.ndarray | None:
@@ -41,12 +37,16 @@ def choose_offsets(chunks: list[tuple[np.ndarray, np.ndarray]], tables: Categori
     channels = chunks[0][0].shape[1]
     last = tables.num_tables - 1
     candidates = np.arange(OFFSET_MIN, OFFSET_MAX + 1)
-    cost = np.zeros((len(candidates), channels))
-    for symbols, indexes in chunks:
-        s = symbols.reshape(channels, -1)
-        base = indexes.reshape(channels, -1)
-        for i, d in enumerate(candidates):
-            cost[i] += symbol_bits(s, np.clip(base + d, 0, last), tables).sum(axis=1)
+    # Each distinct (channel, table index, symbol) is priced once, weighted by how often it occurs.
+    symbols = np.concatenate([s.reshape(channels, -1) for s, _ in chunks], 1).astype(np.int64)
+    indexes = np.concatenate([i.reshape(channels, -1) for _, i in chunks], 1).astype(np.int64)
+    low, span = symbols.min(), symbols.max() - symbols.min() + 1
+    keys = (np.arange(channels)[:, None] * tables.num_tables + indexes) * span + (symbols - low)
+    unique, weight = np.unique(keys, return_counts=True)
+    context, symbol = np.divmod(unique, span)
+    channel, base = np.divmod(context, tables.num_tables)
+    symbol += low
+    cost = np.stack([np.bincount(channel, weight * symbol_bits(symbol, np.clip(base + d, 0, last), tables), channels) for d in candidates])
     best = cost.argmin(axis=0)
     side_bits = channels * np.log2(len(candidates))
     if cost[best, np.arange(channels)].sum() + side_bits >= cost[candidates == 0].sum():

@@ -42,6 +42,13 @@ class CategoricalTables:
     def num_tables(self) -> int:
         return int(self.lengths.shape[0])
 
+    def entries(self, symbols: np.ndarray, indexes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each symbol's entry in its row (int64, same shape) and whether it is escaped (out of the row's range)."""
+        relative = np.asarray(symbols, dtype=np.int64) - self.offsets[indexes]
+        lengths = self.lengths[indexes]
+        escaped = (relative < 0) | (relative >= lengths)
+        return np.where(escaped, lengths, relative), escaped
+
     def model(self, index: int):
         """The constriction model of row ``index``, built on first use and cached."""
         cached = self._models.get(index)

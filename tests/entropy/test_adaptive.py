@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
-from licodec.entropy.adaptive import AdaptiveContexts
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.adaptive import AdaptiveContexts, code_length_bits
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits
 from licodec.entropy.gaussian import build_gaussian_tables
 
 TABLES = build_gaussian_tables()
@@ -56,3 +57,36 @@ def test_a_symbol_is_coded_before_its_own_context_learns_from_it():
     contexts.encode(SymbolEncoder(), np.zeros_like(indexes), indexes, channels(indexes))
     stages = contexts._stages(np.zeros(5, dtype=np.int64), indexes.ravel().astype(np.int64))
     assert [list(s) for s in stages] == [[0], [1], [2], [3, 4]]  # ranks 5, 6, 7, then 8-9
+
+
+class IdealLengthEncoder:
+    """Stands in for :class:`SymbolEncoder`: adds up each symbol's ideal bits under the frequencies it is given."""
+
+    bits = 0.0
+
+    def encode(self, symbols, indexes, tables, rows):
+        entries, escaped = tables.entries(symbols.ravel(), indexes.ravel())
+        frequencies = rows(np.arange(entries.size), int(tables.lengths.max()) + 1)
+        chosen = frequencies[np.arange(entries.size), entries]
+        self.bits += float(np.sum(np.log2(frequencies.sum(1)) - np.log2(chosen)) + escape_bits(symbols.ravel()[escaped]).sum())
+
+
+def test_code_length_is_what_the_contexts_would_spend_symbol_by_symbol():
+    """Three chunks of unequal sizes (so stages straddle them), two groups per channel, escapes."""
+    rng = np.random.default_rng(3)
+    data = []
+    for size in (7, 300, 41):
+        indexes = rng.integers(15, 19, size=(1, 3, size)).astype(np.int32)
+        symbols = np.round(rng.normal(0, 3, size=indexes.shape)).astype(np.int32)
+        symbols[0, 1, :2] = [5000, -70000]
+        groups = 2 * channels(indexes) + rng.integers(0, 2, size=indexes.shape)
+        data.append((symbols, indexes, groups))
+    reference, contexts = IdealLengthEncoder(), AdaptiveContexts(TABLES, 6)
+    for symbols, indexes, groups in data:
+        contexts.encode(reference, symbols, indexes, groups)
+    assert code_length_bits(TABLES, data) == pytest.approx(reference.bits, rel=1e-9)
+    coded = SymbolEncoder()
+    contexts = AdaptiveContexts(TABLES, 6)
+    for symbols, indexes, groups in data:
+        contexts.encode(coded, symbols, indexes, groups)
+    assert sum(map(len, coded.finish())) * 8 == pytest.approx(reference.bits, abs=64)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits
 from licodec.entropy.gaussian import build_gaussian_tables
 from licodec.errors import CorruptBitstreamError
 
@@ -36,6 +36,14 @@ def test_out_of_range_symbols_are_escaped_not_clipped():
     coded, escapes = encoder.finish()
     assert len(escapes) > 0
     np.testing.assert_array_equal(SymbolDecoder([coded, escapes]).decode(indexes, TABLES), symbols)
+
+
+def test_escape_bits_are_the_escape_stream_bytes():
+    values = np.array([200, -200, 8191, 8192, -8193, 10**6, 2**31 - 1, -(2**31)], dtype=np.int64)
+    for value, bits in zip(values, escape_bits(values)):
+        encoder = SymbolEncoder()
+        encoder.encode(np.array([value]), np.zeros(1, dtype=np.int32), TABLES)  # far outside the narrowest table
+        assert bits == 8 * len(encoder.finish()[1])
 
 
 def test_coded_size_is_within_one_percent_of_the_table_entropy():

@@ -3,7 +3,7 @@ import pytest
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.gaussian import build_gaussian_tables
-from licodec.entropy.latent_coding import MODE_TABLES, PLAIN, CodingMode, LatentCoder, choose_mode, encode_latent, read_mode, write_latent
+from licodec.entropy.latent_coding import MODE_TABLES, PLAIN, CodingMode, LatentCoder, choose_mode, encode_latent, mode_bits, read_mode, write_latent
 from licodec.entropy.table_offsets import encode_offsets
 from licodec.errors import CorruptBitstreamError
 from tests.entropy.test_adaptive import chunks
@@ -40,6 +40,18 @@ def test_the_chosen_mode_is_the_cheapest_and_adapts_only_when_it_pays():
     all_modes = [PLAIN, CodingMode(adaptive=True), CodingMode(chosen.offsets), chosen]
     assert coded_bytes(chosen, wrong) == min(coded_bytes(mode, wrong) for mode in all_modes)
     assert coded_bytes(chosen, wrong) < 0.8 * coded_bytes(PLAIN, wrong)
+
+
+@pytest.mark.parametrize("mode", [PLAIN, CodingMode(OFFSETS), CodingMode(adaptive=True), CodingMode(OFFSETS, adaptive=True)])
+def test_a_mode_is_priced_within_a_few_bytes_of_its_coded_size(mode):
+    """The choice prices modes without coding them; the range coder's flush and rounding are all it leaves out."""
+    data = chunks(12)
+    data[1][0][0, 3, :3] = [900, -4000, 2**20]  # escapes
+    classes = (2, [None, np.ones_like(data[1][1])])
+    encoder = SymbolEncoder()
+    write_latent(encoder, data, TABLES, mode, classes)
+    coded = sum(map(len, encoder.finish()))
+    assert abs(coded - mode_bits(mode, data, TABLES, classes) / 8) <= 12
 
 
 def test_format_version_1_reads_a_binary_offsets_flag():

@@ -30,6 +30,14 @@ def test_chosen_offsets_never_cost_more_than_none():
     assert adjusted < symbol_bits(symbols, indexes, TABLES).sum()
 
 
+def test_offsets_minimise_each_channels_cost():
+    symbols, indexes = chunk(10, 30, seed=1)
+    indexes = indexes + np.arange(4).reshape(1, 4, 1)  # channels wrong by different amounts
+    offsets = choose_offsets([(symbols, indexes)], TABLES)
+    costs = np.stack([symbol_bits(symbols, np.clip(indexes + d, 0, 63), TABLES).sum(axis=(0, 2)) for d in range(-8, 8)])
+    np.testing.assert_array_equal(offsets, costs.argmin(axis=0) - 8)
+
+
 def test_offsets_round_trip_through_the_coder():
     offsets = np.array([-8, 0, 3, 7], dtype=np.int32)
     encoder = SymbolEncoder()
