@@ -7,7 +7,7 @@ the comparison is at exactly equal PSNR: each image is coded with the default
 model three times -- in the plain mode, with per-channel table offsets only
 (what format 1 could do), and with the modes chosen per tile (offsets and/or
 adaptive contexts for y, adaptive or not for z) -- and the file sizes are compared.
-It also prints how much longer the chosen modes take to encode (they try each
+It also prints how much longer the chosen modes take to encode (they price each
 mode) and to decode, against the plain mode, image by image in the same run.
 The low-complexity set (a slide, a screenshot-like layout, a bar chart, a
 gradient) is drawn with Pillow (:mod:`licodec.eval.synthetic`).
