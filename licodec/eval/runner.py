@@ -1,7 +1,7 @@
 """Measure codecs on a folder of images: bytes, bpp, PSNR, MS-SSIM, encode/decode seconds.
 
 Results are cached per (codec version, quality, image content), so a re-run only
-computes what changed. See docs/evaluation.md for the definition of every number.
+computes what changed, and forgets the rows of earlier versions of the codecs it ran. See docs/evaluation.md for the definition of every number.
 """
 
 from __future__ import annotations
@@ -90,6 +90,26 @@ class ResultCache:
         with self.path.open("a") as f:
             f.write(json.dumps({"key": key, "measurement": asdict(m)}) + "\n")
 
+    def drop_other_versions(self, codecs: list[EvalCodec]) -> None:
+        """Forget the rows of earlier versions of ``codecs`` (old weights, old encoders); other codecs' rows stay.
+
+        They can never be hit again, and the folder's curves no longer show them.
+        The file is rewritten whole and swapped in, so an interruption leaves the old one.
+        """
+        current = {codec.name: codec.version for codec in codecs}
+
+        def stale(key: str) -> bool:
+            name, version = key.rsplit("|", 2)[0].split("|", 1)
+            return name in current and version != current[name]
+
+        kept = {key: row for key, row in self.rows.items() if not stale(key)}
+        if len(kept) == len(self.rows):
+            return
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text("".join(json.dumps({"key": key, "measurement": row}) + "\n" for key, row in kept.items()))
+        partial.replace(self.path)
+        self.rows = kept
+
 
 def _measure_job(args: tuple[str, str, int]) -> Measurement:
     import torch
@@ -113,8 +133,8 @@ def evaluate(
     cache = ResultCache(out_dir / "cache.jsonl")
     digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images}
     results: dict[str, list[Measurement]] = {}
-    for name in codec_names:
-        codec = resolve(name)
+    codecs = [resolve(name) for name in codec_names]
+    for name, codec in zip(codec_names, codecs):
         sweep = (qualities or {}).get(name, codec.qualities)
         todo, done = [], []
         for path in images:
@@ -136,6 +156,7 @@ def evaluate(
                 bar.update()
         bar.close()
         results[name] = sorted(done, key=lambda m: (m.quality, m.image))
+    cache.drop_other_versions(codecs)
     return results
 
 

@@ -45,6 +45,17 @@ def test_results_are_cached_per_codec_quality_and_image(folder, tmp_path, monkey
     assert [m.num_bytes for m in again["jpeg"]] == [m.num_bytes for m in first["jpeg"]]
 
 
+def test_rows_of_a_codecs_earlier_versions_are_dropped_and_others_kept(folder, tmp_path):
+    images = runner.list_images(folder)
+    runner.evaluate(["jpeg", "webp"], images, tmp_path, {"jpeg": (20,), "webp": (20,)}, progress=False)
+    cache = tmp_path / "cache.jsonl"
+    rows = [json.loads(line) for line in cache.read_text().splitlines()]
+    old_jpeg = [{**row, "key": row["key"].replace("|", "|older build ", 1)} for row in rows if row["key"].startswith("jpeg|")]
+    cache.write_text("".join(json.dumps(row) + "\n" for row in rows + old_jpeg))
+    runner.evaluate(["jpeg"], images, tmp_path, {"jpeg": (20,)}, progress=False)
+    assert sorted(json.loads(line)["key"] for line in cache.read_text().splitlines()) == sorted(row["key"] for row in rows)
+
+
 def test_eval_command_writes_json_csv_markdown_and_plots(folder, tmp_path, capsys):
     out = tmp_path / "results"
     code = main(["eval", str(folder), "--codecs", "jpeg,webp,nonexistent", "--qualities", "10,30,50,70,90", "--out", str(out)])
