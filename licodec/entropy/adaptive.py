@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.entropy.coder import RowsFunction, escape_bits, SymbolDecoder, SymbolEncoder
+from licodec.entropy.coder import RowsFunction, SymbolDecoder, SymbolEncoder, escape_bits
 from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 PRIOR_WEIGHT = 8

@@ -145,7 +145,7 @@ def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, 
 
 
 def mode_bits(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, classes: Classes = None) -> float:
-    """The bits :func:`write_latent` spends on ``chunks`` in ``mode``, but the mode symbol, priced without coding.
+    """The bits :func:`write_latent` spends on ``chunks`` in ``mode`` (the mode symbol aside), priced without coding.
 
     The symbols' ideal code lengths under the frequencies they would be coded
     with (:func:`~licodec.entropy.table_offsets.symbol_bits`,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.entropy.coder import SymbolDecoder, escape_bits, SymbolEncoder
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits
 from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 OFFSET_MIN, OFFSET_MAX = -8, 7

@@ -1,7 +1,8 @@
 """Measure codecs on a folder of images: bytes, bpp, PSNR, MS-SSIM, encode/decode seconds.
 
 Results are cached per (codec version, quality, image content), so a re-run only
-computes what changed, and forgets the rows of earlier versions of the codecs it ran. See docs/evaluation.md for the definition of every number.
+computes what changed; it forgets the rows of earlier versions of the codecs it ran.
+See docs/evaluation.md for the definition of every number.
 """
 
 from __future__ import annotations
