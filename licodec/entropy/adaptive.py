@@ -59,6 +59,19 @@ def stage_starts(limit: int = 1 << 40) -> np.ndarray:
 _STAGE_STARTS = stage_starts()
 
 
+def _stage(rank: np.ndarray) -> np.ndarray:
+    """The stage of each rank: the number of stage starts at or below it."""
+    return np.searchsorted(_STAGE_STARTS, rank, side="right")
+
+
+def _frequency(prior: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``PRIOR_WEIGHT * prior + 2**PRECISION_BITS * counts`` in int64: an entry's frequency from its table's and its count.
+
+    Given a whole row's sum (2**PRECISION_BITS) and its context's count, the row's total.
+    """
+    return PRIOR_WEIGHT * np.asarray(prior, dtype=np.int64) + (np.asarray(counts, dtype=np.int64) << PRECISION_BITS)
+
+
 class AdaptiveContexts:
     """The running symbol counts of one tile's contexts. The encoder and the decoder each keep one.
 
@@ -92,7 +105,7 @@ class AdaptiveContexts:
     def _stages(self, groups: np.ndarray, indexes: np.ndarray) -> list[np.ndarray]:
         """Positions of the chunk in each stage, stages ascending, positions in C order within one."""
         rank = self._seen[groups, indexes] + _ranks(groups * self.tables.num_tables + indexes)
-        stage = np.searchsorted(_STAGE_STARTS, rank, side="right")
+        stage = _stage(rank)
         by_stage = np.argsort(stage, kind="stable")
         bounds = np.flatnonzero(np.diff(stage[by_stage])) + 1
         return np.split(by_stage, bounds)
@@ -104,9 +117,9 @@ class AdaptiveContexts:
             tables, entries = indexes[positions, None], np.arange(width)[None, :]
             inside = entries <= self.tables.lengths[tables]  # the table's entries and its escape
             columns = np.where(inside, self._starts[tables] + entries, 0)
-            counts = self._counts[groups[positions, None], columns].astype(np.int64)
+            counts = self._counts[groups[positions, None], columns]
             prior = self.tables.frequencies[tables, np.minimum(entries, self.tables.frequencies.shape[1] - 1)]
-            return np.where(inside, PRIOR_WEIGHT * prior + (counts << PRECISION_BITS), 0).astype(np.float64)
+            return np.where(inside, _frequency(prior, counts), 0).astype(np.float64)
 
         return rows
 
@@ -132,7 +145,7 @@ def code_length_bits(tables: CategoricalTables, chunks: list[tuple[np.ndarray, n
     chunk_of = np.repeat(np.arange(len(chunks)), [np.size(s) for s, _, _ in chunks])
     rank = _ranks(contexts)
     chunk_start_rank = rank - _ranks(chunk_of * (int(contexts.max(initial=0)) + 1) + contexts)
-    stage_start = np.concatenate([[0], _STAGE_STARTS])[np.searchsorted(_STAGE_STARTS, rank, side="right")]
+    stage_start = np.concatenate([[0], _STAGE_STARTS])[_stage(rank)]
     seen = np.maximum(stage_start, chunk_start_rank)  # the context's symbols counted when this one is coded
     entries, escaped = tables.entries(symbols, indexes)
     # Per symbol: how many of its context's symbols ranked below ``seen`` had its entry.
@@ -142,9 +155,9 @@ def code_length_bits(tables: CategoricalTables, chunks: list[tuple[np.ndarray, n
     sorted_keys = keys[order] * span + rank[order]
     key_start = np.searchsorted(sorted_keys, keys * span, side="left")
     count = np.searchsorted(sorted_keys, keys * span + seen, side="left") - key_start
-    frequency = PRIOR_WEIGHT * tables.frequencies[indexes, entries].astype(np.float64) + np.ldexp(count, PRECISION_BITS)
-    total = np.ldexp(PRIOR_WEIGHT + seen, PRECISION_BITS)
-    bits = np.log2(total) - np.log2(frequency)
+    frequency = _frequency(tables.frequencies[indexes, entries], count)
+    total = _frequency(1 << PRECISION_BITS, seen)
+    bits = np.log2(total.astype(np.float64)) - np.log2(frequency.astype(np.float64))
     return float(bits.sum() + escape_bits(symbols[escaped]).sum())
 
 

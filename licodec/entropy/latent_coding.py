@@ -28,7 +28,7 @@ import numpy as np
 
 from licodec.entropy.adaptive import AdaptiveContexts, code_length_bits
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.table_offsets import OFFSET_TABLES, apply_offsets, choose_offsets, decode_offsets, encode_offsets, symbol_bits
+from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets, offsets_bits, symbol_bits
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
 
@@ -123,7 +123,7 @@ def write_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTabl
     encoder.encode(np.array([mode.number]), _MODE_ROW, MODE_TABLES)
     if mode.offsets is not None:
         encode_offsets(encoder, mode.offsets)
-    num_classes, per_chunk = classes if classes is not None else (1, [None] * len(chunks))
+    num_classes, per_chunk = _classes_of_chunks(classes, chunks)
     coder = LatentCoder(mode, tables, chunks[0][0].shape[1], num_classes)
     for (symbols, indexes), chunk_classes in zip(chunks, per_chunk):
         coder.encode(encoder, symbols, indexes, chunk_classes)
@@ -153,9 +153,14 @@ def mode_bits(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, class
     per channel: within a few bytes of the coded size, for a fraction of a coding.
     """
     indexes = [apply_offsets(i, mode.offsets, tables) for _, i in chunks]
-    side = 0.0 if mode.offsets is None else len(mode.offsets) * np.log2(OFFSET_TABLES.lengths[0])
+    side = 0.0 if mode.offsets is None else offsets_bits(len(mode.offsets))
     if not mode.adaptive:
         return side + sum(float(symbol_bits(s, i, tables).sum()) for (s, _), i in zip(chunks, indexes))
-    num_classes, per_chunk = classes if classes is not None else (1, [None] * len(chunks))
+    num_classes, per_chunk = _classes_of_chunks(classes, chunks)
     groups = [context_groups(i, c, num_classes) for i, c in zip(indexes, per_chunk)]
     return side + code_length_bits(tables, [(s, i, g) for (s, _), i, g in zip(chunks, indexes, groups)])
+
+
+def _classes_of_chunks(classes: Classes, chunks: Chunks) -> tuple[int, list[np.ndarray | None]]:
+    """``classes`` spelled out: without any, one class and every chunk's symbols in it."""
+    return classes if classes is not None else (1, [None] * len(chunks))

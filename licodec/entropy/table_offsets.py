@@ -22,6 +22,11 @@ OFFSET_TABLES = CategoricalTables.from_pmfs([np.full(OFFSET_MAX - OFFSET_MIN + 1
 """A uniform table for the offsets (exact binary fractions, so built identically everywhere)."""
 
 
+def offsets_bits(channels: int) -> float:
+    """What sending ``channels`` offsets costs: each is uniform over the 16 shifts."""
+    return channels * float(np.log2(OFFSET_MAX - OFFSET_MIN + 1))
+
+
 def symbol_bits(symbols: np.ndarray, indexes: np.ndarray, tables: CategoricalTables) -> np.ndarray:
     """Exact cost in bits of each symbol under its table (an escaped one's with its varint), same shape."""
     entries, escaped = tables.entries(symbols, indexes)
@@ -48,8 +53,7 @@ def choose_offsets(chunks: list[tuple[np.ndarray, np.ndarray]], tables: Categori
     symbol += low
     cost = np.stack([np.bincount(channel, weight * symbol_bits(symbol, np.clip(base + d, 0, last), tables), channels) for d in candidates])
     best = cost.argmin(axis=0)
-    side_bits = channels * np.log2(len(candidates))
-    if cost[best, np.arange(channels)].sum() + side_bits >= cost[candidates == 0].sum():
+    if cost[best, np.arange(channels)].sum() + offsets_bits(channels) >= cost[candidates == 0].sum():
         return None
     return candidates[best].astype(np.int32)
 
