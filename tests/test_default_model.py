@@ -5,7 +5,7 @@ from PIL import Image
 
 import licodec
 from licodec.eval.metrics import bits_per_pixel, psnr
-from tests.conftest import KODAK
+from tests.conftest import KODAK, code_plainly
 
 pytestmark = pytest.mark.skipif(not KODAK.exists(), reason="needs ../shared/data/kodak")
 
@@ -30,9 +30,8 @@ def test_rate_estimate_predicts_the_file_size_within_one_percent(monkeypatch):
     import torch
 
     from licodec.api import _pad
-    from licodec.entropy import latent_coding
 
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: latent_coding.PLAIN)
+    code_plainly(monkeypatch)
     model = licodec.load_model()
     rgb = np.asarray(Image.open(KODAK / "kodim05.png").convert("RGB"))
     x = _pad(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255, model.pad_multiple)
@@ -67,7 +66,7 @@ def test_a_flat_graphic_is_coded_adaptively_in_fewer_bytes_with_the_same_pixels(
     choose, chosen = latent_coding.choose_mode, []
     monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: chosen.append(choose(*args, **kwargs)) or chosen[-1])
     adapted = licodec.compress(chart, quality=50)
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: latent_coding.PLAIN)
+    code_plainly(monkeypatch)
     plain = licodec.compress(chart, quality=50)
     assert [mode.adaptive for mode in chosen] == [True, True]  # z, then y
     assert len(adapted) < 0.8 * len(plain)

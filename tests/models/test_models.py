@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from licodec.entropy import latent_coding
-from licodec.entropy.latent_coding import PLAIN, CodingMode
+from licodec.entropy.latent_coding import CodingMode
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
 from licodec.nn import checkerboard_anchor_mask
-from tests.conftest import loud_model, rate_ladder_model, smooth_image, tiny_model
+from tests.conftest import code_plainly, loud_model, rate_ladder_model, smooth_image, tiny_model
 
 
 def as_tensor(image: np.ndarray) -> torch.Tensor:
@@ -39,7 +39,7 @@ def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeyp
         shifts = (np.arange(chunks[0][0].shape[1]) % 16 - 8).astype(np.int32) if number & 1 and offsets else None
         return CodingMode(shifts, adaptive=bool(number & 2))
 
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: PLAIN)
+    code_plainly(monkeypatch)
     plain = model.compress(x, 0.5)
     monkeypatch.setattr(latent_coding, "choose_mode", forced)
     coded = model.compress(x, 0.5)
@@ -94,7 +94,7 @@ def test_coded_size_matches_the_rate_estimate_within_one_percent(monkeypatch):
 
     (The adaptive mode would beat it by far: the tiny model is untrained.)
     """
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: PLAIN)
+    code_plainly(monkeypatch)
     estimated, coded = estimated_and_coded_bits(tiny_model("bmshj2018-factorized"), as_tensor(smooth_image(256, 256)), 1.0)
     assert coded == pytest.approx(estimated, rel=0.01)
 
@@ -104,7 +104,7 @@ def test_coded_size_tracks_the_rate_estimate_with_side_information(checkerboard_
     hundred bits, so 32-bit words count: 5%); choosing the mode per tile never costs more."""
     x = as_tensor(smooth_image(256, 256))
     estimated, adapted = estimated_and_coded_bits(checkerboard_model, x, 1.0)
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: PLAIN)
+    code_plainly(monkeypatch)
     _, plain = estimated_and_coded_bits(checkerboard_model, x, 1.0)
     assert plain == pytest.approx(estimated, rel=0.05)
     assert adapted <= plain
