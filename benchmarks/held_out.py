@@ -1,0 +1,61 @@
+"""BD-rate between training checkpoints on the held-out crops, read from the runs' logs (no coding, no CPU).
+
+    .venv/bin/python benchmarks/held_out.py RUN[@STEP] RUN[@STEP] [...]
+
+Each argument names a run directory (or a run under ``~/.cache/licodec/runs``)
+and optionally a step with a logged validation (default: the run's last). The
+first is the anchor; every other prints its PSNR BD-rate against it, for the
+averaged weights that export ships (``validation_ema``) and for the live ones.
+The held-out figures are estimated bpp and PSNR of 256-pixel centre crops of 16
+training-set images held out by name, so they steer training decisions; a
+release is judged on Kodak with ``benchmarks/rd_kodak.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from licodec.eval.bdrate import bd_rate
+from licodec.train.cli import DEFAULT_CACHE
+
+
+def validation_row(spec: str) -> dict:
+    """The logged validation row of ``RUN[@STEP]`` (the last one if no step)."""
+    run, _, step = spec.partition("@")
+    log = Path(run) / "log.jsonl" if Path(run).is_dir() else DEFAULT_CACHE / run / "log.jsonl"
+    if not log.is_file():
+        sys.exit(f"held_out: no training log at {log}")
+    rows = [row for row in map(json.loads, log.read_text().splitlines()) if "validation" in row]
+    if step:
+        rows = [row for row in rows if row["step"] == int(step)]
+    if not rows:
+        sys.exit(f"held_out: no validation logged in {log}" + (f" at step {step}" if step else ""))
+    return rows[-1]
+
+
+def curve(rows: list[dict]) -> dict[str, list[float]]:
+    return {"bpp": [r["bpp"] for r in rows], "psnr-rgb": [r["psnr"] for r in rows]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", metavar="RUN[@STEP]")
+    args = parser.parse_args()
+    anchor_spec, *others = args.checkpoints
+    anchor = validation_row(anchor_spec)
+    print(f"anchor {anchor_spec} (step {anchor['step']})")
+    for spec in others:
+        row = validation_row(spec)
+        figures = [
+            f"{kind} {bd_rate(curve(anchor[key]), curve(row[key])):+.2f}%"
+            for kind, key in (("averaged", "validation_ema"), ("live", "validation"))
+            if key in anchor and key in row
+        ]
+        print(f"{spec} (step {row['step']}): PSNR BD-rate {', '.join(figures)}")
+
+
+if __name__ == "__main__":
+    main()
