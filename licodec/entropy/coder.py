@@ -58,8 +58,8 @@ class SymbolEncoder:
             for width, positions in _width_groups(tables.lengths[indexes]):
                 for block in _blocks(positions, width):
                     self._coder.encode(relative[block], self._family, rows(block, width))
-        for value in symbols[escaped]:
-            _write_varint(self._escapes, _zigzag(int(value)))
+        for value in _zigzag(symbols[escaped]):
+            _write_varint(self._escapes, int(value))
 
     def finish(self) -> list[bytes]:
         """The two streams: range-coded words (uint32 little-endian) and escaped values."""
@@ -150,13 +150,14 @@ def _blocks(positions: np.ndarray, width: int) -> list[np.ndarray]:
 
 def escape_bits(symbols: np.ndarray) -> np.ndarray:
     """Bits each symbol's value would take in the escape stream (its zig-zag varint), same shape."""
-    values = np.asarray(symbols, dtype=np.int64)
-    zigzag = np.where(values >= 0, 2 * values, -2 * values - 1)
+    zigzag = _zigzag(symbols)
     return 8.0 * (1 + sum((zigzag >> 7 * k) > 0 for k in range(1, 10)))
 
 
-def _zigzag(value: int) -> int:
-    return value * 2 if value >= 0 else -value * 2 - 1
+def _zigzag(values: np.ndarray) -> np.ndarray:
+    """Signed to unsigned, small magnitudes first (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...), as int64."""
+    values = np.asarray(values, dtype=np.int64)
+    return np.where(values >= 0, 2 * values, -2 * values - 1)
 
 
 def _unzigzag(value: int) -> int:
