@@ -30,11 +30,9 @@ def rate_estimate_agreement(images: list[Path], quality: int, model_name: str | 
 
     import licodec
     from licodec.api import _pad
-    from licodec.entropy import latent_coding
 
     model = licodec.load_model(model_name)
     estimated = plain = shipped = 0.0
-    choose_mode = latent_coding.choose_mode
     for path in images:
         rgb = np.asarray(Image.open(path).convert("RGB"))
         x = _pad(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255, model.pad_multiple)
@@ -42,11 +40,7 @@ def rate_estimate_agreement(images: list[Path], quality: int, model_name: str | 
             out = model(x, model.rate_position(quality))
         estimated += sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
         shipped += 8 * len(licodec.compress(rgb, quality=quality, model=model))
-        latent_coding.choose_mode = lambda *args, **kwargs: latent_coding.PLAIN
-        try:
-            plain += 8 * len(licodec.compress(rgb, quality=quality, model=model))
-        finally:
-            latent_coding.choose_mode = choose_mode
+        plain += 8 * len(licodec.compress(rgb, quality=quality, model=model, local_models=False))
     return estimated, plain, shipped
 
 

@@ -40,6 +40,7 @@ def compress(
     roi=None,
     roi_quality: float | None = None,
     adapt_decoder_steps: int = 0,
+    local_models: bool = True,
 ) -> bytes:
     """Compress an image (path, bytes, PIL image or uint8 array) to the bytes of a .lic file.
 
@@ -50,6 +51,8 @@ def compress(
     at ``roi_quality`` (default: 25 above ``quality``, at most 100) (:mod:`licodec.adapt.roi`).
     ``adapt_decoder_steps`` > 0 fits per-image decoder bias updates and sends them
     when they pay for their bytes (:mod:`licodec.adapt.decoder_bias`).
+    ``local_models=False`` codes with the model's own entropy tables only, never an
+    image-dependent entropy model (:mod:`licodec.entropy.latent_coding`): a little faster.
     """
     _check_quality(quality)
     codec = load_model(model) if model is None or isinstance(model, str) else model
@@ -69,7 +72,7 @@ def compress(
         x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
         position = _tile_position(codec, quality, roi_quality, cells, top, left, x.shape[-2], x.shape[-1])
         y = optimize_latent(codec, x, position, optimize_steps, on_step=progress) if optimize_steps > 0 else None
-        tile_streams = codec.compress(x, position, y)
+        tile_streams = codec.compress(x, position, y, local_models)
         streams.extend(tile_streams)
         if adapt_decoder_steps > 0:
             coded_tiles.append((x, codec.decode_symbols(tile_streams, x.shape[-2], x.shape[-1]), position))
@@ -120,6 +123,7 @@ def compress_to_size(
     roi=None,
     roi_quality: float | None = None,
     adapt_decoder_steps: int = 0,
+    local_models: bool = True,
 ) -> tuple[bytes, float]:
     """The highest-quality file of at most ``max_bytes`` bytes, and the quality that made it.
 
@@ -137,7 +141,7 @@ def compress_to_size(
     def encode_at(centi_quality: int) -> bytes:
         return compress(
             source, centi_quality / 100, codec, optimize_steps=optimize_steps, roi=roi, roi_quality=roi_quality,
-            adapt_decoder_steps=adapt_decoder_steps,
+            adapt_decoder_steps=adapt_decoder_steps, local_models=local_models,
         )  # fmt: skip
 
     low, high = 100, 10000  # centi-quality; the file at `low` always fits

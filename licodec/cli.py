@@ -167,10 +167,14 @@ def cmd_compress(args: argparse.Namespace) -> int:
         from licodec.api import compress_to_size
 
         budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
-        data, quality = compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder)
+        data, quality = compress_to_size(
+            image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder, args.local_models
+        )  # fmt: skip
     else:
         with optimization_progress(args.optimize) as on_step:
-            data = compress(image, args.quality, model, args.optimize, on_step, roi, args.roi_quality, args.adapt_decoder)
+            data = compress(
+                image, args.quality, model, args.optimize, on_step, roi, args.roi_quality, args.adapt_decoder, args.local_models
+            )  # fmt: skip
         quality = args.quality
     seconds = time.perf_counter() - start
     write_atomically(output, data, args.force)
@@ -501,6 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
     p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")
+    p.add_argument(
+        "--no-local-models", dest="local_models", action="store_false",
+        help="code with the model's own entropy tables only, never an image-dependent one: a little faster, rarely smaller",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_compress)
 

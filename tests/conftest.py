@@ -48,13 +48,6 @@ def checkerboard_model():
     return tiny_model("he2021-checkerboard")
 
 
-def code_plainly(monkeypatch) -> None:
-    """From here on, every latent is coded in the plain mode, as if no image-dependent model existed."""
-    from licodec.entropy import latent_coding
-
-    monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: latent_coding.PLAIN)
-
-
 def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A photo-like (H, W, 3) uint8 image: smooth gradients plus mild noise."""
     rng = np.random.default_rng(seed)

@@ -5,7 +5,7 @@ from PIL import Image
 
 import licodec
 from licodec.eval.metrics import bits_per_pixel, psnr
-from tests.conftest import KODAK, code_plainly
+from tests.conftest import KODAK
 
 pytestmark = pytest.mark.skipif(not KODAK.exists(), reason="needs ../shared/data/kodak")
 
@@ -24,21 +24,20 @@ def test_quality_orders_file_sizes_on_a_photo():
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
 
 
-def test_rate_estimate_predicts_the_file_size_within_one_percent(monkeypatch):
+def test_rate_estimate_predicts_the_file_size_within_one_percent():
     """The model's likelihoods against its coder, in the plain coding mode (the image-dependent modes only save)."""
     import numpy as np
     import torch
 
     from licodec.api import _pad
 
-    code_plainly(monkeypatch)
     model = licodec.load_model()
     rgb = np.asarray(Image.open(KODAK / "kodim05.png").convert("RGB"))
     x = _pad(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255, model.pad_multiple)
     with torch.no_grad():
         out = model(x, model.rate_position(75))
     estimated = sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
-    actual = 8 * len(licodec.compress(rgb, quality=75, model=model))
+    actual = 8 * len(licodec.compress(rgb, quality=75, model=model, local_models=False))
     assert actual == pytest.approx(estimated, rel=0.01)
 
 
@@ -66,8 +65,7 @@ def test_a_flat_graphic_is_coded_adaptively_in_fewer_bytes_with_the_same_pixels(
     choose, chosen = latent_coding.choose_mode, []
     monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: chosen.append(choose(*args, **kwargs)) or chosen[-1])
     adapted = licodec.compress(chart, quality=50)
-    code_plainly(monkeypatch)
-    plain = licodec.compress(chart, quality=50)
+    plain = licodec.compress(chart, quality=50, local_models=False)
     assert [mode.adaptive for mode in chosen] == [True, True]  # z, then y
     assert len(adapted) < 0.9 * len(plain)  # 0.83 with the step-88,390 weights
     assert licodec.decompress(adapted).tobytes() == licodec.decompress(plain).tobytes()

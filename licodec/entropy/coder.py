@@ -32,8 +32,12 @@ ROWS_PER_CALL_ENTRIES = 1 << 22
 
 
 class SymbolEncoder:
-    def __init__(self) -> None:
+    def __init__(self, local_models: bool = True) -> None:
+        """``local_models=False``: models code every latent with their own tables, never an
+        image-dependent entropy model (:mod:`licodec.entropy.latent_coding`)."""
         import constriction
+
+        self.local_models = local_models
 
         self._coder = constriction.stream.queue.RangeEncoder()
         self._family = constriction.stream.model.Categorical(perfect=False)

@@ -109,11 +109,12 @@ def choose_mode(
 
 
 def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True, classes: Classes = None) -> CodingMode:
-    """Code ``chunks`` in the mode :func:`choose_mode` picks, led by that mode; returns it.
+    """Code ``chunks`` in the mode :func:`choose_mode` picks (the plain one if the encoder
+    allows no local models), led by that mode; returns it.
 
     ``classes``: (number of classes, each chunk's classes), see :class:`LatentCoder`.
     """
-    mode = choose_mode(chunks, tables, offsets=offsets, classes=classes)
+    mode = choose_mode(chunks, tables, offsets=offsets, classes=classes) if encoder.local_models else PLAIN
     write_latent(encoder, chunks, tables, mode, classes)
     return mode
 

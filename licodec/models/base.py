@@ -144,14 +144,14 @@ class LearnedCodec(nn.Module):
         frac = position - low.double()
         return torch.exp((1 - frac) * log_lambdas[low] + frac * log_lambdas[high]).float()
 
-    def compress(self, x: torch.Tensor, rate_position, y: torch.Tensor | None = None) -> list[bytes]:
+    def compress(self, x: torch.Tensor, rate_position, y: torch.Tensor | None = None, local_models: bool = True) -> list[bytes]:
         """Code one tile (1, 3, H, W) in [0, 1], H and W multiples of :attr:`pad_multiple`.
 
         ``rate_position`` is a number, or a rate map (1, 1, H/16, W/16) for spatially
         varying quality. ``y`` replaces the analysis transform's latent, e.g. after
-        per-image optimisation.
+        per-image optimisation. ``local_models=False`` codes with the model's tables only.
         """
-        encoder = SymbolEncoder()
+        encoder = SymbolEncoder(local_models)
         with torch.no_grad():
             self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder)
         return encoder.finish()

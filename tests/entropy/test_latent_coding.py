@@ -42,6 +42,15 @@ def test_the_chosen_mode_is_the_cheapest_and_adapts_only_when_it_pays():
     assert coded_bytes(chosen, wrong) < 0.8 * coded_bytes(PLAIN, wrong)
 
 
+def test_an_encoder_without_local_models_codes_plainly_even_where_they_would_pay():
+    wrong = chunks(12)
+    assert choose_mode(wrong, TABLES).adaptive
+    encoder = SymbolEncoder(local_models=False)
+    assert encode_latent(encoder, wrong, TABLES) is PLAIN
+    decoder = SymbolDecoder(encoder.finish())
+    assert read_mode(decoder, TABLES, channels=6).mode.number == 0
+
+
 @pytest.mark.parametrize("mode", [PLAIN, CodingMode(OFFSETS), CodingMode(adaptive=True), CodingMode(OFFSETS, adaptive=True)])
 def test_a_mode_is_priced_within_a_few_bytes_of_its_coded_size(mode):
     """The choice prices modes without coding them; the range coder's flush and rounding are all it leaves out."""

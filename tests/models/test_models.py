@@ -10,7 +10,7 @@ from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
 from licodec.nn import checkerboard_anchor_mask
-from tests.conftest import code_plainly, loud_model, rate_ladder_model, smooth_image, tiny_model
+from tests.conftest import loud_model, rate_ladder_model, smooth_image, tiny_model
 
 
 def as_tensor(image: np.ndarray) -> torch.Tensor:
@@ -39,8 +39,7 @@ def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeyp
         shifts = (np.arange(chunks[0][0].shape[1]) % 16 - 8).astype(np.int32) if number & 1 and offsets else None
         return CodingMode(shifts, adaptive=bool(number & 2))
 
-    code_plainly(monkeypatch)
-    plain = model.compress(x, 0.5)
+    plain = model.compress(x, 0.5, local_models=False)
     monkeypatch.setattr(latent_coding, "choose_mode", forced)
     coded = model.compress(x, 0.5)
     # Offsets apply only to y of the hyperprior models (mbt2018 codes y one symbol at a time, in no mode).
@@ -82,30 +81,29 @@ def test_mixed_precision_keeps_latent_and_output_in_float32_and_close(checkerboa
     assert torch.allclose(mixed, exact, atol=0.05 * float(exact.abs().max()))
 
 
-def estimated_and_coded_bits(model, x, rate_position):
+def estimated_and_coded_bits(model, x, rate_position, local_models: bool = True):
     with torch.no_grad():
         out = model(x, rate_position)
     estimated = sum(float(-torch.log2(lik).sum()) for lik in out["likelihoods"].values())
-    return estimated, 8 * sum(len(s) for s in model.compress(x, rate_position))
+    return estimated, 8 * sum(len(s) for s in model.compress(x, rate_position, local_models=local_models))
 
 
-def test_coded_size_matches_the_rate_estimate_within_one_percent(monkeypatch):
+def test_coded_size_matches_the_rate_estimate_within_one_percent():
     """In the plain coding mode, a density without side information codes what its likelihoods say.
 
     (The adaptive mode would beat it by far: the tiny model is untrained.)
     """
-    code_plainly(monkeypatch)
-    estimated, coded = estimated_and_coded_bits(tiny_model("bmshj2018-factorized"), as_tensor(smooth_image(256, 256)), 1.0)
+    model = tiny_model("bmshj2018-factorized")
+    estimated, coded = estimated_and_coded_bits(model, as_tensor(smooth_image(256, 256)), 1.0, local_models=False)
     assert coded == pytest.approx(estimated, rel=0.01)
 
 
-def test_coded_size_tracks_the_rate_estimate_with_side_information(checkerboard_model, monkeypatch):
+def test_coded_size_tracks_the_rate_estimate_with_side_information(checkerboard_model):
     """In the plain coding mode, coding costs what the likelihoods say (tiny model: a few
     hundred bits, so 32-bit words count: 5%); choosing the mode per tile never costs more."""
     x = as_tensor(smooth_image(256, 256))
     estimated, adapted = estimated_and_coded_bits(checkerboard_model, x, 1.0)
-    code_plainly(monkeypatch)
-    _, plain = estimated_and_coded_bits(checkerboard_model, x, 1.0)
+    _, plain = estimated_and_coded_bits(checkerboard_model, x, 1.0, local_models=False)
     assert plain == pytest.approx(estimated, rel=0.05)
     assert adapted <= plain
 
