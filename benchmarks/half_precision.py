@@ -4,7 +4,7 @@
 
 Exports CHECKPOINT twice (float32 and float16 float weights; the integer coding
 tables are compiled from float32 either way), codes the images at several
-qualities with both, and prints the PSNR BD-rate of float16 against float32.
+qualities with both, and prints the PSNR and MS-SSIM BD-rates of float16 against float32.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from PIL import Image
 
 import licodec
 from licodec.eval.bdrate import bd_rate
-from licodec.eval.runner import psnr_curve
+from licodec.eval.runner import quick_curve
 from licodec.models import load_weights, save_weights
 from licodec.train.loop import export_checkpoint
 
@@ -28,7 +28,7 @@ QUALITIES = (10, 30, 50, 70, 90)
 
 def curve(model, images) -> dict:
     encode = lambda image, q: licodec.compress(image, quality=q, model=model)  # noqa: E731
-    return psnr_curve(encode, lambda data: licodec.decompress(data, model=model), images, QUALITIES)[0]
+    return quick_curve(encode, lambda data: licodec.decompress(data, model=model), images, QUALITIES)[0]
 
 
 def main() -> None:
@@ -52,9 +52,13 @@ def main() -> None:
         fp32_model, _ = load_weights(full)
         fp16 = curve(model, images)
         fp32 = curve(fp32_model, images)
-    for q, a, b, c, d in zip(QUALITIES, fp32["bpp"], fp32["psnr-rgb"], fp16["bpp"], fp16["psnr-rgb"]):
-        print(f"q{q:>3}: float32 {a:.4f} bpp {b:.3f} dB | float16 {c:.4f} bpp {d:.3f} dB")
-    print(f"PSNR BD-rate of float16 against float32 weights: {bd_rate(fp32, fp16):+.3f}% ({len(images)} images)")
+    for i, q in enumerate(QUALITIES):
+        print(
+            f"q{q:>3}: float32 {fp32['bpp'][i]:.4f} bpp {fp32['psnr-rgb'][i]:.3f} dB {fp32['ms-ssim-rgb'][i]:.5f}"
+            f" | float16 {fp16['bpp'][i]:.4f} bpp {fp16['psnr-rgb'][i]:.3f} dB {fp16['ms-ssim-rgb'][i]:.5f}"
+        )
+    for metric, label in (("psnr-rgb", "PSNR"), ("ms-ssim-rgb", "MS-SSIM")):
+        print(f"{label} BD-rate of float16 against float32 weights: {bd_rate(fp32, fp16, metric):+.3f}% ({len(images)} images)")
 
 
 if __name__ == "__main__":

@@ -175,28 +175,31 @@ def average_curve(rows: list[Measurement]) -> dict[str, list[float]]:
     return curve
 
 
-def psnr_curve(
+def quick_curve(
     encode: Callable[[Image.Image, int], bytes],
     decode: Callable[[bytes], Image.Image],
     images: list[Image.Image],
     qualities: tuple[int, ...],
 ) -> tuple[dict[str, list[float]], float]:
-    """A quick in-memory curve: mean bpp and PSNR per quality, and the mean encode seconds.
+    """A quick in-memory curve: mean bpp, PSNR and MS-SSIM per quality, and the mean encode seconds.
 
-    For benchmarks that compare two variants of one codec (no cache, no MS-SSIM).
+    For benchmarks that compare two variants of one codec (no cache, no decode timing).
     """
-    curve: dict[str, list[float]] = {"bpp": [], "psnr-rgb": []}
+    curve: dict[str, list[float]] = {"bpp": [], "psnr-rgb": [], "ms-ssim-rgb": []}
     seconds = []
     for q in qualities:
-        rates, scores = [], []
+        rates, psnrs, ms_ssims = [], [], []
         for image in images:
             start = time.perf_counter()
             data = encode(image, q)
             seconds.append(time.perf_counter() - start)
+            decoded = decode(data)
             rates.append(bits_per_pixel(len(data), *image.size))
-            scores.append(psnr(image, decode(data)))
+            psnrs.append(psnr(image, decoded))
+            ms_ssims.append(ms_ssim(image, decoded))
         curve["bpp"].append(_mean(rates))
-        curve["psnr-rgb"].append(_mean(scores))
+        curve["psnr-rgb"].append(_mean(psnrs))
+        curve["ms-ssim-rgb"].append(_mean(ms_ssims))
     return curve, _mean(seconds)
 
 
