@@ -37,7 +37,7 @@ def resolve(name: str) -> EvalCodec:
     """An evaluation codec by name; raises :class:`LicodecError` if unknown or unavailable."""
     base, *tools = _tool_parts(name)
     if _is_learned(base):
-        return _learned(base, name, **_adaptation_steps(tools, name))
+        return _learned(base, name, _adaptation_steps(tools, name))
     codec, label = _conventional(base), base
     for part in tools:
         tool, _, option = part.partition(":")
@@ -53,14 +53,15 @@ ADAPTATIONS = {"optimize": 100, "adapt-decoder": 40}
 
 
 def _adaptation_steps(tools: list[str], name: str) -> dict[str, int]:
+    """Steps of each adaptation in ``tools`` (``licodec+optimize:50`` -> ``{"optimize": 50}``)."""
     steps = {}
     for part in tools:
         tool, _, option = part.partition(":")
         if tool not in ADAPTATIONS:
-            raise LicodecError(f"+{tool} is for conventional codecs; a licodec model takes +optimize or +adapt-decoder ({name!r})")
+            raise LicodecError(f"+{tool} is for conventional codecs; a licodec model takes {' or '.join(f'+{a}' for a in ADAPTATIONS)} ({name!r})")
         if option and not option.isdigit():
             raise LicodecError(f"+{tool}:STEPS takes a whole number of steps, not {option!r}")
-        steps[f"{tool.replace('-', '_')}_steps"] = int(option) if option else ADAPTATIONS[tool]
+        steps[tool] = int(option) if option else ADAPTATIONS[tool]
     return steps
 
 
@@ -171,13 +172,15 @@ def _is_learned(name: str) -> bool:
     return name == "licodec" or name.startswith("licodec:")
 
 
-def _learned(base: str, label: str, optimize_steps: int = 0, adapt_decoder_steps: int = 0) -> EvalCodec:
-    """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation (same decoder)."""
+def _learned(base: str, label: str, steps: dict[str, int]) -> EvalCodec:
+    """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation
+    (``steps`` of each of :data:`ADAPTATIONS`, as the CLI's options; same decoder)."""
     import licodec
     from licodec.bitstream import FORMAT_VERSION
 
     model = licodec.load_model(base.partition(":")[2] or None)
-    adaptation = [f"{flag} {n}" for flag, n in (("--optimize", optimize_steps), ("--adapt-decoder", adapt_decoder_steps)) if n]
+    optimize_steps, adapt_decoder_steps = (steps.get(tool, 0) for tool in ADAPTATIONS)
+    adaptation = [f"--{tool} {steps[tool]}" for tool in ADAPTATIONS if steps.get(tool)]
     return EvalCodec(
         name=label,
         description=" ".join([f"licodec model {model.name}", *adaptation]),
