@@ -143,7 +143,7 @@ def test_user_errors_exit_1_with_one_line(args, tmp_path):
     assert_one_line_error(run_cli(*args, cwd=tmp_path))
 
 
-@pytest.mark.parametrize("args", [[], ["compress"], ["compress", "x.png", "--quality", "0"], ["compress", "x.png", "-q", "abc"], ["frobnicate"]])
+@pytest.mark.parametrize("args", [[], ["compress"], ["compress", "x.png", "--quality", "0"], ["compress", "x.png", "-q", "abc"], ["compress", "x.png", "--optimize", "-1"], ["frobnicate"]])
 def test_usage_errors_exit_2(args):
     assert run_cli(*args).returncode == 2
 
@@ -187,13 +187,13 @@ def test_quality_and_target_are_mutually_exclusive(tmp_path):
     assert run_cli("compress", "x.png", "--quality", "5", "--target-bpp", "0.5").returncode == 2
 
 
-def test_optimize_writes_a_file_the_plain_decoder_reads(tmp_path):
+@pytest.mark.parametrize("adaptation", [["--optimize", "2", "-q", "40"], ["--optimize", "2", "--adapt-decoder", "2"]])
+def test_adaptations_write_a_file_the_plain_decoder_reads(tmp_path, adaptation):
     source = tmp_path / "p.png"
     Image.fromarray(smooth_image(64, 64)).save(source)
-    result = run_cli("compress", str(source), "--optimize", "2", "-q", "40")
+    result = run_cli("compress", str(source), *adaptation)
     assert result.returncode == 0, result.stderr
     assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0
-    assert run_cli("compress", str(source), "--optimize", "-1").returncode == 2
 
 
 def test_no_local_models_codes_the_same_pixels_with_the_models_tables_only(tmp_path):
@@ -210,14 +210,6 @@ def test_no_local_models_codes_the_same_pixels_with_the_models_tables_only(tmp_p
     assert sizes[0] < sizes[1] and pixels[0] == pixels[1]
     assert main(["compress", str(tmp_path / "chart.png"), "-o", str(tmp_path / "t.lic"), "--target-size", str(sizes[1]), "--no-local-models"]) == 0
     assert (tmp_path / "t.lic").stat().st_size <= sizes[1]
-
-
-def test_adapt_decoder_composes_with_optimize(tmp_path):
-    source = tmp_path / "p.png"
-    Image.fromarray(smooth_image(64, 64)).save(source)
-    result = run_cli("compress", str(source), "--optimize", "2", "--adapt-decoder", "2")
-    assert result.returncode == 0, result.stderr
-    assert run_cli("decompress", str(tmp_path / "p.lic"), "-o", str(tmp_path / "back.png")).returncode == 0
 
 
 @pytest.mark.parametrize("command, module, trainer", [("train-prefilter", "prefilter", "train_prefilter"), ("train-postfilter", "postfilter", "train_postfilter")])
