@@ -376,12 +376,14 @@ def jpeg_encoder(args: argparse.Namespace) -> tuple[Callable[[Image.Image, bytes
     """``licodec jpeg``'s encoder (libjpeg's tables or ``--tables``) and what it notes about itself."""
     from licodec.conventional import jpeg
 
+    optimize = not args.standard_huffman
+    notes = [] if optimize else ["standard Huffman tables"]
     if args.tables is None:
-        return lambda image, comment: jpeg.encode(image, args.quality, comment), []
+        return lambda image, comment: jpeg.encode(image, args.quality, comment, optimize), notes
     from licodec.conventional.qtables import load_table_set
 
     table_set = load_table_set(args.tables or None)
-    return lambda image, comment: table_set.encode(image, args.quality, comment), [f"tables {table_set.name}"]
+    return lambda image, comment: table_set.encode(image, args.quality, comment, optimize), [f"tables {table_set.name}", *notes]
 
 
 def cmd_conventional(args: argparse.Namespace) -> int:
@@ -556,6 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
                 const="",
                 metavar="NAME",
                 help="signal per-block post-filter choices in the file (default bank if no NAME)",
+            )
+            p.add_argument(
+                "--standard-huffman",
+                action="store_true",
+                help="keep libjpeg's standard Huffman tables (default: fit them to the image; same pixels, fewer bytes)",
             )
         p.add_argument("--force", action="store_true", help="overwrite an existing output")
         p.set_defaults(func=cmd_conventional)

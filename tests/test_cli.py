@@ -227,3 +227,15 @@ def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_p
     assert main([command, str(tmp_path), "-o", str(output)]) == 1  # an existing output needs --force
     assert main([command, str(tmp_path), "-o", str(tmp_path / "no" / "f.safetensors")]) == 1  # refused before training
     assert len(received) == 1
+
+
+def test_jpeg_fits_its_huffman_tables_unless_told_to_keep_the_standard_ones(tmp_path, capsys):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(96, 128)).save(source)
+    assert main(["jpeg", str(source), "-q", "40", "-o", str(tmp_path / "fitted.jpg")]) == 0
+    assert main(["jpeg", str(source), "-q", "40", "-o", str(tmp_path / "standard.jpg"), "--standard-huffman"]) == 0
+    assert "standard Huffman tables" in capsys.readouterr().out.splitlines()[-1]
+    fitted, standard = (tmp_path / "fitted.jpg").read_bytes(), (tmp_path / "standard.jpg").read_bytes()
+    assert len(fitted) < len(standard)
+    pixels = [np.asarray(Image.open(tmp_path / name)) for name in ("fitted.jpg", "standard.jpg")]
+    assert np.array_equal(*pixels)

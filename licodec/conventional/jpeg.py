@@ -11,7 +11,7 @@ from licodec.conventional._pillow import load, save
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 SUBSAMPLING = 2  # Pillow's code for 4:2:0
-WRITES_COMMENTS = True  # encode() takes a COM-segment payload (post-filter choices)
+JPEG_OPTIONS = True  # encode() also takes a COM-segment payload (post-filter choices) and optimize_huffman
 
 
 def is_available() -> bool:
@@ -22,10 +22,21 @@ def version() -> str:
     return f"libjpeg-turbo {features.version('libjpeg_turbo') or '?'} (Pillow {PIL.__version__})"
 
 
-def encode(image: Image.Image, quality: int, comment: bytes | None = None) -> bytes:
-    """Baseline JPEG; ``comment`` goes into a COM segment, which decoders ignore."""
-    options = {"comment": comment} if comment else {}
-    return save(image, "JPEG", quality=int(quality), subsampling=SUBSAMPLING, **options)
+def encode(image: Image.Image, quality: int, comment: bytes | None = None, optimize_huffman: bool = False) -> bytes:
+    """Baseline JPEG; ``comment`` goes into a COM segment, which decoders ignore.
+
+    ``optimize_huffman`` has libjpeg fit the Huffman tables to this image (a second
+    pass): the same coefficients and decoded pixels in fewer bytes, still baseline.
+    """
+    return save(image, "JPEG", quality=int(quality), subsampling=SUBSAMPLING, **jpeg_save_options(comment, optimize_huffman))
+
+
+def jpeg_save_options(comment: bytes | None, optimize_huffman: bool) -> dict:
+    """Pillow's save options for a COM segment and image-fitted Huffman tables."""
+    options: dict = {"comment": comment} if comment else {}
+    if optimize_huffman:
+        options["optimize"] = True
+    return options
 
 
 def decode(data: bytes) -> Image.Image:

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from licodec.conventional._pillow import save
-from licodec.conventional.jpeg import SUBSAMPLING
+from licodec.conventional.jpeg import SUBSAMPLING, jpeg_save_options
 from licodec.conventional._weights import installed_file
 from licodec.errors import LicodecError
 
@@ -46,12 +46,12 @@ def standard_tables(quality: int) -> Tables:
     return list(tables[0]), list(tables[1])
 
 
-def encode(image: Image.Image, tables: Tables, comment: bytes | None = None) -> bytes:
-    """Baseline JPEG (4:2:0) of ``image`` with explicit quantisation tables (and an optional COM segment)."""
+def encode(image: Image.Image, tables: Tables, comment: bytes | None = None, optimize_huffman: bool = False) -> bytes:
+    """Baseline JPEG (4:2:0) of ``image`` with explicit quantisation tables (options as :func:`jpeg.encode`)."""
     luma, chroma = tables
     if not all(1 <= v <= 255 for v in (*luma, *chroma)) or len(luma) != 64 or len(chroma) != 64:
         raise LicodecError("quantisation tables need 64 entries each in 1..255 (baseline JPEG)")
-    options = {"comment": comment} if comment else {}
+    options = jpeg_save_options(comment, optimize_huffman)
     return save(image, "JPEG", qtables=[list(luma), list(chroma)], subsampling=SUBSAMPLING, **options)
 
 
@@ -78,8 +78,8 @@ class TableSet:
 
         return blend(self.anchors[low][0], self.anchors[high][0]), blend(self.anchors[low][1], self.anchors[high][1])
 
-    def encode(self, image: Image.Image, quality: int, comment: bytes | None = None) -> bytes:
-        return encode(image, self.tables(quality), comment)
+    def encode(self, image: Image.Image, quality: int, comment: bytes | None = None, optimize_huffman: bool = False) -> bytes:
+        return encode(image, self.tables(quality), comment, optimize_huffman)
 
 
 def save_table_set(path: Path, metric: str, anchors: dict[int, Tables], training: dict) -> None:

@@ -5,7 +5,9 @@ optionally adapted to each image as ``compress`` can (``licodec+optimize[:STEPS]
 ``+adapt-decoder[:STEPS]``); the rest are the conventional codecs of
 :mod:`licodec.conventional`, optionally followed by learned tools: ``jpeg+tables``,
 ``jpeg+tables:NAME+prefilter`` (a tool's ``:NAME`` picks a table set, filter or bank
-other than the shipped default).
+other than the shipped default), and ``+huffman``: JPEG with Huffman tables fitted
+to each image, which changes bytes but no pixel, so what the learned tools gain
+can be told apart from it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ class EvalCodec:
     qualities: tuple[int, ...]
     encode: Callable[[Image.Image, int], bytes]
     decode: Callable[[bytes], Image.Image]
-    # JPEG family only: encode with a comment (COM) segment, where post-filter choices travel
-    encode_with_comment: Callable[[Image.Image, int, bytes | None], bytes] | None = None
+    # JPEG family only: encode(image, quality, comment, optimize_huffman), with a comment (COM)
+    # segment where post-filter choices travel, and Huffman tables fitted to the image
+    encode_jpeg: Callable[[Image.Image, int, bytes | None, bool], bytes] | None = None
 
 
 def resolve(name: str) -> EvalCodec:
@@ -98,7 +101,7 @@ def _conventional(name: str) -> EvalCodec:
         qualities=tuple(module.QUALITIES),
         encode=module.encode,
         decode=module.decode,
-        encode_with_comment=module.encode if getattr(module, "WRITES_COMMENTS", False) else None,
+        encode_jpeg=module.encode if getattr(module, "JPEG_OPTIONS", False) else None,
     )
 
 
@@ -110,16 +113,18 @@ def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCo
     path = prefilter_file(filter_name)
     prefilter = load_prefilter(str(path))
 
-    def encode(image: Image.Image, quality: int) -> bytes:
-        return base.encode(prefilter.apply_for(image, lambda probe: base.encode(probe, quality)), quality)
+    def filtered(image: Image.Image, quality: int) -> Image.Image:
+        return prefilter.apply_for(image, lambda probe: base.encode(probe, quality))
 
+    write = base.encode_jpeg
     return EvalCodec(
         name=label,
         description=f"{base.description}, after the learned pre-filter {path.stem}",
         version=f"{base.version} + {path.stem} {weights_hash(path)}",
         qualities=base.qualities,
-        encode=encode,
+        encode=lambda image, quality: base.encode(filtered(image, quality), quality),
         decode=base.decode,
+        encode_jpeg=None if write is None else lambda image, quality, *options: write(filtered(image, quality), quality, *options),
     )
 
 
@@ -128,7 +133,7 @@ def _with_tables(base: EvalCodec, label: str, table_set_name: str | None) -> Eva
     from licodec.conventional.qtables import load_table_set
 
     if base.name != "jpeg":
-        raise LicodecError(f"learned quantisation tables exist for jpeg only, not {base.name!r}")
+        raise LicodecError(f"learned quantisation tables exist for jpeg only, not {base.name!r} (+tables comes right after jpeg)")
     table_set = load_table_set(table_set_name)
     return EvalCodec(
         name=label,
@@ -137,7 +142,25 @@ def _with_tables(base: EvalCodec, label: str, table_set_name: str | None) -> Eva
         qualities=base.qualities,
         encode=table_set.encode,
         decode=base.decode,
-        encode_with_comment=table_set.encode,
+        encode_jpeg=table_set.encode,
+    )
+
+
+def _with_optimized_huffman(base: EvalCodec, label: str, option: str | None) -> EvalCodec:
+    """``base`` with libjpeg's Huffman tables fitted to each image: the same pixels in fewer bytes."""
+    write = base.encode_jpeg
+    if write is None:
+        raise LicodecError(f"+huffman fits JPEG's Huffman tables, which {base.name!r} does not let it set (it goes before +postfilter)")
+    if option:
+        raise LicodecError(f"+huffman takes no name, not {option!r}")
+    return EvalCodec(
+        name=label,
+        description=f"{base.description}, Huffman tables fitted to the image",
+        version=f"{base.version} + optimized Huffman",
+        qualities=base.qualities,
+        encode=lambda image, quality: write(image, quality, None, True),
+        decode=base.decode,
+        encode_jpeg=lambda image, quality, comment, _optimize_huffman: write(image, quality, comment, True),
     )
 
 
@@ -146,7 +169,7 @@ def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> Eval
     from licodec.conventional.postfilter import bank_file, jpeg_with_signal, load_bank, postfilter_decode
     from licodec.models.registry import weights_hash
 
-    write = base.encode_with_comment
+    write = base.encode_jpeg
     if write is None:
         raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
     path = bank_file(bank_name)
@@ -156,7 +179,7 @@ def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> Eval
         description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
         version=f"{base.version} + {name} {weights_hash(path)}",
         qualities=base.qualities,
-        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment), name, bank),
+        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment, False), name, bank),
         decode=lambda data: postfilter_decode(data, bank, name),
     )
 
@@ -165,6 +188,7 @@ _TOOLS: dict[str, Callable[[EvalCodec, str, str | None], EvalCodec]] = {
     "prefilter": _prefiltered,
     "tables": _with_tables,
     "postfilter": _with_postfilter,
+    "huffman": _with_optimized_huffman,
 }
 
 

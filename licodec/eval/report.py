@@ -67,11 +67,12 @@ def plot(curves: dict[str, dict], references: list[dict], metric: str, label: st
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
-    for name, curve in curves.items():
-        ax.plot(curve["bpp"], curve[metric], "o-", label=name, linewidth=2 if name.startswith("licodec") else 1.2)
-    for ref in references:
-        if metric in ref["results"]:
-            ax.plot(ref["results"]["bpp"], ref["results"][metric], "--", label=f"{ref['name']} (published)", alpha=0.7)
+    drawn = [ref for ref in references if metric in ref["results"]]
+    colours = _distinct_colours(len(curves) + len(drawn))
+    for (name, curve), colour in zip(curves.items(), colours):
+        ax.plot(curve["bpp"], curve[metric], "o-", color=colour, label=name, linewidth=2 if name.startswith("licodec") else 1.2)
+    for ref, colour in zip(drawn, colours[len(curves) :]):
+        ax.plot(ref["results"]["bpp"], ref["results"][metric], "--", color=colour, label=f"{ref['name']} (published)", alpha=0.7)
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel(label)
     ax.set_xlim(0, 2.0)
@@ -80,3 +81,11 @@ def plot(curves: dict[str, dict], references: list[dict], metric: str, label: st
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _distinct_colours(count: int) -> list:
+    """One colour per curve: matplotlib's 10-colour cycle repeats, which makes a busy plot ambiguous."""
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab10" if count <= 10 else "tab20"]
+    return [palette(i % palette.N) for i in range(count)]

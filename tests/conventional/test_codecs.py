@@ -34,3 +34,18 @@ def test_an_unavailable_codec_is_reported_not_crashed(monkeypatch):
     monkeypatch.setattr(CODECS["heic"], "is_available", lambda: False)
     with pytest.raises(LicodecError, match="not available"):
         resolve("heic")
+
+
+def test_jpeg_with_fitted_huffman_tables_keeps_every_pixel_in_fewer_bytes_and_stays_baseline():
+    from licodec.conventional import jpeg
+    from licodec.conventional.qtables import load_table_set
+
+    image = Image.fromarray(smooth_image(96, 128))
+    tables = load_table_set("psnr")
+    for encode in (lambda *a: jpeg.encode(image, 50, *a), lambda *a: tables.encode(image, 50, *a)):
+        standard, fitted = encode(None, False), encode(None, True)
+        assert len(fitted) < len(standard)
+        assert CODECS["jpeg"].decode(fitted).tobytes() == CODECS["jpeg"].decode(standard).tobytes()
+        assert b"\xff\xc0" in fitted and b"\xff\xc2" not in fitted  # SOF0 baseline, not progressive
+    with_comment = jpeg.encode(image, 50, b"note", True)
+    assert b"note" in with_comment and len(with_comment) < len(jpeg.encode(image, 50, b"note"))

@@ -32,3 +32,24 @@ def test_a_learned_model_can_be_adapted_per_image_and_each_setting_is_its_own_ca
 def test_tools_that_do_not_fit_the_codec_are_refused_by_name(name, message):
     with pytest.raises(LicodecError, match=message):
         resolve(name)
+
+
+def test_huffman_fitting_composes_with_the_jpeg_tools_and_changes_bytes_not_pixels():
+    image = Image.fromarray(smooth_image(96, 128))
+    plain, fitted = resolve("jpeg"), resolve("jpeg+huffman")
+    assert fitted.version == f"{plain.version} + optimized Huffman"
+    assert len(fitted.encode(image, 50)) < len(plain.encode(image, 50))
+    assert fitted.decode(fitted.encode(image, 50)).tobytes() == plain.decode(plain.encode(image, 50)).tobytes()
+    tables, tables_fitted = resolve("jpeg+tables"), resolve("jpeg+tables+huffman+postfilter")
+    assert len(tables_fitted.encode(image, 50)) < len(resolve("jpeg+tables+postfilter").encode(image, 50))
+    assert resolve("jpeg+prefilter+huffman").encode(image, 50)[:2] == b"\xff\xd8"
+    assert tables.version in tables_fitted.version
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("webp+huffman", "does not let it set"), ("jpeg+postfilter+huffman", "before \\+postfilter"), ("jpeg+huffman+tables", "right after jpeg")],
+)
+def test_huffman_fitting_is_refused_where_no_jpeg_encoder_takes_it(name, message):
+    with pytest.raises(LicodecError, match=message):
+        resolve(name)
