@@ -1,4 +1,4 @@
-"""BD-rate between training checkpoints on the held-out crops, read from the runs' logs (no coding, no CPU).
+"""BD-rate between training checkpoints on the held-out crops, read from the runs' logs (or measured, for a weights file).
 
     .venv/bin/python benchmarks/held_out.py RUN[@STEP] RUN[@STEP] [...] [--data ../shared/data/train]
 
