@@ -153,14 +153,18 @@ def _with_optimized_huffman(base: EvalCodec, label: str, option: str | None) -> 
         raise LicodecError(f"+huffman fits JPEG's Huffman tables, which {base.name!r} does not let it set (it goes before +postfilter)")
     if option:
         raise LicodecError(f"+huffman takes no name, not {option!r}")
+
+    def fitted(image: Image.Image, quality: int, comment: bytes | None = None, _optimize_huffman: bool = True) -> bytes:
+        return write(image, quality, comment, True)  # whatever a later tool asks, the tables are fitted
+
     return EvalCodec(
         name=label,
         description=f"{base.description}, Huffman tables fitted to the image",
         version=f"{base.version} + optimized Huffman",
         qualities=base.qualities,
-        encode=lambda image, quality: write(image, quality, None, True),
+        encode=fitted,
         decode=base.decode,
-        encode_jpeg=lambda image, quality, comment, _optimize_huffman: write(image, quality, comment, True),
+        encode_jpeg=fitted,
     )
 
 
