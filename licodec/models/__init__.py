@@ -1,7 +1,7 @@
 """Learned codecs: transforms composed with entropy models, registered by stable name."""
 
 from licodec.models.base import CodingTables, LearnedCodec
-from licodec.models.config import TINY, CodecConfig
+from licodec.models.config import SHIPPED_CONFIG, TINY, CodecConfig
 from licodec.models.registry import (
     ARCHITECTURES,
     DEFAULT_MODEL,
@@ -17,6 +17,7 @@ __all__ = [
     "ARCHITECTURES",
     "DEFAULT_MODEL",
     "SHIPPED",
+    "SHIPPED_CONFIG",
     "TINY",
     "CodecConfig",
     "CodingTables",

@@ -17,6 +17,9 @@ LADDERS = {"mse": RATE_LADDER_MSE, "ms-ssim": RATE_LADDER_MS_SSIM}
 
 @dataclass(frozen=True)
 class CodecConfig:
+    """Widths and rate ladder of a model. The defaults are mbt2018-mean's classic 128/192 (the speed reference);
+    :data:`SHIPPED_CONFIG` is the shipped default's."""
+
     channels: int = 128  # "N": width of the analysis transform
     latent_channels: int = 192  # "M": channels of y
     hyper_channels: int = 128  # channels of z
@@ -38,6 +41,9 @@ class CodecConfig:
     def num_rates(self) -> int:
         return len(self.lambdas)
 
+
+SHIPPED_CONFIG = CodecConfig(latent_channels=160, decoder_widths=(128, 128, 64), lambdas=RATE_LADDER_MSE)
+"""The architecture of the shipped ``licodec-mse`` (and ``licodec-ms-ssim``, on its own ladder): ``licodec train``'s defaults."""
 
 TINY = CodecConfig(channels=8, latent_channels=8, hyper_channels=8, decoder_widths=(8, 8, 8), lambdas=(0.01, 0.05))
 """For tests: builds in milliseconds, codes a 32x32 image in a few."""

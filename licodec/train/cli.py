@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from licodec.models.config import LADDERS, CodecConfig
+from licodec.models.config import LADDERS, SHIPPED_CONFIG, CodecConfig
 
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 
@@ -16,10 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default="licodec-mse", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
     parser.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
     parser.add_argument("--architecture", default="he2021-checkerboard")
-    parser.add_argument("--channels", type=int, default=128)
-    parser.add_argument("--latent-channels", type=int, default=160)
-    parser.add_argument("--hyper-channels", type=int, default=128)
-    parser.add_argument("--decoder-widths", default="128,128,64")
+    parser.add_argument("--channels", type=int, default=SHIPPED_CONFIG.channels)
+    parser.add_argument("--latent-channels", type=int, default=SHIPPED_CONFIG.latent_channels)
+    parser.add_argument("--hyper-channels", type=int, default=SHIPPED_CONFIG.hyper_channels)
+    parser.add_argument("--decoder-widths", default=",".join(map(str, SHIPPED_CONFIG.decoder_widths)))
     parser.add_argument("--lambdas", help="one multiplier per rung (default: the ladder for --distortion)")
     parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
     parser.add_argument("--batch-size", type=int, default=8)

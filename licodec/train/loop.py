@@ -15,14 +15,14 @@ import os
 import platform
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from licodec.errors import LicodecError
-from licodec.models import CodecConfig, create_model, save_weights
+from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, save_weights
 from licodec.models.base import LearnedCodec
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 from licodec.train.data import TrainingImages, find_images, is_validation, load_images, sample_batch
@@ -35,7 +35,7 @@ class TrainSettings:
     data: list[str]
     run_dir: str
     architecture: str = "he2021-checkerboard"
-    config: CodecConfig = field(default_factory=CodecConfig)
+    config: CodecConfig = SHIPPED_CONFIG
     batch_size: int = 8
     crop: int = 128
     learning_rate: float = 1e-4
