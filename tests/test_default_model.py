@@ -61,11 +61,11 @@ def test_a_flat_graphic_is_coded_adaptively_in_fewer_bytes_with_the_same_pixels(
     from licodec.entropy import latent_coding
     from licodec.eval.synthetic import low_complexity_images
 
-    chart = low_complexity_images()["slide"].crop((0, 0, 384, 256))
+    slide = low_complexity_images()["slide"].crop((0, 0, 384, 256))
     choose, chosen = latent_coding.choose_mode, []
     monkeypatch.setattr(latent_coding, "choose_mode", lambda *args, **kwargs: chosen.append(choose(*args, **kwargs)) or chosen[-1])
-    adapted = licodec.compress(chart, quality=50)
-    plain = licodec.compress(chart, quality=50, local_models=False)
+    adapted = licodec.compress(slide, quality=50)
+    plain = licodec.compress(slide, quality=50, local_models=False)
     assert [mode.adaptive for mode in chosen] == [True, True]  # z, then y
     assert len(adapted) < 0.9 * len(plain)  # 0.87 with the step-119,390 weights (the bar chart's crop: 0.92, was 0.83)
     assert licodec.decompress(adapted).tobytes() == licodec.decompress(plain).tobytes()
