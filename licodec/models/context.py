@@ -36,7 +36,7 @@ def neighbour_classes(anchor_symbols: np.ndarray, anchor: torch.Tensor) -> np.nd
     """Class (1, 2 or 3) of each non-anchor position, (1, M, K), from the anchors' symbols (1, M, K').
 
     Flat regions code runs of zeros; a non-anchor next to zeros is most likely zero too.
-    Tried and dropped (ad hoc, drawn set at q50, priced by ``code_length_bits``): also
+    Tried and dropped (``benchmarks/context_classes.py``, drawn set at q50): also
     bucketing the nonzero anchors around a position over all channels, or coding the
     anchors in two channel halves, the second split by the first's nonzeros at the
     same position, each changed y's adaptive size by -0.5% to +0.9%: the table index
