@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from licodec.nn import GDN, conv, deconv
+from licodec.nn import GDN, SubpixelTransposedConv2d, conv, deconv
 
 
 def analysis_transform(channels: int, latent_channels: int) -> nn.Sequential:
@@ -22,14 +22,15 @@ def synthesis_transform(latent_channels: int, widths: tuple[int, int, int]) -> n
     """g_s: y_hat (N, M, h, w) -> image (N, 3, 16h, 16w).
 
     ``widths`` narrows towards full resolution, where each channel costs the most:
-    decoding time is dominated by the last upsampling layers on a CPU.
+    decoding time is dominated by the last upsampling layers on a CPU. The last
+    runs in its sub-pixel form at inference (:class:`SubpixelTransposedConv2d`).
     """
     a, b, c = widths
     return nn.Sequential(
         deconv(latent_channels, a), GDN(a, inverse=True),
         deconv(a, b), GDN(b, inverse=True),
         deconv(b, c), GDN(c, inverse=True),
-        deconv(c, 3),
+        SubpixelTransposedConv2d(c, 3),
     )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from licodec.nn.gdn import GDN
 from licodec.nn.layers import (
     CheckerboardMaskedConv2d,
     MaskedConv2d,
+    SubpixelTransposedConv2d,
     conv,
     deconv,
     checkerboard_anchor_mask,
@@ -13,6 +14,7 @@ __all__ = [
     "GDN",
     "CheckerboardMaskedConv2d",
     "MaskedConv2d",
+    "SubpixelTransposedConv2d",
     "conv",
     "deconv",
     "checkerboard_anchor_mask",

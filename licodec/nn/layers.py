@@ -24,6 +24,60 @@ def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: in
     )
 
 
+class SubpixelTransposedConv2d(nn.ConvTranspose2d):
+    """The transposed convolution of :func:`deconv`, run without gradients as a stride-1
+    convolution followed by a pixel shuffle (the same function, summed in another order).
+
+    oneDNN's transposed convolution is slow when it has few output channels: for the
+    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form takes about half
+    the time. For wide layers it is slower, so only that layer uses it. Parameters and
+    state dict are those of ``nn.ConvTranspose2d``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> None:
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, not {kernel_size}")
+        padding = kernel_size // 2
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding=stride - 1)
+        # Output pixel s*m + phase sums input pixels m + d with kernel tap phase + padding - s*d.
+        self._reach = (padding + stride - 1) // stride  # the largest |d| any phase uses
+        self._cache: tuple[torch.UntypedStorage, tuple, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if torch.is_grad_enabled() or output_size is not None:
+            return super().forward(x, output_size)
+        s = self.stride[0]
+        bias = self.bias.repeat_interleave(s * s) if self.bias is not None else None
+        y = F.conv2d(x, self._subpixel_weight(), bias, padding=self._reach)
+        return F.pixel_shuffle(y, s)
+
+    def _subpixel_weight(self) -> torch.Tensor:
+        """(out * s * s, in, 2r + 1, 2r + 1): one stride-1 kernel per output channel and phase.
+
+        Cached per weight storage and version; holding the storage keeps its address
+        from being reused, since ``module.to`` swaps a parameter's data in place.
+        """
+        storage = self.weight.untyped_storage()
+        key = (storage.data_ptr(), self.weight._version, self.weight.dtype)
+        if self._cache is None or self._cache[1] != key:
+            self._cache = (storage, key, self._rearranged_weight())
+        return self._cache[2]
+
+    def _rearranged_weight(self) -> torch.Tensor:
+        s, r, k, pad = self.stride[0], self._reach, self.kernel_size[0], self.padding[0]
+        taps = self.weight.new_zeros(self.out_channels, s, s, self.in_channels, 2 * r + 1, 2 * r + 1)
+        for py in range(s):
+            for dy in range(-r, r + 1):
+                ky = py + pad - s * dy
+                for px in range(s):
+                    for dx in range(-r, r + 1):
+                        kx = px + pad - s * dx
+                        if 0 <= ky < k and 0 <= kx < k:
+                            taps[:, py, px, :, dy + r, dx + r] = self.weight.detach()[:, :, ky, kx].t()
+        weight = taps.reshape(-1, self.in_channels, 2 * r + 1, 2 * r + 1)
+        return weight.contiguous(memory_format=torch.channels_last)
+
+
 class MaskedConv2d(nn.Conv2d):
     """Causal (raster-order) convolution of PixelCNN: type "A" excludes the centre tap.
 
