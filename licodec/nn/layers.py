@@ -29,9 +29,10 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
     convolution followed by a pixel shuffle (the same function, summed in another order).
 
     oneDNN's transposed convolution is slow when it has few output channels: for the
-    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form takes about half
-    the time. For wide layers it is slower, so only that layer uses it. Parameters and
-    state dict are those of ``nn.ConvTranspose2d``.
+    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form took half the
+    time on one thread, 2% of a whole Kodak decode on two (``benchmarks/speed.py``).
+    For wide layers it is slower, so only that layer uses it. Parameters and state
+    dict are those of ``nn.ConvTranspose2d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> None:
