@@ -29,10 +29,10 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
     convolution followed by a pixel shuffle (the same function, summed in another order).
 
     oneDNN's transposed convolution is slow when it has few output channels: for the
-    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form took half the
-    time on one thread, 2% of a whole Kodak decode on two (``benchmarks/speed.py``).
-    For wide layers it is slower, so only that layer uses it. Parameters and state
-    dict are those of ``nn.ConvTranspose2d``.
+    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form saves about 2%
+    of a Kodak decode on two threads (``benchmarks/speed.py`` times both). Wide layers
+    ran slower this way, so only that layer uses it. Parameters and state dict are
+    those of ``nn.ConvTranspose2d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> None:
@@ -66,7 +66,8 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
 
     def _rearranged_weight(self) -> torch.Tensor:
         s, r, k, pad = self.stride[0], self._reach, self.kernel_size[0], self.padding[0]
-        taps = self.weight.new_zeros(self.out_channels, s, s, self.in_channels, 2 * r + 1, 2 * r + 1)
+        source = self.weight.detach()
+        taps = source.new_zeros(self.out_channels, s, s, self.in_channels, 2 * r + 1, 2 * r + 1)
         for py in range(s):
             for dy in range(-r, r + 1):
                 ky = py + pad - s * dy
@@ -74,7 +75,7 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
                     for dx in range(-r, r + 1):
                         kx = px + pad - s * dx
                         if 0 <= ky < k and 0 <= kx < k:
-                            taps[:, py, px, :, dy + r, dx + r] = self.weight.detach()[:, :, ky, kx].t()
+                            taps[:, py, px, :, dy + r, dx + r] = source[:, :, ky, kx].t()
         weight = taps.reshape(-1, self.in_channels, 2 * r + 1, 2 * r + 1)
         return weight.contiguous(memory_format=torch.channels_last)
 
