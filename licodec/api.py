@@ -13,7 +13,7 @@ from licodec.adapt.decoder_bias import decode_bias_updates, encode_bias_updates,
 from licodec.adapt.latent import optimize_latent
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
 from licodec.bitstream import FLAG_DECODER_UPDATES, Header, LicFile
-from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
+from licodec.errors import CorruptBitstreamError, LicodecError, TargetUnreachableError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
 from licodec.models import load_model as _load_model
 from licodec.models.base import LearnedCodec
@@ -131,7 +131,7 @@ def compress_to_size(
     stays as given (default: 25 above the searched quality).
 
     Bisection on the continuous quality (steps of 0.01), which the rate follows
-    monotonically; about 14 encodes. Raises :class:`LicodecError` if even quality 1 is too large.
+    monotonically; about 14 encodes. Raises :class:`TargetUnreachableError` if even quality 1 is too large.
     """
     codec = load_model(model) if model is None or isinstance(model, str) else model
     source = open_image(image)
@@ -147,7 +147,7 @@ def compress_to_size(
     low, high = 100, 10000  # centi-quality; the file at `low` always fits
     best = encode_at(low)
     if len(best) > max_bytes:
-        raise LicodecError(f"cannot fit in {max_bytes} bytes: the smallest file (quality 1) takes {len(best)}")
+        raise TargetUnreachableError(max_bytes, len(best))
     largest = encode_at(high)
     if len(largest) <= max_bytes:
         return largest, 100.0

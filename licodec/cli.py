@@ -163,13 +163,11 @@ def cmd_compress(args: argparse.Namespace) -> int:
     if args.roi_quality is not None and roi is None:
         raise LicodecError("--roi-quality needs --roi MASK")
     start = time.perf_counter()
+    note = ""
     if args.target_size is not None or args.target_bpp is not None:
-        from licodec.api import compress_to_size
-
-        budget = args.target_size if args.target_size is not None else int(args.target_bpp * image.width * image.height / 8)
-        data, quality = compress_to_size(
-            image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder, args.local_models
-        )  # fmt: skip
+        data, quality = compress_to_target(args, image, model, roi)
+        if quality == 100:
+            note = " (the highest: the target allows more)"
     else:
         with optimization_progress(args.optimize) as on_step:
             data = compress(
@@ -182,8 +180,26 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
     header = read_header(data)
     bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}, {seconds * 1000:.0f} ms")
+    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms")
     return 0
+
+
+def compress_to_target(args: argparse.Namespace, image, model, roi) -> tuple[bytes, float]:
+    """``compress_to_size`` for ``--target-size`` or ``--target-bpp``; a bpp target that cannot be met is refused in bpp."""
+    from licodec.api import compress_to_size
+    from licodec.errors import TargetUnreachableError
+
+    pixels = image.width * image.height
+    budget = args.target_size if args.target_size is not None else max(1, int(args.target_bpp * pixels / 8))
+    try:
+        return compress_to_size(image, budget, model, args.optimize, roi, args.roi_quality, args.adapt_decoder, args.local_models)
+    except TargetUnreachableError as error:
+        if args.target_bpp is None:
+            raise
+        smallest = bits_per_pixel(error.smallest_bytes, image.width, image.height)
+        raise LicodecError(
+            f"cannot reach {args.target_bpp:g} bpp: the smallest file (quality 1) takes {error.smallest_bytes} bytes, {smallest:.4f} bpp"
+        ) from None
 
 
 def fresh_output(args: argparse.Namespace) -> Path:

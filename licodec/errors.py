@@ -27,6 +27,14 @@ class InvalidImageError(LicodecError):
     """The input could not be read as an image, or is of a kind licodec refuses."""
 
 
+class TargetUnreachableError(LicodecError):
+    """A size target below the smallest file the model can write for this image."""
+
+    def __init__(self, max_bytes: int, smallest_bytes: int) -> None:
+        super().__init__(f"cannot fit in {max_bytes} bytes: the smallest file (quality 1) takes {smallest_bytes} bytes")
+        self.smallest_bytes = smallest_bytes
+
+
 class CodecUnavailableError(LicodecError):
     """An optional codec library is not installed."""
 

@@ -183,6 +183,26 @@ def test_target_size_reports_what_it_achieved(tmp_path):
     assert "quality" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [(["--target-bpp", "0.001"], "cannot reach 0.001 bpp: the smallest file (quality 1) takes"), (["--target-size", "5"], "cannot fit in 5 bytes")],
+)
+def test_unreachable_target_is_refused_in_the_units_asked(tmp_path, target, message):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(32, 32)).save(source)
+    result = run_cli("compress", str(source), *target)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "p.lic").exists()
+
+
+def test_target_above_the_highest_quality_says_so(tmp_path):
+    source = tmp_path / "p.png"
+    Image.fromarray(smooth_image(32, 32)).save(source)
+    result = run_cli("compress", str(source), "--target-bpp", "1000")
+    assert result.returncode == 0, result.stderr
+    assert "quality 100 (the highest: the target allows more)" in result.stdout
+
+
 def test_quality_and_target_are_mutually_exclusive(tmp_path):
     assert run_cli("compress", "x.png", "--quality", "5", "--target-bpp", "0.5").returncode == 2
 
