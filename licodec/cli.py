@@ -328,15 +328,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise LicodecError(f"{folder} is not a folder")
     images = list_images(folder)
     names = [n.strip() for n in args.codecs.split(",") if n.strip()]
+    from licodec.errors import CodecUnavailableError
     from licodec.eval.codecs import resolve
 
     available = []
-    for name in names:
+    for name in names:  # a misspelt name is an error; a codec this machine lacks is skipped
         try:
             resolve(name)
             available.append(name)
-        except LicodecError as exc:
+        except CodecUnavailableError as exc:
             print(f"licodec: warning: skipping {name}: {exc}", file=sys.stderr)
+    if not available:
+        raise LicodecError("no codec to evaluate: none of --codecs is available here")
     qualities = None
     if args.qualities:
         qualities = {name: tuple(args.qualities) for name in available}

@@ -38,6 +38,7 @@ class TargetUnreachableError(LicodecError):
 class CodecUnavailableError(LicodecError):
     """An optional codec library is not installed."""
 
-    def __init__(self, codec: str, package: str) -> None:
-        super().__init__(f"{codec} support is not installed; try 'pip install {package}'")
+    def __init__(self, codec: str, package: str | None = None) -> None:
+        hint = f"; try 'pip install {package}'" if package else " on this machine"
+        super().__init__(f"{codec} support is not installed{hint}")
         self.codec = codec

@@ -18,7 +18,7 @@ from typing import Callable
 from PIL import Image
 
 from licodec.conventional import CODECS
-from licodec.errors import LicodecError
+from licodec.errors import CodecUnavailableError, LicodecError
 
 LICODEC_QUALITIES = (1, 12, 25, 40, 55, 70, 85, 100)
 
@@ -93,7 +93,7 @@ def _conventional(name: str) -> EvalCodec:
     if module is None:
         raise LicodecError(f"unknown codec {name!r}; known: licodec, licodec:NAME, {', '.join(CODECS)}")
     if not module.is_available():
-        raise LicodecError(f"codec {name!r} is not available on this machine")
+        raise CodecUnavailableError(name)
     return EvalCodec(
         name=name,
         description=(module.__doc__ or name).strip().splitlines()[0],

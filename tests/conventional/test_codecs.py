@@ -4,7 +4,7 @@ from PIL import Image
 from licodec.conventional import CODECS
 from licodec.eval.codecs import resolve
 from licodec.eval.metrics import psnr
-from licodec.errors import LicodecError
+from licodec.errors import CodecUnavailableError
 from tests.conftest import smooth_image
 
 IMAGE = Image.fromarray(smooth_image(48, 64))
@@ -32,7 +32,7 @@ def test_higher_quality_costs_more_bytes(name):
 
 def test_an_unavailable_codec_is_reported_not_crashed(monkeypatch):
     monkeypatch.setattr(CODECS["heic"], "is_available", lambda: False)
-    with pytest.raises(LicodecError, match="not available"):
+    with pytest.raises(CodecUnavailableError, match="heic support is not installed on this machine"):
         resolve("heic")
 
 

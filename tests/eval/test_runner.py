@@ -58,7 +58,7 @@ def test_rows_of_a_codecs_earlier_versions_are_dropped_and_others_kept(folder, t
 
 def test_eval_command_writes_json_csv_markdown_and_plots(folder, tmp_path, capsys):
     out = tmp_path / "results"
-    code = main(["eval", str(folder), "--codecs", "jpeg,webp,nonexistent", "--qualities", "10,30,50,70,90", "--out", str(out)])
+    code = main(["eval", str(folder), "--codecs", "jpeg,webp", "--qualities", "10,30,50,70,90", "--out", str(out)])
     assert code == 0
     data = json.loads((out / "webp.json").read_text())
     assert set(data["results"]) >= {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
@@ -67,7 +67,25 @@ def test_eval_command_writes_json_csv_markdown_and_plots(folder, tmp_path, capsy
     assert "| webp |" in (out / "bd_rate.md").read_text()
     for name in ("rd_psnr-rgb.png", "rd_ms-ssim-rgb.png"):
         assert (out / name).stat().st_size > 1000
-    assert "skipping nonexistent" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_misspelt_codec_before_measuring_anything(folder, tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["eval", str(folder), "--codecs", "jpeg,jpge", "--out", str(out)]) == 1
+    assert "unknown codec 'jpge'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_eval_skips_a_codec_this_machine_lacks_and_refuses_when_none_is_left(folder, tmp_path, capsys, monkeypatch):
+    from licodec.conventional import CODECS
+
+    monkeypatch.setattr(CODECS["heic"], "is_available", lambda: False)
+    out = tmp_path / "results"
+    assert main(["eval", str(folder), "--codecs", "jpeg,heic", "--qualities", "20,60", "--out", str(out)]) == 0
+    assert "skipping heic: heic support is not installed on this machine" in capsys.readouterr().err
+    assert (out / "jpeg.json").exists() and not (out / "heic.json").exists()
+    assert main(["eval", str(folder), "--codecs", "heic", "--out", str(tmp_path / "none")]) == 1
+    assert "no codec to evaluate" in capsys.readouterr().err
 
 
 def test_curve_files_are_named_after_the_codec_within_the_folder():
