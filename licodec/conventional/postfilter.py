@@ -271,12 +271,10 @@ def bank_loss(bank: PostFilterBank, original: torch.Tensor, decoded: torch.Tenso
 def train_postfilter(settings: PostFilterTraining, log=print) -> PostFilterBank:
     import random
 
-    from licodec.train.data import find_images, load_images, sample_batch
+    from licodec.train.data import load_training_images, sample_batch
 
     torch.manual_seed(settings.seed)
-    data = load_images(find_images([Path(d) for d in settings.data]), settings.crop)
-    if not len(data):
-        raise LicodecError(f"no training images of at least {settings.crop} pixels")
+    data = load_training_images(settings.data, settings.crop)
     bank = PostFilterBank(settings.config)
     optimizer = torch.optim.Adam(bank.parameters(), lr=settings.learning_rate)
     rng = random.Random(settings.seed)

@@ -218,13 +218,11 @@ def relative_cost(
 
 
 def _split_images(folders: list[str], crop: int):
-    from licodec.train.data import find_images, is_validation, load_images
+    from licodec.train.data import load_split
 
-    paths = find_images([Path(d) for d in folders])
-    train = load_images([p for p in paths if not is_validation(p, 0.04)], crop)
-    held_out = load_images([p for p in paths if is_validation(p, 0.04)], crop)
-    if not len(train) or not len(held_out):
-        raise LicodecError(f"need training and held-out images of at least {crop} pixels in {', '.join(folders)}")
+    train, held_out = load_split(folders, 0.04, crop, crop)
+    if not len(held_out):
+        raise LicodecError(f"no held-out images with both sides at least {crop} pixels in {', '.join(folders)} (4% of the files, by name)")
     return train, held_out
 
 

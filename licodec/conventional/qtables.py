@@ -209,11 +209,9 @@ def learn_tables(objective: TableObjective, quality: int, passes: int = 2, facto
 
 def training_crops(folders: list[str], count: int, size: int, seed: int) -> list[np.ndarray]:
     """``count`` random ``size``-pixel crops (uint8 RGB) from the training images."""
-    from licodec.train.data import find_images, load_images
+    from licodec.train.data import load_training_images
 
-    data = load_images(find_images([Path(d) for d in folders]), size)
-    if not len(data):
-        raise LicodecError(f"no training images of at least {size} pixels in {', '.join(folders)}")
+    data = load_training_images(folders, size)
     rng = np.random.default_rng(seed)
     crops = []
     for _ in range(count):

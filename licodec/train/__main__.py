@@ -1,8 +1,7 @@
-import argparse
+"""``python -m licodec.train`` (what ``torchrun`` launches): the same command as ``licodec train``."""
+
 import sys
 
-from licodec.train.cli import add_arguments, run
+from licodec.cli import main
 
-parser = argparse.ArgumentParser(prog="python -m licodec.train", description="Train a licodec model.")
-add_arguments(parser)
-sys.exit(run(parser.parse_args()))
+sys.exit(main(["train", *sys.argv[1:]]))

@@ -7,13 +7,16 @@ the batches an uninterrupted run would have seen, with no sampler state to save.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from licodec.errors import LicodecError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
 
@@ -22,15 +25,19 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".p
 class TrainingImages:
     images: list[torch.Tensor]  # each (3, H, W) uint8
     lossy_source: list[bool]  # True for JPEG sources, whose artefacts downscaling hides
+    unreadable: list[Path] = field(default_factory=list)  # files skipped because Pillow could not read them
 
     def __len__(self) -> int:
         return len(self.images)
 
 
 def find_images(folders: list[Path]) -> list[Path]:
+    """Image files under ``folders`` (recursive), sorted; a missing folder is a user error."""
     paths = []
-    for folder in folders:
-        paths.extend(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise LicodecError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+        paths.extend(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     return sorted(paths)
 
 
@@ -41,15 +48,48 @@ def is_validation(path: Path, fraction: float) -> bool:
 
 
 def load_images(paths: list[Path], min_side: int) -> TrainingImages:
-    images, lossy = [], []
+    """The images with both sides at least ``min_side``, as RGB; unreadable files are skipped and listed."""
+    data = TrainingImages([], [])
     for path in paths:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if min(im.size) < min_side:
-                continue
-            images.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous())
-            lossy.append(path.suffix.lower() in {".jpg", ".jpeg"})
-    return TrainingImages(images, lossy)
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            data.unreadable.append(path)
+            continue
+        if min(im.size) >= min_side:
+            data.images.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous())
+            data.lossy_source.append(path.suffix.lower() in {".jpg", ".jpeg"})
+    return data
+
+
+def load_training_images(folders: list[str], min_side: int) -> TrainingImages:
+    """:func:`load_images` of every image under ``folders``; refused if none is usable, unreadable files warned about."""
+    data = load_images(find_images([Path(f) for f in folders]), min_side)
+    _warn_unreadable(data.unreadable)
+    _refuse_empty(data, min_side, folders)
+    return data
+
+
+def load_split(folders: list[str], fraction: float, train_side: int, held_out_side: int) -> tuple[TrainingImages, TrainingImages]:
+    """Training and held-out images (split by :func:`is_validation`); refused if no training image is usable."""
+    paths = find_images([Path(f) for f in folders])
+    train = load_images([p for p in paths if not is_validation(p, fraction)], train_side)
+    held_out = load_images([p for p in paths if is_validation(p, fraction)], held_out_side)
+    _warn_unreadable(train.unreadable + held_out.unreadable)
+    _refuse_empty(train, train_side, folders)
+    return train, held_out
+
+
+def _warn_unreadable(paths: list[Path]) -> None:
+    if paths:
+        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+        print(f"licodec: warning: skipped {paths[0]}{more}: not an image Pillow can read", file=sys.stderr)
+
+
+def _refuse_empty(data: TrainingImages, min_side: int, folders: list[str]) -> None:
+    if not len(data):
+        raise LicodecError(f"no training images with both sides at least {min_side} pixels in {', '.join(map(str, folders))}")
 
 
 def sample_batch(

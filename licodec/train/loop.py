@@ -25,7 +25,7 @@ from licodec.errors import LicodecError
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, save_weights
 from licodec.models.base import LearnedCodec
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
-from licodec.train.data import TrainingImages, find_images, is_validation, load_images, sample_batch
+from licodec.train.data import TrainingImages, load_split, sample_batch
 
 MS_SSIM_MIN_CROP = 192  # MS-SSIM's five scales need sides above 160 pixels; the model needs multiples of 64
 
@@ -102,7 +102,13 @@ class Trainer:
             from licodec.models import load_weights
 
             loaded, metadata = load_weights(init_weights)
-            self.model.load_state_dict(loaded.state_dict())
+            try:
+                self.model.load_state_dict(loaded.state_dict())
+            except RuntimeError:
+                raise LicodecError(
+                    f"{init_weights} holds a {metadata['architecture']} network with {metadata['config']}, "
+                    f"which does not fit this run's {settings.architecture} with {settings.config.to_json()}"
+                ) from None
             self.prior = Lineage.of_weights(metadata)
         main, aux = _split_parameters(self.model)
         self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
@@ -246,11 +252,7 @@ class Trainer:
         torch.set_num_threads(s.threads)
         if s.compile:
             self._training_forward = torch.compile(self.model)
-        paths = find_images([Path(d) for d in s.data])
-        train_paths = [p for p in paths if not is_validation(p, s.validation_fraction)]
-        val_paths = [p for p in paths if is_validation(p, s.validation_fraction)]
-        data = load_images(train_paths, s.crop)
-        validation = load_images(val_paths, 64)
+        data, validation = load_split(s.data, s.validation_fraction, s.crop, 64)
         if resume and self.checkpoint_path.exists():
             self.resume()
         log = (self.run_dir / "log.jsonl").open("a", buffering=1) if self.rank == 0 else open(os.devnull, "w")
