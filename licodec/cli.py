@@ -358,7 +358,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from licodec.eval.metrics import ms_ssim, psnr
+    from licodec.eval.metrics import MS_SSIM_MIN_SIDE, ms_ssim, psnr
     from licodec.image import open_image
 
     reference = open_image(Path(args.reference)).convert("RGB")
@@ -375,7 +375,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise LicodecError(f"sizes differ: {reference.size} vs {decoded.size}")
     print(f"bpp      {bits_per_pixel(len(data), *reference.size):.4f}  ({len(data)} bytes of {path.name})")
     print(f"PSNR     {psnr(reference, decoded):.3f} dB")
-    print(f"MS-SSIM  {ms_ssim(reference, decoded):.5f}")
+    score = ms_ssim(reference, decoded)
+    print(f"MS-SSIM  {score:.5f}" if score == score else f"MS-SSIM  n/a (its five scales need both sides at least {MS_SSIM_MIN_SIDE} pixels)")
     return 0
 
 

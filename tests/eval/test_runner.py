@@ -114,6 +114,14 @@ def test_compare_prints_the_three_figures(folder, tmp_path, capsys):
     assert "bpp" in out and "PSNR" in out and "MS-SSIM" in out
 
 
+def test_compare_says_ms_ssim_is_undefined_for_small_images(tmp_path, capsys):
+    small = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    Image.fromarray(small).save(tmp_path / "a.png")
+    Image.fromarray(255 - small).save(tmp_path / "b.png")
+    assert main(["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png")]) == 0
+    assert "MS-SSIM  n/a (its five scales need both sides at least 161 pixels)" in capsys.readouterr().out
+
+
 KODIM01 = KODAK / "kodim01.png"
 
 
