@@ -79,6 +79,8 @@ def run_directory(args: argparse.Namespace) -> Path:
     if args.run_dir is None and (not args.run or Path(args.run).name != args.run or args.run in (".", "..")):
         raise LicodecError(f"--run takes a plain name, not {args.run!r}; give a path with --run-dir")
     run_dir = args.run_dir or DEFAULT_CACHE / args.run
+    if run_dir.exists() and not run_dir.is_dir():
+        raise LicodecError(f"{run_dir} is a file, not a run folder")
     checkpoint = run_dir / "checkpoint.pt"
     if args.resume and not checkpoint.exists():
         raise LicodecError(f"nothing to resume: {checkpoint} does not exist")

@@ -92,7 +92,10 @@ class Trainer:
         self.settings = settings
         self.rank, self.world = init_from_environment()
         self.run_dir = Path(settings.run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LicodecError(f"cannot create the run folder {self.run_dir}: {exc.strerror}") from None
         torch.manual_seed(settings.seed)
         self.model = create_model(settings.architecture, settings.config)
         self.model.mixed_precision = settings.mixed_precision

@@ -53,6 +53,15 @@ def test_an_existing_checkpoint_needs_resume_or_force(image_folder, tmp_path, ca
     assert run_train(capsys, str(image_folder), "--run-dir", run_dir, "--steps", "2", "--force")[0] == 0
 
 
+def test_a_run_dir_that_is_a_file_is_refused(image_folder, tmp_path, capsys):
+    (tmp_path / "run").write_text("mine")
+    assert run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1") == (
+        1, f"licodec: error: {tmp_path / 'run'} is a file, not a run folder",
+    )  # fmt: skip
+    status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run" / "sub"), "--steps", "1")
+    assert status == 1 and error.startswith(f"licodec: error: cannot create the run folder {tmp_path / 'run' / 'sub'}")
+
+
 def test_an_existing_export_file_needs_force(image_folder, tmp_path, capsys):
     (tmp_path / "w.safetensors").write_bytes(b"mine")
     status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", "--export", str(tmp_path / "w.safetensors"))
