@@ -35,6 +35,7 @@ def rate_ladder(text: str) -> tuple[float, ...]:
 
 
 def decay(text: str) -> float:
+    """An exponential-average decay in [0, 1): 1 would freeze the average at the initial weights."""
     value = _number(text, float, 0.0)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"expected a decay from 0 up to (not including) 1, not {text}")
