@@ -340,6 +340,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"licodec: warning: skipping {name}: {exc}", file=sys.stderr)
     if not available:
         raise LicodecError("no codec to evaluate: none of --codecs is available here")
+    if args.anchor is not None and args.anchor not in names:
+        raise LicodecError(f"--anchor {args.anchor} is not among --codecs ({', '.join(names)}); the BD-rates need it measured")
+    anchor = args.anchor or ("jpeg" if "jpeg" in available else available[0])
     qualities = None
     if args.qualities:
         qualities = {name: tuple(args.qualities) for name in available}
@@ -351,7 +354,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise LicodecError(f"cannot read reference curve {path}: {exc}") from None
     out = Path(args.out)
     results = evaluate(available, images, out, qualities, jobs=args.jobs)
-    write_report(results, out, args.anchor, references)
+    write_report(results, out, anchor, references)
     print((out / "bd_rate.md").read_text())
     print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, rd_psnr-rgb.png, rd_ms-ssim-rgb.png")
     return 0
@@ -553,9 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--codecs", default="licodec,jpeg,webp,jpeg2000,avif,heic,jxl")
     p.add_argument("--qualities", type=quality_list, help="comma-separated qualities for every codec (default: each codec's own sweep)")
-    p.add_argument("--anchor", default="jpeg", help="codec the BD-rates are measured against")
+    p.add_argument("--anchor", help="codec the BD-rates are measured against, one of --codecs (default: jpeg if measured, else the first)")
     p.add_argument("--out", default="results", help="results folder (also holds the cache)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--jobs", type=positive_int, default=1, help="parallel worker processes")
     p.add_argument("--reference", nargs="*", help="published curves (CompressAI JSON) to draw alongside")
     p.set_defaults(func=cmd_eval)
 

@@ -15,8 +15,22 @@ METRICS = {"psnr-rgb": "PSNR (dB, RGB)", "ms-ssim-rgb": "MS-SSIM (RGB)"}
 
 
 def load_reference(path: Path) -> dict:
+    """A published curve in CompressAI's layout: ``results`` holds ``bpp`` and at least one of :data:`METRICS`, lists of one length.
+
+    Anything else is a ``ValueError`` naming what is wrong, so a bad file is refused before any measuring.
+    """
     data = json.loads(Path(path).read_text())
-    return {"name": data.get("name", Path(path).stem), "results": data["results"]}
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict) or "bpp" not in results or not any(m in results for m in METRICS):
+        raise ValueError(f"expected 'results' with 'bpp' and {' or '.join(map(repr, METRICS))} (CompressAI's layout)")
+    curves = {key: results[key] for key in ("bpp", *METRICS) if key in results}
+    for key, values in curves.items():
+        numeric = isinstance(values, list) and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+        if not numeric or len(values) != len(curves["bpp"]) or len(values) < 2:
+            raise ValueError(f"'{key}' must list at least two finite numbers, as many as 'bpp'")
+    if any(b <= 0 for b in curves["bpp"]):
+        raise ValueError("'bpp' must be positive")
+    return {"name": str(data.get("name", Path(path).stem)), "results": results}
 
 
 def write_report(

@@ -114,6 +114,21 @@ def test_compare_prints_the_three_figures(folder, tmp_path, capsys):
     assert "bpp" in out and "PSNR" in out and "MS-SSIM" in out
 
 
+def test_eval_refuses_an_anchor_it_would_not_measure_and_a_bad_reference(folder, tmp_path, capsys):
+    base = ["eval", str(folder), "--codecs", "jpeg", "--qualities", "50,90"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--anchor", "webp"]) == 1
+    assert "--anchor webp is not among --codecs" in capsys.readouterr().err
+    (tmp_path / "ref.json").write_text('{"results": {"bpp": [0.5]}}')
+    assert main([*base, "--out", str(tmp_path / "b"), "--reference", str(tmp_path / "ref.json")]) == 1
+    assert "cannot read reference curve" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_eval_without_jpeg_measures_against_the_first_codec(folder, tmp_path, capsys):
+    assert main(["eval", str(folder), "--codecs", "webp,avif", "--qualities", "30,60,90", "--out", str(tmp_path)]) == 0
+    assert "BD-rate against `webp`" in (tmp_path / "bd_rate.md").read_text()
+
+
 def test_compare_says_ms_ssim_is_undefined_for_small_images(tmp_path, capsys):
     small = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
     Image.fromarray(small).save(tmp_path / "a.png")
