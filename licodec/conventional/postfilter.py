@@ -31,7 +31,7 @@ from torch import nn
 
 from licodec.conventional._weights import installed_file
 from licodec.conventional.jpeg import jpeg_strength
-from licodec.errors import InvalidImageError, LicodecError
+from licodec.errors import InvalidImageError, LicodecError, foreign_file
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
 
 DEFAULT_POSTFILTER = "postfilter-jpeg"
@@ -166,10 +166,11 @@ def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
     from safetensors.torch import load_file
 
     path = bank_file(name_or_path)
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-    bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))
-    bank.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    with foreign_file(path, "post-filter bank"):
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))
+        bank.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
     return path.stem, bank.eval()
 
 

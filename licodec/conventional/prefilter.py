@@ -30,7 +30,7 @@ from licodec.conventional._weights import installed_file
 from licodec.conventional.jpeg import jpeg_strength
 from licodec.conventional.qtables import Tables, TableObjective, TableSet, load_table_set, local_slope, standard_tables
 from licodec.conventional.qtables import encode as encode_with_tables
-from licodec.errors import LicodecError
+from licodec.errors import LicodecError, foreign_file
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
 
 DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
@@ -92,10 +92,11 @@ def load_prefilter(name_or_path: str | None = None) -> PreFilter:
     from safetensors.torch import load_file
 
     path = prefilter_file(name_or_path)
-    with safe_open(str(path), framework="pt") as handle:
-        config = PreFilterConfig(**json.loads(handle.metadata()["config"]))
-    model = PreFilter(config)
-    model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    with foreign_file(path, "pre-filter"):
+        with safe_open(str(path), framework="pt") as handle:
+            config = PreFilterConfig(**json.loads((handle.metadata() or {})["config"]))
+        model = PreFilter(config)
+        model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
     return model.eval()
 
 

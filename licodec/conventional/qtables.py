@@ -27,7 +27,7 @@ from PIL import Image
 from licodec.conventional._pillow import save
 from licodec.conventional.jpeg import SUBSAMPLING, jpeg_save_options
 from licodec.conventional._weights import installed_file
-from licodec.errors import LicodecError
+from licodec.errors import LicodecError, foreign_file
 
 DEFAULT_TABLES = "qtables-jpeg-psnr"
 FORMAT = "licodec-jpeg-qtables"
@@ -124,13 +124,11 @@ def load_table_set(name_or_path: str | None = None) -> TableSet:
         name = f"qtables-jpeg-{name}"
     path = installed_file(name, ".json", "quantisation tables", "train-tables")
     raw = path.read_bytes()
-    try:
+    with foreign_file(path, "quantisation-table"):
         document = json.loads(raw)
         if document.get("format") != FORMAT:
             raise ValueError("not a table-set file")
         anchors = _anchors(document)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LicodecError(f"{path} is not a licodec quantisation-table file ({exc})") from None
     return TableSet(path.stem, document["metric"], anchors, hashlib.sha256(raw).hexdigest()[:16])
 
 

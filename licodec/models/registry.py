@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
-from licodec.errors import LicodecError, UnknownModelError
+from licodec.errors import LicodecError, UnknownModelError, foreign_file
 from licodec.models.base import CodingTables, LearnedCodec
 from licodec.models.config import CodecConfig
 from licodec.models.context import AutoregressiveContext, CheckerboardContext
@@ -110,21 +110,18 @@ def load_weights(path: Path) -> tuple[LearnedCodec, dict]:
 
     A file that is missing or was not written by :func:`save_weights` is a :class:`LicodecError`.
     """
-    from safetensors import SafetensorError, safe_open
+    from safetensors import safe_open
 
     if not Path(path).is_file():
         raise LicodecError(f"{path}: no such file")
-    try:
+    with foreign_file(path, "weights"):
         with safe_open(str(path), framework="numpy") as handle:
             metadata = handle.metadata() or {}
         arrays = load_file(str(path))
-        architecture, config = metadata["architecture"], CodecConfig.from_json(metadata["config"])
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise LicodecError(f"{path}: not a licodec weights file ({type(exc).__name__}: {exc})") from None
-    model = create_model(architecture, config)
-    state = {k[len("float.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items() if k.startswith("float.")}
-    model.load_state_dict(state)
-    model.tables = CodingTables.from_arrays({k: v for k, v in arrays.items() if not k.startswith("float.")})
+        model = create_model(metadata["architecture"], CodecConfig.from_json(metadata["config"]))
+        state = {k[len("float.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items() if k.startswith("float.")}
+        model.load_state_dict(state)
+        model.tables = CodingTables.from_arrays({k: v for k, v in arrays.items() if not k.startswith("float.")})
     model.eval()
     return model, metadata
 

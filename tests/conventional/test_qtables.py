@@ -79,6 +79,9 @@ def test_bad_or_missing_table_files_are_user_errors(tmp_path):
     bad.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(LicodecError, match="not a licodec quantisation-table file"):
         load_table_set(str(bad))
+    bad.write_text("[1, 2]")
+    with pytest.raises(LicodecError, match="not a licodec quantisation-table file"):
+        load_table_set(str(bad))
 
 
 def test_train_tables_then_jpeg_command_writes_a_file_any_decoder_opens(tmp_path, capsys):
