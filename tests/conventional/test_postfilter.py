@@ -151,12 +151,3 @@ def test_eval_attaches_post_filters_only_to_codecs_that_carry_comments():
     data = codec.encode(image, 40)
     assert b"licodec-postfilter" in data and codec.decode(data).size == (90, 70)
 
-
-@pytest.mark.parametrize("content", ["junk", "prefilter"])
-def test_a_file_that_is_not_a_bank_is_refused_in_one_line(tmp_path, content):
-    from licodec.conventional.prefilter import prefilter_file
-
-    path = tmp_path / "bank.safetensors"
-    path.write_bytes(b"junk" if content == "junk" else prefilter_file().read_bytes())
-    with pytest.raises(LicodecError, match="not a licodec post-filter bank file"):
-        load_bank(str(path))

@@ -199,14 +199,3 @@ def test_webp_and_avif_commands_write_standard_files_of_the_pre_filtered_image(t
     assert main([format, str(tmp_path / "alpha.png")]) == 1  # refused, not silently made opaque
     assert not (tmp_path / f"alpha.{format}").exists()
 
-
-@pytest.mark.parametrize("content", ["junk", "bank"])
-def test_a_file_that_is_not_a_prefilter_is_refused_in_one_line(tmp_path, content):
-    from licodec.conventional.postfilter import bank_file
-    from licodec.conventional.prefilter import load_prefilter
-    from licodec.errors import LicodecError
-
-    path = tmp_path / "filter.safetensors"
-    path.write_bytes(b"junk" if content == "junk" else bank_file().read_bytes())
-    with pytest.raises(LicodecError, match="not a licodec pre-filter file"):
-        load_prefilter(str(path))
