@@ -121,6 +121,8 @@ class LicFile:
     @classmethod
     def from_bytes(cls, data: bytes) -> "LicFile":
         """Parse and verify a whole file; raises :class:`CorruptBitstreamError` on any damage."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected the bytes of a .lic file (e.g. Path(...).read_bytes()), not {type(data).__name__}")
         data = bytes(data)
         header, offset, lengths = _parse_header(data)
         expected = offset + sum(lengths) + _CRC.size

@@ -43,6 +43,8 @@ def open_image(source, label: str = "input") -> Image.Image:
             raise InvalidImageError(f"cannot interpret array of shape {source.shape} and dtype {source.dtype} as an image") from exc
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = io.BytesIO(bytes(source))
+    if not isinstance(source, (str, Path)) and not hasattr(source, "read"):
+        raise TypeError(f"expected a path, bytes, a file object, a numpy array or a PIL image, not {type(source).__name__}")
     name = str(source) if isinstance(source, (str, Path)) else label
     try:
         image = Image.open(source)

@@ -128,3 +128,9 @@ def test_invalid_header_values_are_rejected_at_construction():
         Header("ok", b"\0" * 8, 0.5, 1, 1)
     with pytest.raises(ValueError):
         Header("ok", b"\0" * 8, 75, 0, 1)
+
+
+@pytest.mark.parametrize("data", ["file.lic", None])
+def test_anything_but_bytes_is_a_type_error_naming_it(data):
+    with pytest.raises(TypeError, match=f"not {type(data).__name__}"):
+        LicFile.from_bytes(data)

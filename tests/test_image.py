@@ -66,3 +66,9 @@ def test_pillow_decompression_bomb_limit_is_a_user_error(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: Pillow refuses
     with pytest.raises(InvalidImageError, match="decompression bomb"):
         open_image(buffer.getvalue())
+
+
+@pytest.mark.parametrize("source", [None, [[1, 2], [3, 4]], 3.5])
+def test_a_source_of_the_wrong_type_is_a_type_error_naming_it(source):
+    with pytest.raises(TypeError, match=f"not {type(source).__name__}"):
+        open_image(source)
