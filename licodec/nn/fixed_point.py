@@ -67,10 +67,15 @@ class FixedPointLayer:
         return _float64(self.weight.reshape(self.weight.shape[0], -1))
 
     @cached_property
+    def tap_matrices(self) -> torch.Tensor:
+        """(k, k, out, in) float64: one contiguous matrix per kernel tap, as BLAS wants them."""
+        return _tap_matrices(self.weight)
+
+    @cached_property
     def phase_weights(self) -> dict[tuple[int, int], torch.Tensor]:
-        """Transposed layers: the (out, in, Ty, Tx) sub-kernel of each output phase, keyed by its first taps."""
+        """Transposed layers: the (Ty, Tx, out, in) tap matrices of each output phase's sub-kernel, keyed by its first taps."""
         s = self.upsample
-        return {(fy, fx): _float64(self.weight[:, :, fy::s, fx::s]) for fy in range(s) for fx in range(s)}
+        return {(fy, fx): _tap_matrices(self.weight[:, :, fy::s, fx::s]) for fy in range(s) for fx in range(s)}
 
     @cached_property
     def taps(self) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
@@ -91,6 +96,10 @@ class FixedPointLayer:
 
 def _float64(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
+
+
+def _tap_matrices(weight: np.ndarray) -> torch.Tensor:
+    return _float64(weight.transpose(2, 3, 0, 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,22 +163,53 @@ def from_fixed(x: torch.Tensor) -> torch.Tensor:
 
 
 def run_layer(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
-    """One exact integer convolution via im2col and a float64 matrix product.
+    """One exact integer convolution as float64 matrix products.
 
-    im2col + matmul rather than ``conv2d``: a convolution backend may pick
+    Matrix products rather than ``conv2d``: a convolution backend may pick
     Winograd or FFT algorithms, whose intermediate values are not integers.
     """
     if layer.upsample > 1:
         return _run_transposed(layer, x)
     before, after = layer.pad
+    n, channels, h, w = x.shape
+    if layer.kernel_size == 1 and layer.stride == 1 and before == after == 0:  # a plain matrix product, no copy
+        acc = torch.matmul(layer.weight_matrix, x.reshape(n, channels, h * w))
+        return _rescale(acc.add_(layer.bias_column), layer).view(n, -1, h, w)
+    if layer.stride == 1:
+        return _correlate(x, layer.tap_matrices, layer, (before, after, before, after))
     x = F.pad(x, (before, after, before, after))
     k = layer.kernel_size
-    n, _, h, w = x.shape
-    out_h = (h - k) // layer.stride + 1
-    out_w = (w - k) // layer.stride + 1
+    out_h = (h + before + after - k) // layer.stride + 1
+    out_w = (w + before + after - k) // layer.stride + 1
     cols = F.unfold(x, k, stride=layer.stride)  # (N, C*k*k, L)
-    acc = torch.matmul(layer.weight_matrix, cols) + layer.bias_column
+    acc = torch.matmul(layer.weight_matrix, cols).add_(layer.bias_column)
     return _rescale(acc, layer).view(n, -1, out_h, out_w)
+
+
+def _correlate(x: torch.Tensor, taps: torch.Tensor, layer: FixedPointLayer, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """Rescaled stride-1 correlation of ``x`` padded by (left, right, top, bottom) with (Ty, Tx, out, in) tap matrices.
+
+    One matrix product per tap, accumulated in place, instead of an im2col copy
+    Ty*Tx times the input's size. Each tap reads the flattened padded input at a
+    constant offset, so its operand is a view, not a copy: outputs are computed on
+    the padded width and the extra Tx - 1 columns of each row are dropped. A
+    negative padding crops, as in ``F.pad``.
+    """
+    left, right, top, bottom = pad
+    taps_y, taps_x, out_channels, _ = taps.shape
+    padded = F.pad(x, (left, right, top, bottom + 1))  # one spare row keeps the last taps' views in bounds
+    n, channels, h, w = padded.shape
+    out_h, out_w = h - 1 - taps_y + 1, w - taps_x + 1
+    flat = padded.reshape(n, channels, h * w)
+    span = out_h * w
+    acc = x.new_empty(n, out_channels, span)
+    for i in range(n):
+        acc[i].copy_(layer.bias_column.expand(out_channels, span))
+        for dy in range(taps_y):
+            for dx in range(taps_x):
+                offset = dy * w + dx
+                acc[i].addmm_(taps[dy, dx], flat[i, :, offset : offset + span])
+    return _rescale(acc, layer).view(n, out_channels, out_h, w)[..., :out_w]
 
 
 def _run_transposed(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
@@ -184,21 +224,16 @@ def _run_transposed(layer: FixedPointLayer, x: torch.Tensor) -> torch.Tensor:
     n, _, h, w = x.shape
     before, after = layer.pad
     out_h, out_w = (h - 1) * s + 1 + before + after - k + 1, (w - 1) * s + 1 + before + after - k + 1
-    margin = k
-    padded = F.pad(x, (margin, margin, margin, margin))
     out = x.new_empty(n, layer.weight.shape[0], out_h, out_w)
     for phase_y in range(s):
         first_y, offset_y, count_y = _phase(phase_y, s, before, out_h)
         for phase_x in range(s):
             first_x, offset_x, count_x = _phase(phase_x, s, before, out_w)
-            sub = layer.phase_weights[first_y, first_x]  # (out, in, Ty, Tx)
-            taps_y, taps_x = sub.shape[-2:]
-            window = padded[
-                :, :, margin + offset_y : margin + offset_y + count_y + taps_y - 1, margin + offset_x : margin + offset_x + count_x + taps_x - 1
-            ]
-            cols = F.unfold(window, (taps_y, taps_x))  # (N, in*Ty*Tx, count_y*count_x)
-            acc = torch.matmul(sub.view(sub.shape[0], -1), cols) + layer.bias_column
-            out[:, :, phase_y::s, phase_x::s] = _rescale(acc, layer).view(n, -1, count_y, count_x)
+            taps = layer.phase_weights[first_y, first_x]  # (Ty, Tx, out, in)
+            taps_y, taps_x = taps.shape[:2]
+            # The window of x this phase reads: rows offset_y .. offset_y + count_y + taps_y - 2.
+            pad = (-offset_x, offset_x + count_x + taps_x - 1 - w, -offset_y, offset_y + count_y + taps_y - 1 - h)
+            out[:, :, phase_y::s, phase_x::s] = _correlate(x, taps, layer, pad)
     return out
 
 
@@ -227,17 +262,15 @@ def run_layer_at(layer: FixedPointLayer, x: torch.Tensor, positions: np.ndarray)
     rows, cols = np.nonzero(positions)
     flat = (taps_y * padded_w + taps_x)[:, None] + (rows * padded_w + cols)[None, :]  # (T, K)
     gathered = padded.reshape(n, channels, -1)[:, :, torch.from_numpy(flat)]  # (N, C, T, K)
-    acc = torch.matmul(weight, gathered.reshape(n, -1, flat.shape[1])) + layer.bias_column
+    acc = torch.matmul(weight, gathered.reshape(n, -1, flat.shape[1])).add_(layer.bias_column)
     return _rescale(acc, layer)
 
 
 def _rescale(acc: torch.Tensor, layer: FixedPointLayer) -> torch.Tensor:
-    """floor((acc + 2**(s-1)) / 2**s) per output channel: round half up, exact for integers."""
+    """floor((acc + 2**(s-1)) / 2**s) per output channel, in place: round half up, exact for integers."""
     half, scale = layer.rescaling
-    out = torch.floor((acc + half) * scale)
-    if layer.relu:
-        out = torch.clamp(out, min=0)
-    return torch.clamp(out, -ACT_LIMIT, ACT_LIMIT)
+    out = acc.add_(half).mul_(scale).floor_()
+    return out.clamp_(0 if layer.relu else -ACT_LIMIT, ACT_LIMIT)
 
 
 def compile_network(network: nn.Sequential) -> FixedPointNetwork:

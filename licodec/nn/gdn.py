@@ -42,19 +42,44 @@ class GDN(nn.Module):
         # A matrix product rather than a 1x1 conv2d: oneDNN's 1x1 convolution changes
         # its summation order with the thread count, which would make decoded pixels
         # depend on it; the GEMM does not (tests/test_api.py checks this).
+        training = torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad)
+        if not training and _is_channels_last(x):
+            return self._normalize_in_blocks(x, gamma, beta)
         if _is_channels_last(x):  # pixels are rows of C values: (N, HW, C) @ gamma^T, no copy
             pixels = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
             norm = torch.matmul(pixels * pixels, gamma.t()).view(n, h, w, c).permute(0, 3, 1, 2)
         else:
             norm = torch.matmul(gamma, (x * x).reshape(n, c, h * w)).view(n, c, h, w)
-        beta = beta.view(1, c, 1, 1)
-        if torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad):
-            norm = torch.sqrt(norm + beta)
-            return x * norm if self.inverse else x / norm
-        # Inference reuses norm's buffer: every fresh full-resolution tensor costs page
-        # faults, which took as long as the arithmetic itself when decoding 768x512.
-        norm.add_(beta).sqrt_()
-        return torch.mul(x, norm, out=norm) if self.inverse else torch.div(x, norm, out=norm)
+        norm = torch.sqrt(norm + beta.view(1, c, 1, 1))
+        return x * norm if self.inverse else x / norm
+
+    BLOCK_PIXELS = 4096
+    """Pixels per block at inference: a block's temporaries stay in cache."""
+
+    def _normalize_in_blocks(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """Inference on a channels-last ``x``, one block of pixels at a time.
+
+        Whole-tensor steps (square, product, add, sqrt, multiply) each stream the
+        activation through memory, and IGDN at half resolution was memory-bound;
+        in blocks the temporaries are reused while in cache, and the only fresh
+        full-size tensor is the result.
+        """
+        n, c, h, w = x.shape
+        pixels = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+        out = torch.empty_like(pixels)
+        block = min(self.BLOCK_PIXELS, pixels.shape[0])
+        squares = pixels.new_empty(block, c)
+        gamma_t = gamma.t().contiguous()
+        for start in range(0, pixels.shape[0], block):
+            rows, result = pixels[start : start + block], out[start : start + block]
+            square = squares[: rows.shape[0]]
+            torch.mul(rows, rows, out=square)
+            torch.addmm(beta, square, gamma_t, out=result).sqrt_()
+            if self.inverse:
+                result.mul_(rows)
+            else:
+                torch.div(rows, result, out=result)
+        return out.view(n, h, w, c).permute(0, 3, 1, 2)
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:
