@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.entropy.coder import RowsFunction, SymbolDecoder, SymbolEncoder, escape_bits
+from licodec.entropy.coder import RowsFunction, SymbolDecoder, SymbolEncoder, escape_bits, stable_argsort
 from licodec.entropy.tables import PRECISION_BITS, CategoricalTables
 
 PRIOR_WEIGHT = 8
@@ -106,7 +106,7 @@ class AdaptiveContexts:
         """Positions of the chunk in each stage, stages ascending, positions in C order within one."""
         rank = self._seen[groups, indexes] + _ranks(groups * self.tables.num_tables + indexes)
         stage = _stage(rank)
-        by_stage = np.argsort(stage, kind="stable")
+        by_stage = stable_argsort(stage)
         bounds = np.flatnonzero(np.diff(stage[by_stage])) + 1
         return np.split(by_stage, bounds)
 
@@ -150,7 +150,7 @@ def code_length_bits(tables: CategoricalTables, chunks: list[tuple[np.ndarray, n
     entries, escaped = tables.entries(symbols, indexes)
     # Per symbol: how many of its context's symbols ranked below ``seen`` had its entry.
     keys = contexts * tables.frequencies.shape[1] + entries
-    order = np.argsort(keys, kind="stable")  # by key, then rank (coding order)
+    order = stable_argsort(keys)  # by key, then rank (coding order)
     span = len(keys) + 1
     sorted_keys = keys[order] * span + rank[order]
     key_start = np.searchsorted(sorted_keys, keys * span, side="left")
@@ -163,7 +163,7 @@ def code_length_bits(tables: CategoricalTables, chunks: list[tuple[np.ndarray, n
 
 def _ranks(keys: np.ndarray) -> np.ndarray:
     """Each element's rank among the elements with its key, in array order."""
-    order = np.argsort(keys, kind="stable")
+    order = stable_argsort(keys)
     ordered = keys[order]
     run_starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
     rank = np.empty(len(keys), dtype=np.int64)

@@ -129,11 +129,28 @@ def _groups(indexes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
 
     One stable sort instead of a comparison of the whole chunk per table.
     """
-    order = np.argsort(indexes, kind="stable")
+    order = stable_argsort(indexes)
     ordered = indexes[order]
     starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
     for start, end in zip(starts, np.append(starts[1:], len(order))):
         yield int(ordered[start]), order[start:end]
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of an integer array, the same permutation, faster when the keys span < 2**16.
+
+    NumPy radix-sorts 16-bit keys and merge-sorts wider ones; table indexes, stages
+    and context numbers span a few thousand values, and sorting half a latent's
+    symbols took ~8 ms as int32 against ~1.6 ms as uint16 (this machine, ad hoc).
+    Shifting by the minimum keeps the order, and a stable sort's permutation
+    depends on the order alone.
+    """
+    keys = np.asarray(keys)
+    if keys.size and keys.dtype.kind in "iu":
+        low, high = int(keys.min()), int(keys.max())
+        if high - low < 1 << 16:
+            keys = (keys - low).astype(np.uint16) if low else keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
 
 
 _POWERS_OF_TWO = 1 << np.arange(40, dtype=np.int64)

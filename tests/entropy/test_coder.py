@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits, stable_argsort
 from licodec.entropy.gaussian import build_gaussian_tables
 from licodec.errors import CorruptBitstreamError
 
@@ -87,3 +87,14 @@ def test_per_symbol_rows_round_trip_across_width_classes():
     decoder = SymbolDecoder(encoder.finish())
     np.testing.assert_array_equal(decoder.decode(indexes, TABLES, rows), symbols)
     assert widths == sorted(set(widths)) and all(w & (w - 1) == 0 for w in widths)
+
+
+@pytest.mark.parametrize(
+    "low, high, dtype",
+    [(0, 64, np.int32), (-5000, 5000, np.int64), (70_000, 70_040, np.int64), (0, 1 << 20, np.int64), (0, 200, np.uint8)],
+)
+def test_stable_argsort_is_numpys_stable_permutation(low, high, dtype):
+    # Narrow and wide key ranges, negative and offset keys: the coding order both sides agree on must not move.
+    keys = np.random.default_rng(low & 0xFF).integers(low, high, 5000).astype(dtype)
+    np.testing.assert_array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+    assert stable_argsort(np.array([], dtype=np.int32)).size == 0
