@@ -1,6 +1,10 @@
 """Encode/decode speed on Kodak: licodec (network vs entropy coding) and conventional codecs, in one run.
 
-    .venv/bin/python benchmarks/speed.py [--kodak ../shared/data/kodak] [--images 24] [--repeats 3]
+    .venv/bin/python benchmarks/speed.py [--kodak ../shared/data/kodak] [--images 24] [--repeats 3] [--quick]
+
+``--quick`` times the default model and the reference only (no MS-SSIM variant,
+plain-last-layer copy or conventional codecs), in about a third of the time: for
+comparing two checkouts back to back, ``PYTHONPATH=OTHER_CHECKOUT`` running the other.
 
 Times are wall-clock seconds per image, in-process, torch with 2 threads; each
 figure is the median over repeats of the per-image mean. "entropy" is the time
@@ -137,6 +141,7 @@ def main() -> None:
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="the default model and the reference only")
     args = parser.parse_args()
     torch.set_num_threads(2)
     paths = sorted(args.kodak.glob("*.png"))[: args.images]
@@ -144,7 +149,10 @@ def main() -> None:
     print(f"{len(images)} Kodak images, torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}")
     print(f"{'codec':<22} {'encode s':>9} {'(net/entropy)':>15} {'decode s':>9} {'(net/entropy)':>15}")
     models = {name: licodec.load_model(name) for name, shipped in SHIPPED.items() if shipped.weights_path.exists()}
-    models["licodec-mse, plain last"] = with_plain_last_layer(models["licodec-mse"])
+    if args.quick:
+        models = {"licodec-mse": models["licodec-mse"]}
+    else:
+        models["licodec-mse, plain last"] = with_plain_last_layer(models["licodec-mse"])
     models["mbt2018-mean 128/192"] = reference_model()
     timings = {name: time_licodec(images, model, args.repeats) for name, model in models.items()}
     for name, t in timings.items():
@@ -152,7 +160,7 @@ def main() -> None:
             f"{name:<22} {t['encode_all']:>9.3f} {network_seconds(t, 'encode'):>7.3f}/{t['encode']:<7.3f}"
             f" {t['decode_all']:>9.3f} {network_seconds(t, 'decode'):>7.3f}/{t['decode']:<7.3f}"
         )
-    for name in ("jpeg", "webp", "avif", "heic"):
+    for name in () if args.quick else ("jpeg", "webp", "avif", "heic"):
         if CODECS[name].is_available():
             enc, dec = time_conventional(name, images, args.repeats)
             print(f"{name + ' (q75)':<22} {enc:>9.3f} {'':>15} {dec:>9.3f}")
