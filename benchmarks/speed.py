@@ -148,10 +148,9 @@ def main() -> None:
     images = [Image.open(p).convert("RGB") for p in paths]
     print(f"{len(images)} Kodak images, torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}")
     print(f"{'codec':<22} {'encode s':>9} {'(net/entropy)':>15} {'decode s':>9} {'(net/entropy)':>15}")
-    models = {name: licodec.load_model(name) for name, shipped in SHIPPED.items() if shipped.weights_path.exists()}
-    if args.quick:
-        models = {"licodec-mse": models["licodec-mse"]}
-    else:
+    names = ["licodec-mse"] if args.quick else [name for name, shipped in SHIPPED.items() if shipped.weights_path.exists()]
+    models = {name: licodec.load_model(name) for name in names}
+    if not args.quick:
         models["licodec-mse, plain last"] = with_plain_last_layer(models["licodec-mse"])
     models["mbt2018-mean 128/192"] = reference_model()
     timings = {name: time_licodec(images, model, args.repeats) for name, model in models.items()}

@@ -42,10 +42,9 @@ class GDN(nn.Module):
         # A matrix product rather than a 1x1 conv2d: oneDNN's 1x1 convolution changes
         # its summation order with the thread count, which would make decoded pixels
         # depend on it; the GEMM does not (tests/test_api.py checks this).
-        training = torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad)
-        if not training and _is_channels_last(x):
-            return self._normalize_in_blocks(x, gamma, beta)
         if _is_channels_last(x):  # pixels are rows of C values: (N, HW, C) @ gamma^T, no copy
+            if not (torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad)):
+                return self._normalize_in_blocks(x, gamma, beta)
             pixels = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
             norm = torch.matmul(pixels * pixels, gamma.t()).view(n, h, w, c).permute(0, 3, 1, 2)
         else:
