@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from licodec.entropy.latent_coding import CodingMode
 from licodec.models import ARCHITECTURES, TINY, build_coding_tables, create_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +29,16 @@ def loud_model(architecture: str):
     with torch.no_grad():
         model.gains.log_gain.fill_(4.0)  # the gains scale y outside the coding tables: no rebuild
     return model
+
+
+def forced_mode(number: int):
+    """A ``choose_mode`` that always picks mode ``number`` (bit 0: offsets, where the latent takes them; bit 1: adaptive)."""
+
+    def choose(chunks, tables, offsets=True, adaptive=True, classes=None):
+        shifts = (np.arange(chunks[0][0].shape[1]) % 16 - 8).astype(np.int32) if number & 1 and offsets else None
+        return CodingMode(shifts, adaptive=bool(number & 2))
+
+    return choose
 
 
 def rate_ladder_model():

@@ -5,12 +5,11 @@ import pytest
 import torch
 
 from licodec.entropy import latent_coding
-from licodec.entropy.latent_coding import CodingMode
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
 from licodec.nn import checkerboard_anchor_mask
-from tests.conftest import loud_model, rate_ladder_model, smooth_image, tiny_model
+from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
 
 
 def as_tensor(image: np.ndarray) -> torch.Tensor:
@@ -34,13 +33,8 @@ def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeyp
     """Offsets (bit 0) and adaptive contexts (bit 1), forced on every latent that takes them, change only the bytes."""
     model = loud_model(architecture)
     x = as_tensor(smooth_image(64, 128))
-
-    def forced(chunks, tables, offsets=True, adaptive=True, classes=None):
-        shifts = (np.arange(chunks[0][0].shape[1]) % 16 - 8).astype(np.int32) if number & 1 and offsets else None
-        return CodingMode(shifts, adaptive=bool(number & 2))
-
     plain = model.compress(x, 0.5, local_models=False)
-    monkeypatch.setattr(latent_coding, "choose_mode", forced)
+    monkeypatch.setattr(latent_coding, "choose_mode", forced_mode(number))
     coded = model.compress(x, 0.5)
     # Offsets apply only to y of the hyperprior models (mbt2018 codes y one symbol at a time, in no mode).
     offsets_only_and_no_latent_takes_them = number == 1 and architecture in ("bmshj2018-factorized", "mbt2018")
