@@ -40,8 +40,8 @@ def neighbour_classes(anchor_symbols: np.ndarray, anchor: torch.Tensor) -> np.nd
     bucketing the nonzero anchors around a position over all channels, or coding the
     anchors in two channel halves, the second split by the first's nonzeros at the
     same position, each changed y's adaptive size by -0.5% to +0.9% (step-119,390
-    weights; -0.5% to +0.6% with step 136,390, -0.7% to +0.3% with step 153,390, -0.1% to +0.1%
-    with step 164,390): the table index
+    weights; -0.5% to +0.6% with step 136,390, -0.7% to +0.3% with step 153,390, -0.4% to +0.1%
+    with step 166,390): the table index
     already says how busy a region is.
     """
     mask = anchor.numpy()
