@@ -105,23 +105,29 @@ def test_format_version_1_files_still_decode(name):
     """Files written by licodec 95ca80f (format 1: a binary offsets flag, no adaptive mode), with
     loud_model(architecture) and smooth_image(48, 40) at quality 50, offsets forced on or off. The
     coding mode never changes the reconstruction, so they decode to what a new file decodes to."""
-    architecture = name.rsplit("-", 1)[0]
     old = (REPO / "tests" / "data" / f"v1-{name}.lic").read_bytes()
     assert old[8] == 1
-    model = loud_model(architecture)
-    new = licodec.compress(smooth_image(48, 40), quality=50, model=model)
-    assert new[8] == licodec.bitstream.FORMAT_VERSION
-    np.testing.assert_array_equal(np.asarray(licodec.decompress(old, model=model)), np.asarray(licodec.decompress(new, model=model)))
+    assert_decodes_like_a_new_file(old, name.rsplit("-", 1)[0], smooth_image(48, 40))
 
 
-@pytest.mark.parametrize("name", [n for n in v2_cases() if "decoder-updates" not in n])
+V2_CASES = v2_cases()
+
+
+@pytest.mark.parametrize("name", [n for n in V2_CASES if "decoder-updates" not in n])
 def test_format_version_2_files_still_decode(name):
     """Files written by licodec 3dfe31a (``tests/data/make_v2_files.py``): every coding mode of y and z,
     alpha with a region of interest, and tiles. They decode to what a new file of the same image decodes to."""
-    case = v2_cases()[name]
+    case = V2_CASES[name]
     old = (REPO / "tests" / "data" / name).read_bytes()
-    model = loud_model(case["architecture"])
-    new = licodec.compress(case["image"], quality=50, model=model, roi=case.get("roi"))
+    assert old[8] == 2
+    assert_decodes_like_a_new_file(old, case["architecture"], case["image"], roi=case.get("roi"))
+
+
+def assert_decodes_like_a_new_file(old: bytes, architecture: str, image: np.ndarray, roi=None) -> None:
+    """``old`` decodes to what a file of ``image`` written now (current format, quality 50) decodes to."""
+    model = loud_model(architecture)
+    new = licodec.compress(image, quality=50, model=model, roi=roi)
+    assert new[8] == licodec.bitstream.FORMAT_VERSION
     np.testing.assert_array_equal(np.asarray(licodec.decompress(old, model=model)), np.asarray(licodec.decompress(new, model=model)))
 
 
@@ -129,9 +135,10 @@ def test_format_version_2_decoder_updates_still_apply():
     """The updates came from a float optimisation, so the file is compared with the pixels it decoded to
     when written (within one level: the synthesis runs in floating point), and must differ without them."""
     name = "v2-he2021-checkerboard-decoder-updates.lic"
-    old = licodec.bitstream.LicFile.from_bytes((REPO / "tests" / "data" / name).read_bytes())
+    data = (REPO / "tests" / "data" / name).read_bytes()
+    old = licodec.bitstream.LicFile.from_bytes(data)
     model = loud_model("he2021-checkerboard")
-    decoded = np.asarray(licodec.decompress(old.to_bytes(), model=model), dtype=np.int16)
+    decoded = np.asarray(licodec.decompress(data, model=model), dtype=np.int16)
     expected = np.asarray(Image.open(REPO / "tests" / "data" / name.replace(".lic", ".png")), dtype=np.int16)
     assert np.abs(decoded - expected).max() <= 1
     without = licodec.bitstream.LicFile(dataclasses.replace(old.header, flags=0), old.streams[:-1])
