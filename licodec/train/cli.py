@@ -34,6 +34,11 @@ def rate_ladder(text: str) -> tuple[float, ...]:
     return values
 
 
+def rung_weights(text: str) -> tuple[float, ...]:
+    """Comma-separated positive weights, one per rung: how often each rung is drawn, relative to the others."""
+    return tuple(positive_float(part.strip()) for part in text.split(","))
+
+
 def decay(text: str) -> float:
     """An exponential-average decay in [0, 1): 1 would freeze the average at the initial weights."""
     value = _number(text, float, 0.0)
@@ -52,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hyper-channels", type=positive_int, default=SHIPPED_CONFIG.hyper_channels)
     parser.add_argument("--decoder-widths", type=int_list, default=SHIPPED_CONFIG.decoder_widths)
     parser.add_argument("--lambdas", type=rate_ladder, help="one multiplier per rung, increasing (default: the ladder for --distortion)")
+    parser.add_argument("--rung-weights", type=rung_weights, help="how often each rung is drawn, relative, one per rung (default: evenly)")
     parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
     parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--crop", type=crop_side, help="training crop side, a multiple of 64 (default 128; 192 for ms-ssim, whose scales need it)")
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         ema_decay=args.ema_decay,
         mixed_precision=args.mixed_precision,
         compile=args.compile,
+        rung_weights=args.rung_weights,
         steps=args.steps,
         seed=args.seed,
         threads=args.threads,

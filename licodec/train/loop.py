@@ -52,6 +52,7 @@ class TrainSettings:
     ema_decay: float = 0.999  # exponential moving average of the weights: what gets shipped
     mixed_precision: bool = False  # bfloat16 hidden layers in g_a/g_s (LearnedCodec._transform)
     compile: bool = False  # torch.compile the training forward pass (a minute to compile)
+    rung_weights: tuple[float, ...] | None = None  # how often each rung is drawn, relative; None draws them evenly
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -79,6 +80,18 @@ def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: 
     return {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
 
 
+def draw_rungs(rng: np.random.Generator, rungs: int, count: int, weights: tuple[float, ...] | None) -> np.ndarray:
+    """Each sample's rung: evenly by default, or in proportion to ``weights``.
+
+    Weighting the top rungs trains the high-rate end harder, where the model lags most.
+    The even draw is the one runs before ``rung_weights`` existed made, so they resume exactly.
+    """
+    if weights is None:
+        return rng.integers(rungs, size=count)
+    p = np.asarray(weights, dtype=np.float64)
+    return rng.choice(rungs, size=count, p=p / p.sum())
+
+
 def _split_parameters(model: LearnedCodec):
     main = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
@@ -87,6 +100,8 @@ def _split_parameters(model: LearnedCodec):
 
 class Trainer:
     def __init__(self, settings: TrainSettings, init_weights: Path | None = None) -> None:
+        if settings.rung_weights is not None and len(settings.rung_weights) != settings.config.num_rates:
+            raise LicodecError(f"--rung-weights gives {len(settings.rung_weights)} weights for a ladder of {settings.config.num_rates} rungs")
         if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
         self.settings = settings
@@ -171,8 +186,7 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor) -> dict:
         key = [self.settings.seed, self.step, 1] + ([self.rank] if self.rank else [])
-        rng = np.random.default_rng(key)
-        rungs = torch.from_numpy(rng.integers(len(self.lambdas), size=x.shape[0]))
+        rungs = torch.from_numpy(draw_rungs(np.random.default_rng(key), len(self.lambdas), x.shape[0], self.settings.rung_weights))
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
         self.model.train()

@@ -27,6 +27,7 @@ def run_train(capsys, *args) -> tuple[int, str]:
         (["--batch-size", "0"], "batch-size"),
         (["--ema-decay", "1"], "decay"),
         (["--decoder-widths", "8,x,8"], "decoder-widths"),
+        (["--rung-weights", "1,0"], "rung-weights"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(image_folder, tmp_path, capsys, option, message):
@@ -84,3 +85,9 @@ def test_python_m_licodec_train_reports_errors_in_one_line(tmp_path):
     command = [sys.executable, "-m", "licodec.train", str(tmp_path / "absent"), "--run-dir", str(tmp_path / "run")]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stderr.strip() == f"licodec: error: {tmp_path / 'absent'}: no such folder"
+
+
+def test_rung_weights_must_name_every_rung(image_folder, tmp_path, capsys):
+    status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", "--rung-weights", "1,2,3")
+    assert (status, error) == (1, "licodec: error: --rung-weights gives 3 weights for a ladder of 2 rungs")
+    assert not (tmp_path / "run").exists()

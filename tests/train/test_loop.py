@@ -154,3 +154,24 @@ def test_ms_ssim_loss_weighs_one_minus_ms_ssim_by_lambda():
 def test_ms_ssim_training_refuses_crops_too_small_for_its_scales(image_folder, tmp_path):
     args = [a if a != "64" else "128" for a in TINY_ARGS]
     assert main(["train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "1", "--distortion", "ms-ssim", *args]) == 1
+
+
+def test_rungs_are_drawn_evenly_as_before_or_in_proportion_to_weights():
+    import numpy as np
+
+    from licodec.train.loop import draw_rungs
+
+    even = draw_rungs(np.random.default_rng([7, 3, 1]), 6, 8, None)
+    assert np.array_equal(even, np.random.default_rng([7, 3, 1]).integers(6, size=8))  # what older runs drew: they resume exactly
+    weighted = draw_rungs(np.random.default_rng(0), 3, 30_000, (1.0, 0.0001, 2.0))
+    shares = np.bincount(weighted, minlength=3) / weighted.size
+    assert shares == pytest.approx([1 / 3, 0, 2 / 3], abs=0.01)
+
+
+def test_weighted_rungs_train_and_resume_exactly(image_folder, tmp_path):
+    straight = train(image_folder, tmp_path / "a", 3, "--rung-weights", "1,3")
+    train(image_folder, tmp_path / "b", 2, "--rung-weights", "1,3")
+    resumed = train(image_folder, tmp_path / "b", 3, "--rung-weights", "1,3", "--resume")
+    assert tuple(straight["settings"]["rung_weights"]) == (1.0, 3.0)
+    for key, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
