@@ -26,17 +26,17 @@ def int_list(text: str) -> tuple[int, ...]:
     return tuple(positive_int(part.strip()) for part in text.split(","))
 
 
+def float_list(text: str) -> tuple[float, ...]:
+    """Comma-separated positive numbers, e.g. ``1,1,2`` (``--rung-weights``: how often each rung is drawn, relative)."""
+    return tuple(positive_float(part.strip()) for part in text.split(","))
+
+
 def rate_ladder(text: str) -> tuple[float, ...]:
     """Comma-separated λ, one per rung, increasing (so that rate rises with quality); at least two."""
-    values = tuple(positive_float(part.strip()) for part in text.split(","))
+    values = float_list(text)
     if len(values) < 2 or any(b <= a for a, b in zip(values, values[1:])):
         raise argparse.ArgumentTypeError(f"expected at least two increasing multipliers, not {text!r}")
     return values
-
-
-def rung_weights(text: str) -> tuple[float, ...]:
-    """Comma-separated positive weights, one per rung: how often each rung is drawn, relative to the others."""
-    return tuple(positive_float(part.strip()) for part in text.split(","))
 
 
 def decay(text: str) -> float:
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hyper-channels", type=positive_int, default=SHIPPED_CONFIG.hyper_channels)
     parser.add_argument("--decoder-widths", type=int_list, default=SHIPPED_CONFIG.decoder_widths)
     parser.add_argument("--lambdas", type=rate_ladder, help="one multiplier per rung, increasing (default: the ladder for --distortion)")
-    parser.add_argument("--rung-weights", type=rung_weights, help="how often each rung is drawn, relative, one per rung (default: evenly)")
+    parser.add_argument("--rung-weights", type=float_list, help="how often each rung is drawn, relative, one per rung (default: evenly)")
     parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
     parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--crop", type=crop_side, help="training crop side, a multiple of 64 (default 128; 192 for ms-ssim, whose scales need it)")
