@@ -15,7 +15,9 @@ from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
 from licodec.bitstream import FLAG_DECODER_UPDATES, Header, LicFile
 from licodec.errors import CorruptBitstreamError, LicodecError, TargetUnreachableError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
+from licodec.models import SHIPPED
 from licodec.models import load_model as _load_model
+from licodec.models.registry import retired_weights
 from licodec.models.base import LearnedCodec
 
 TILE_PX = 1024
@@ -27,7 +29,7 @@ STREAMS_PER_TILE = 2
 
 
 def load_model(name: str | None = None) -> LearnedCodec:
-    """A shipped model by registry name (``None``: the default), ready to code."""
+    """A model ready to code: a shipped one by registry name (``None``: the default), or a ``.safetensors`` weights file."""
     return _load_model(name)
 
 
@@ -161,16 +163,15 @@ def compress_to_size(
     return best, low / 100
 
 
-def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
-    """Decode the bytes of a .lic file to a PIL image of the original size and colour mode."""
+def decompress(data: bytes, model: str | LearnedCodec | None = None) -> Image.Image:
+    """Decode the bytes of a .lic file to a PIL image of the original size and colour mode.
+
+    ``model`` (a name, a ``.safetensors`` path or a loaded model) overrides the shipped model the
+    file names: for files written with one's own or retired weights. Its hash must match the file's.
+    """
     lic = LicFile.from_bytes(data)
     header = lic.header
-    codec = model if model is not None else load_model(header.model_name)
-    if bytes.fromhex(getattr(codec, "weights_hash", "0" * 16)) != header.weights_hash:
-        raise WeightsMismatchError(
-            f"file was written with other {header.model_name!r} weights (hash {header.weights_hash.hex()}) "
-            f"than the installed ones ({codec.weights_hash}); decode it with the licodec version that wrote it"
-        )
+    codec = _decoding_model(header, model)
     if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
         raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
     tiles = list(_tiles(header.height_px, header.width_px, header.tile_px))
@@ -189,6 +190,35 @@ def decompress(data: bytes, model: LearnedCodec | None = None) -> Image.Image:
         x_hat = codec.decompress(tile_streams, position, ph, pw, updates, header.format_version)
         rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
     return finish(rgb, header.colour_mode, alpha)
+
+
+def _decoding_model(header: Header, model: str | LearnedCodec | None) -> LearnedCodec:
+    """The model to decode ``header``'s file with, refused unless its weights are the ones that wrote it.
+
+    Other weights would decode to a wrong image, never an error, so a mismatch is an error that
+    says where the right weights are.
+    """
+    written = header.weights_hash.hex()
+    if model is None and header.model_name not in SHIPPED:
+        raise WeightsMismatchError(
+            f"file was written with model {header.model_name!r}, which licodec does not ship; "
+            "decode it with the weights that wrote it (--model FILE.safetensors)"
+        )
+    codec = model if isinstance(model, LearnedCodec) else load_model(model or header.model_name)
+    given = getattr(codec, "weights_hash", "0" * 16)  # models built in memory write a zero hash
+    if given == written:
+        return codec
+    retired = retired_weights(written)
+    if retired is not None:
+        raise WeightsMismatchError(
+            f"file was written with licodec's retired {retired['model']} weights (hash {written}), shipped at commit "
+            f"{retired['commit']} ({retired['date']}); decode it with that commit's licodec/weights/{retired['model']}.safetensors "
+            "passed as --model FILE"
+        )
+    raise WeightsMismatchError(
+        f"file was written with {header.model_name!r} weights of hash {written}, not these ({given}); "
+        "decode it with the weights that wrote it (--model FILE.safetensors)"
+    )
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

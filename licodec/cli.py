@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from licodec import __version__
 from licodec.errors import LicodecError
 from licodec.eval.metrics import bits_per_pixel
 
@@ -238,7 +239,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     data, output = input_and_output(args, ".png")
     format = image_format_for(output)
     start = time.perf_counter()
-    image = decompress(data)
+    image = decompress(data, args.model)
     seconds = time.perf_counter() - start
     write_atomically(output, image_bytes(image, format), args.force)
     print(f"{output}: {image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
@@ -247,6 +248,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from licodec.bitstream import LicFile
+    from licodec.models.registry import weights_status
 
     data = read_input(Path(args.input))
     lic = LicFile.from_bytes(data)
@@ -262,6 +264,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "source_bit_depth": h.bit_depth,
         "model": h.model_name,
         "weights_hash": h.weights_hash.hex(),
+        "weights": weights_status(h.model_name, h.weights_hash.hex()),
         "quality": h.quality,
         "tile_px": h.tile_px,
         "streams": [len(s) for s in lic.streams],
@@ -509,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="licodec", description="Learned image compression.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--version", action="version", version="licodec 0.1.0")
+    parser.add_argument("--version", action="version", version=f"licodec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("compress", help="compress an image to a .lic file")
@@ -519,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
     rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
     rate.add_argument("--target-bpp", type=positive_float, metavar="BPP", help="best quality at or below BPP bits per pixel")
-    p.add_argument("--model", help="model name (see 'licodec models')")
+    p.add_argument("--model", help="model name (see 'licodec models') or a .safetensors weights file")
     p.add_argument(
         "--optimize", type=non_negative_int, nargs="?", const=ADAPTATIONS["optimize"], default=0, metavar="STEPS",
         help=f"optimise the latent for this image first (default {ADAPTATIONS['optimize']} steps when given): slower, smaller files",
@@ -540,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decompress", help="decode a .lic file to an image")
     p.add_argument("input")
     p.add_argument("-o", "--output", help="output image, format from its extension (default: .png beside the input)")
+    p.add_argument("--model", metavar="WEIGHTS", help="a .safetensors weights file (or model name) to decode with: for files written with your own or retired weights")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_decompress)
 

@@ -11,8 +11,9 @@ from PIL import Image
 
 import licodec
 from licodec import api
-from licodec.errors import CorruptBitstreamError, LicodecError
-from tests.conftest import KODAK, REPO, loud_model, rate_ladder_model, smooth_image
+from licodec.errors import CorruptBitstreamError, LicodecError, WeightsMismatchError
+from licodec.models import save_weights
+from tests.conftest import KODAK, REPO, loud_model, rate_ladder_model, smooth_image, tiny_model
 from tests.data.make_v2_files import v2_cases
 
 
@@ -208,3 +209,25 @@ def test_untiled_file_claiming_a_huge_size_is_refused_before_decoding(checkerboa
     huge = licodec.bitstream.Header(**{**lic.header.__dict__, "width_px": 50_000, "height_px": 50_000})
     with pytest.raises(CorruptBitstreamError, match="tiles"):
         licodec.decompress(licodec.bitstream.LicFile(huge, lic.streams).to_bytes(), model=checkerboard_model)
+
+
+def test_a_file_written_with_a_weights_file_decodes_with_that_file_only(tmp_path, checkerboard_model):
+    mine, other = tmp_path / "mine.safetensors", tmp_path / "other.safetensors"
+    save_weights(checkerboard_model, mine, "my-model")
+    save_weights(tiny_model("he2021-checkerboard", seed=1), other, "my-model")
+    data = licodec.compress(smooth_image(32, 48), model=str(mine))
+    assert licodec.bitstream.read_header(data).model_name == "my-model"
+    assert licodec.decompress(data, model=str(mine)).size == (48, 32)
+    with pytest.raises(WeightsMismatchError, match="does not ship.*--model"):
+        licodec.decompress(data)
+    with pytest.raises(WeightsMismatchError, match="not these"):
+        licodec.decompress(data, model=str(other))
+
+
+def test_a_file_from_retired_shipped_weights_names_the_commit_that_has_them(checkerboard_model):
+    data = licodec.compress(smooth_image(16, 16), model=checkerboard_model)
+    lic = licodec.bitstream.LicFile.from_bytes(data)
+    retired = {"model_name": "licodec-mse", "weights_hash": bytes.fromhex("ec3f2f1aa0dadfd6")}  # step 164,390
+    old = licodec.bitstream.Header(**{**lic.header.__dict__, **retired})
+    with pytest.raises(WeightsMismatchError, match="retired licodec-mse weights .* commit 822b400 .*--model"):
+        licodec.decompress(licodec.bitstream.LicFile(old, lic.streams).to_bytes())

@@ -44,6 +44,21 @@ def test_compress_then_decompress_writes_beside_the_input(lic_file, capsys):
     assert "decoded.png" in capsys.readouterr().out
 
 
+def test_files_of_ones_own_weights_decode_with_model_given_and_refuse_without(tmp_path, checkerboard_model):
+    from licodec.models import save_weights
+
+    weights, source = tmp_path / "mine.safetensors", tmp_path / "photo.png"
+    save_weights(checkerboard_model, weights, "my-model")
+    Image.fromarray(smooth_image(32, 40)).save(source)
+    assert main(["compress", str(source), "--model", str(weights)]) == 0
+    lic, out = str(source.with_suffix(".lic")), tmp_path / "out.png"
+    result = run_cli("decompress", lic, "-o", str(out))
+    assert_one_line_error(result)
+    assert "--model" in result.stderr and not out.exists()
+    assert main(["decompress", lic, "-o", str(out), "--model", str(weights)]) == 0
+    assert Image.open(out).size == (40, 32)
+
+
 def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
     target = tmp_path / "taken.png"
     target.write_bytes(b"precious")
@@ -84,6 +99,7 @@ def test_info_and_models_print_json(lic_file):
 
     info = json.loads(run_cli("info", str(lic_file), "--json").stdout)
     assert info["width"] == 96 and info["model"] == "licodec-mse" and info["format_version"] == 2
+    assert info["weights"] == "installed"
     models = json.loads(run_cli("models", "--json").stdout)
     assert any(m["default"] for m in models["models"])
     assert {t["name"] for t in models["jpeg_tools"]} >= {"qtables-jpeg-psnr", "qtables-jpeg-ms-ssim", "postfilter-jpeg"}

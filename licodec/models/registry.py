@@ -126,19 +126,52 @@ def load_weights(path: Path) -> tuple[LearnedCodec, dict]:
     return model, metadata
 
 
-@lru_cache(maxsize=8)
 def load_model(name: str | None = None) -> LearnedCodec:
-    """A shipped, trained model ready to code, by registry name (default: the default model)."""
+    """A trained model ready to code: a shipped one by registry name (default: the default model),
+    or any weights file :func:`save_weights` wrote (``licodec train``'s export, or retired shipped
+    weights kept to read old files), by a path ending in ``.safetensors``."""
     name = name or DEFAULT_MODEL
+    if name.endswith(".safetensors"):
+        path = Path(name).expanduser().resolve()
+        if not path.is_file():
+            raise UnknownModelError(f"{name}: no such weights file")
+        return _ready_model(path, path.stat().st_mtime_ns)
     shipped = SHIPPED.get(name)
     if shipped is None:
         if name in ARCHITECTURES:
             raise UnknownModelError(f"{name!r} is an architecture with no trained weights shipped; use one of: {', '.join(SHIPPED)}")
-        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(SHIPPED)}")
+        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(SHIPPED)}, or a .safetensors weights file")
     if not shipped.weights_path.exists():
         raise UnknownModelError(f"weights for {name!r} are missing from this installation ({shipped.weights_path})")
-    model, _ = load_weights(shipped.weights_path)
+    return _ready_model(shipped.weights_path, shipped.weights_path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _ready_model(path: Path, modified_ns: int) -> LearnedCodec:
+    """Load once per file version (``modified_ns`` keys the cache, so a rewritten file is reloaded)."""
+    model, metadata = load_weights(path)
     model.to(memory_format=torch.channels_last)  # matches the inference layout of LearnedCodec._transform
-    model.name = name
-    model.weights_hash = weights_hash(shipped.weights_path)
+    model.name = metadata.get("name") or path.stem
+    model.weights_hash = weights_hash(path)
     return model
+
+
+def weights_status(model_name: str, hash_hex: str) -> str:
+    """Whether a file naming these weights decodes with this installation as it is, for ``licodec info``."""
+    shipped = SHIPPED.get(model_name)
+    if shipped is not None and shipped.weights_path.exists() and weights_hash(shipped.weights_path) == hash_hex:
+        return "installed"
+    retired = retired_weights(hash_hex)
+    if retired is not None:
+        return f"retired: shipped at commit {retired['commit']} ({retired['date']}); decode with those weights as --model"
+    return "not shipped: decode with the weights that wrote the file as --model"
+
+
+def retired_weights(hash_hex: str) -> dict[str, str] | None:
+    """Where weights licodec shipped once but no longer does came from: ``{"model", "commit", "date"}``.
+
+    Files written with them name their hash; ``licodec/weights/retired.json`` maps it to the
+    commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
+    """
+    table = json.loads((WEIGHTS_DIR / "retired.json").read_text())
+    return table.get(hash_hex)

@@ -1,4 +1,6 @@
+import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -6,7 +8,8 @@ import torch
 
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
-from licodec.models import ARCHITECTURES, TINY, create_model, load_model, load_weights, save_weights
+from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
+from licodec.models.registry import WEIGHTS_DIR, retired_weights, weights_hash, weights_status
 from licodec.models.context import neighbour_classes
 from licodec.nn import checkerboard_anchor_mask
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
@@ -117,6 +120,27 @@ def test_weights_file_round_trip_keeps_tables_and_decoding(tmp_path, checkerboar
     x = as_tensor(smooth_image(64, 64))
     streams = checkerboard_model.compress(x, 0.5)
     assert torch.equal(loaded.decompress(streams, 0.5, 64, 64), checkerboard_model.decompress(streams, 0.5, 64, 64))
+
+
+def test_a_weights_file_loads_by_path_under_its_own_name_and_hash(tmp_path, checkerboard_model):
+    path = tmp_path / "mine.safetensors"
+    save_weights(checkerboard_model, path, "my-model")
+    model = load_model(str(path))
+    assert (model.name, model.weights_hash) == ("my-model", weights_hash(path))
+    with pytest.raises(UnknownModelError, match="no such weights file"):
+        load_model(str(tmp_path / "missing.safetensors"))
+
+
+def test_retired_weights_belong_to_shipped_models_and_none_is_installed():
+    table = json.loads((WEIGHTS_DIR / "retired.json").read_text())
+    installed = {load_model(name).weights_hash for name in SHIPPED}
+    assert table and not installed & table.keys()
+    for hash_hex, entry in table.items():
+        assert re.fullmatch("[0-9a-f]{16}", hash_hex) and entry["model"] in SHIPPED
+        assert re.fullmatch("[0-9a-f]{7,40}", entry["commit"]) and re.fullmatch(r"\d{4}-\d\d-\d\d", entry["date"])
+    assert retired_weights("0" * 16) is None
+    assert weights_status("licodec-mse", "ec3f2f1aa0dadfd6").startswith("retired: shipped at commit 822b400")
+    assert weights_status("licodec-mse", "0" * 16).startswith("not shipped")
 
 
 def test_compress_without_tables_says_how_to_build_them():
