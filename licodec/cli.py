@@ -79,6 +79,10 @@ def optimization_progress(steps: int):
         yield lambda step, cost: (bar.update(1), bar.set_postfix(cost=f"{cost:.4f}"))
 
 
+STDIO = "-"
+"""As an input, standard input; as ``-o``, standard output (the result line then goes to stderr)."""
+
+
 def refuse_unwritable(path: Path, force: bool) -> Path:
     """Raise unless ``path`` may be written (free, or ``force``; not a directory; its folder exists); returns the folder."""
     if path.exists() and not force:
@@ -122,6 +126,8 @@ def _new_file_mode(path: Path) -> int:
 
 
 def read_input(path: Path) -> bytes:
+    if str(path) == STDIO:
+        return sys.stdin.buffer.read()
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -144,21 +150,52 @@ def open_input(raw: bytes, name: str) -> Image.Image:
 
 
 def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[bytes, Path]:
-    """The input's bytes and the output path (default: beside the input), checked free before any work."""
+    """The input's bytes and the output path (default: beside the input), checked free before any work.
+
+    ``-`` reads standard input or writes standard output (:data:`STDIO`).
+    """
+    if args.input == STDIO and not args.output:
+        raise LicodecError("reading standard input needs -o OUTPUT (-o - for standard output)")
     source = Path(args.input)
     data = read_input(source)
     output = Path(args.output) if args.output else source.with_suffix(default_suffix)
-    if output.resolve() == source.resolve():
+    if args.output == STDIO:
+        if sys.stdout.isatty():
+            raise LicodecError("refusing to write binary data to a terminal; redirect standard output or use -o FILE")
+        return data, output
+    if args.input != STDIO and output.resolve() == source.resolve():
         raise LicodecError(f"output {output} would overwrite the input")
     refuse_unwritable(output, args.force)
     return data, output
+
+
+def input_name(args: argparse.Namespace) -> str:
+    """How errors and notes name the input."""
+    return "standard input" if args.input == STDIO else args.input
+
+
+def write_output(path: Path, data: bytes, force: bool) -> None:
+    """Standard output for ``-o -``, else the file, written atomically."""
+    if str(path) == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomically(path, data, force)
+
+
+def report(output: Path, message: str) -> None:
+    """The command's one-line result, on stderr when the output itself goes to standard output."""
+    if str(output) == STDIO:
+        print(f"standard output: {message}", file=sys.stderr)
+    else:
+        print(f"{output}: {message}")
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
     from licodec.api import compress, load_model
 
     raw, output = input_and_output(args, ".lic")
-    image = open_input(raw, args.input)
+    image = open_input(raw, input_name(args))
     model = load_model(args.model)
     roi = read_input(Path(args.roi)) if args.roi else None
     if args.roi_quality is not None and roi is None:
@@ -176,12 +213,12 @@ def cmd_compress(args: argparse.Namespace) -> int:
             )  # fmt: skip
         quality = args.quality
     seconds = time.perf_counter() - start
-    write_atomically(output, data, args.force)
+    write_output(output, data, args.force)
     from licodec.bitstream import read_header
 
     header = read_header(data)
     bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms")
+    report(output, f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms")
     return 0
 
 
@@ -211,9 +248,11 @@ def fresh_output(args: argparse.Namespace) -> Path:
 
 
 def image_format_for(output: Path) -> str:
-    """The Pillow format an output image name asks for; a user error if it names none."""
+    """The Pillow format an output image name asks for (PNG for standard output); a user error if it names none."""
     from PIL import Image
 
+    if str(output) == STDIO:
+        return "PNG"
     ext = output.suffix.lower()
     if ext == ".lic":
         raise LicodecError(f"{output.name}: this command writes an image; name it e.g. .png")
@@ -241,8 +280,8 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     image = decompress(data, args.model)
     seconds = time.perf_counter() - start
-    write_atomically(output, image_bytes(image, format), args.force)
-    print(f"{output}: {image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
+    write_output(output, image_bytes(image, format), args.force)
+    report(output, f"{image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
     return 0
 
 
@@ -423,7 +462,7 @@ def cmd_conventional(args: argparse.Namespace) -> int:
     if not codec.is_available():
         raise LicodecError(f"this Pillow cannot write {args.command.upper()}")
     raw, output = input_and_output(args, SUFFIXES[args.command])
-    image = opaque_rgb(raw, args.input)
+    image = opaque_rgb(raw, input_name(args))
     if args.command == "jpeg":
         encode, notes = jpeg_encoder(args)
     else:
@@ -441,11 +480,11 @@ def cmd_conventional(args: argparse.Namespace) -> int:
         notes.append(f"post-filter choices for {name} in the comment")
     else:
         data = encode(image, None)
-    write_atomically(output, data, args.force)
+    write_output(output, data, args.force)
     bpp = bits_per_pixel(len(data), image.width, image.height)
     kind = "baseline JPEG" if args.command == "jpeg" else args.command.upper()
     extra = f" ({', '.join(notes)})" if notes else ""
-    print(f"{output}: {len(data)} bytes, {bpp:.4f} bpp, {kind} quality {args.quality}{extra}")
+    report(output, f"{len(data)} bytes, {bpp:.4f} bpp, {kind} quality {args.quality}{extra}")
     return 0
 
 
@@ -476,9 +515,9 @@ def cmd_postfilter(args: argparse.Namespace) -> int:
     raw, output = input_and_output(args, ".png")
     format = image_format_for(output)
     name, bank = load_bank(args.filters)
-    image = postfilter_decode(raw, bank, name, Path(args.input))
-    write_atomically(output, image_bytes(image, format), args.force)
-    print(f"{output}: {image.width}x{image.height}, post-filtered with {name}")
+    image = postfilter_decode(raw, bank, name, None if args.input == STDIO else Path(args.input))
+    write_output(output, image_bytes(image, format), args.force)
+    report(output, f"{image.width}x{image.height}, post-filtered with {name}")
     return 0
 
 
@@ -516,8 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("compress", help="compress an image to a .lic file")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output .lic (default: beside the input)")
+    p.add_argument("input", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", help="output .lic, or - for standard output (default: beside the input)")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
     rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
@@ -541,14 +580,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .lic file to an image")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output image, format from its extension (default: .png beside the input)")
+    p.add_argument("input", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", help="output image, format from its extension; - writes PNG to standard output (default: .png beside the input)")
     p.add_argument("--model", metavar="WEIGHTS", help="a .safetensors weights file (or model name) to decode with: for files written with your own or retired weights")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("info", help="show a .lic file's header")
-    p.add_argument("input")
+    p.add_argument("input", help=".lic file, or - for standard input")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
 
@@ -573,8 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for format, suffix in SUFFIXES.items():
         p = sub.add_parser(format, help=f"write a standard {format.upper()}, optionally through the learned pre-filter")
-        p.add_argument("input")
-        p.add_argument("-o", "--output", help=f"output {suffix} (default: beside the input)")
+        p.add_argument("input", help="input file, or - for standard input")
+        p.add_argument("-o", "--output", help=f"output {suffix}, or - for standard output (default: beside the input)")
         p.add_argument("-q", "--quality", type=quality_value, default=75)
         p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
         if format == "jpeg":
@@ -626,8 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
 
     p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output .png (default: beside the input)")
+    p.add_argument("input", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", help="output .png, or - for standard output (default: beside the input)")
     p.add_argument("--filters", metavar="NAME", help="post-filter bank (default: the shipped one)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_postfilter)

@@ -25,8 +25,9 @@ def lic_file(tmp_path_factory) -> Path:
     return folder / "photo.lic"
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "licodec.cli", *args], capture_output=True, text=True, cwd=cwd)
+def run_cli(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process; text output, or bytes when ``stdin`` is given as bytes."""
+    return subprocess.run([sys.executable, "-m", "licodec.cli", *args], capture_output=True, text=stdin is None, cwd=cwd, input=stdin)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess) -> None:
@@ -57,6 +58,29 @@ def test_files_of_ones_own_weights_decode_with_model_given_and_refuse_without(tm
     assert "--model" in result.stderr and not out.exists()
     assert main(["decompress", lic, "-o", str(out), "--model", str(weights)]) == 0
     assert Image.open(out).size == (40, 32)
+
+
+def test_dash_reads_standard_input_and_writes_standard_output(tmp_path):
+    import io
+
+    import licodec
+
+    png = io.BytesIO()
+    Image.fromarray(smooth_image(32, 40)).save(png, format="PNG")
+    compressed = run_cli("compress", "-", "-o", "-", cwd=tmp_path, stdin=png.getvalue())
+    assert compressed.returncode == 0 and compressed.stderr.decode().startswith("standard output: ")
+    assert licodec.decompress(compressed.stdout).size == (40, 32)
+    decoded = run_cli("decompress", "-", "-o", "-", cwd=tmp_path, stdin=compressed.stdout)
+    assert decoded.returncode == 0 and Image.open(io.BytesIO(decoded.stdout)).format == "PNG"
+    info = run_cli("info", "-", "--json", stdin=compressed.stdout)
+    assert b'"width": 40' in info.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing written beside, in the working folder
+
+
+def test_standard_input_without_an_output_is_a_one_line_error(tmp_path):
+    result = run_cli("compress", "-", cwd=tmp_path)
+    assert_one_line_error(result)
+    assert "-o" in result.stderr and list(tmp_path.iterdir()) == []
 
 
 def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
