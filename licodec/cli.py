@@ -318,12 +318,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from licodec.models import ARCHITECTURES, DEFAULT_MODEL, SHIPPED
+    from licodec.models.registry import weights_hash
 
     rows = [
         {
             "name": name,
             "default": name == DEFAULT_MODEL,
             "installed": model.weights_path.exists(),
+            "weights_hash": weights_hash(model.weights_path) if model.weights_path.exists() else None,
             "description": model.description,
         }
         for name, model in SHIPPED.items()
@@ -334,7 +336,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             flags = " (default)" if row["default"] else ""
-            flags += "" if row["installed"] else " [weights missing]"
+            flags += f" [weights {row['weights_hash']}]" if row["installed"] else " [weights missing]"
             print(f"{row['name']}{flags}: {row['description']}")
         print(f"architectures (trainable with 'licodec train --architecture'): {', '.join(ARCHITECTURES)}")
         for tool in tools:
@@ -692,6 +694,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("licodec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`licodec models | head -1`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush cannot fail
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer the pipe ended
     except MemoryError:
         if args.debug:
             raise

@@ -83,6 +83,13 @@ def test_standard_input_without_an_output_is_a_one_line_error(tmp_path):
     assert "-o" in result.stderr and list(tmp_path.iterdir()) == []
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    child = subprocess.Popen([sys.executable, "-m", "licodec.cli", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # like `licodec models | head -0`: the reader is gone before anything is written
+    stderr = child.stderr.read().decode()
+    assert child.wait() == 141 and stderr == ""
+
+
 def test_existing_output_is_never_overwritten_without_force(lic_file, tmp_path):
     target = tmp_path / "taken.png"
     target.write_bytes(b"precious")
@@ -126,6 +133,7 @@ def test_info_and_models_print_json(lic_file):
     assert info["weights"] == "installed"
     models = json.loads(run_cli("models", "--json").stdout)
     assert any(m["default"] for m in models["models"])
+    assert info["weights_hash"] in {m["weights_hash"] for m in models["models"]}  # what info and models print match
     assert {t["name"] for t in models["jpeg_tools"]} >= {"qtables-jpeg-psnr", "qtables-jpeg-ms-ssim", "postfilter-jpeg"}
 
 
