@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -83,12 +84,26 @@ STDIO = "-"
 """As an input, standard input; as ``-o``, standard output (the result line then goes to stderr)."""
 
 
+def is_stream(path: Path) -> bool:
+    """A character device or named pipe (``/dev/null``): written in place, never replaced, and
+    without ``--force``, since nothing stored there can be lost."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def refuse_unwritable(path: Path, force: bool) -> Path:
-    """Raise unless ``path`` may be written (free, or ``force``; not a directory; its folder exists); returns the folder."""
-    if path.exists() and not force:
-        raise LicodecError(f"{path} exists; use --force to overwrite it")
+    """Raise unless ``path`` may be written (free, or ``force``; a regular file; its folder exists); returns the folder."""
+    if is_stream(path):
+        return path.parent
     if path.is_dir():
         raise LicodecError(f"{path} is a directory")
+    if path.exists() and not path.is_file():
+        raise LicodecError(f"{path} is not a regular file")
+    if path.exists() and not force:
+        raise LicodecError(f"{path} exists; use --force to overwrite it")
     folder = path.parent
     if not folder.is_dir():
         raise LicodecError(f"output folder {folder} does not exist")
@@ -175,12 +190,21 @@ def input_name(args: argparse.Namespace) -> str:
 
 
 def write_output(path: Path, data: bytes, force: bool) -> None:
-    """Standard output for ``-o -``, else the file, written atomically."""
-    if str(path) == STDIO:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
+    """Standard output for ``-o -``, a device or pipe in place (:func:`is_stream`), else the file, atomically."""
+    if str(path) != STDIO and not is_stream(path):
         write_atomically(path, data, force)
+        return
+    try:
+        if str(path) == STDIO:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            with open(path, "wb") as stream:
+                stream.write(data)
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
+    except OSError as exc:
+        raise LicodecError(f"cannot write {'standard output' if str(path) == STDIO else path}: {exc.strerror}") from None
 
 
 def report(output: Path, message: str) -> None:
@@ -248,10 +272,10 @@ def fresh_output(args: argparse.Namespace) -> Path:
 
 
 def image_format_for(output: Path) -> str:
-    """The Pillow format an output image name asks for (PNG for standard output); a user error if it names none."""
+    """The Pillow format an output image name asks for (PNG for standard output or a device); a user error if it names none."""
     from PIL import Image
 
-    if str(output) == STDIO:
+    if str(output) == STDIO or is_stream(output) and not output.suffix:
         return "PNG"
     ext = output.suffix.lower()
     if ext == ".lic":

@@ -83,6 +83,17 @@ def test_standard_input_without_an_output_is_a_one_line_error(tmp_path):
     assert "-o" in result.stderr and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/null and /dev/full")
+def test_devices_are_written_in_place_never_replaced(lic_file):
+    assert main(["decompress", str(lic_file), "-o", "/dev/null"]) == 0  # no --force: nothing there can be lost
+    assert_one_line_error(run_cli("decompress", str(lic_file), "-o", "/dev/full", "--force"))
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "licodec.cli", "decompress", str(lic_file), "-o", "-"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert_one_line_error(result)
+    assert "standard output" in result.stderr
+    assert all(Path(device).is_char_device() for device in ("/dev/null", "/dev/full"))
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly():
     child = subprocess.Popen([sys.executable, "-m", "licodec.cli", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     child.stdout.close()  # like `licodec models | head -0`: the reader is gone before anything is written
