@@ -85,11 +85,11 @@ def main() -> None:
         psnr_bd = bd_rate(curves[anchor], ours, "psnr-rgb")
         ssim_bd = bd_rate(curves[anchor], ours, "ms-ssim-rgb")
         print(f"  {anchor:>6}: PSNR {psnr_bd:+.1f}%   MS-SSIM {ssim_bd:+.1f}%")
+    above = {anchor: margins(ours, curves[anchor], "psnr-rgb") for anchor in ANCHORS}
     print("\nPSNR above each codec at the same bpp, per quality (its curve interpolated in log-rate):")
-    for anchor in ANCHORS:
-        above = margins(ours, curves[anchor], "psnr-rgb")
-        print(f"  {anchor:>6}: " + ", ".join("outside its range" if math.isnan(m) else f"{m:+.2f} dB" for m in above))
-    reached = [m for m in margins(ours, curves["jpeg"], "psnr-rgb") if not math.isnan(m)]
+    for anchor, values in above.items():
+        print(f"  {anchor:>6}: " + ", ".join("outside its range" if math.isnan(m) else f"{m:+.2f} dB" for m in values))
+    reached = [m for m in above["jpeg"] if not math.isnan(m)]
     print(f"beats JPEG wherever JPEG's curve reaches: {'yes' if reached and all(m > 0 for m in reached) else 'no'}")
     estimated, plain, shipped = rate_estimate_agreement(images, 75, args.model)
     print(

@@ -189,13 +189,19 @@ def input_name(args: argparse.Namespace) -> str:
     return "standard input" if args.input == STDIO else args.input
 
 
+def output_name(output: Path) -> str:
+    """How messages name the output."""
+    return "standard output" if str(output) == STDIO else str(output)
+
+
 def write_output(path: Path, data: bytes, force: bool) -> None:
     """Standard output for ``-o -``, a device or pipe in place (:func:`is_stream`), else the file, atomically."""
-    if str(path) != STDIO and not is_stream(path):
+    to_stdout = str(path) == STDIO
+    if not to_stdout and not is_stream(path):
         write_atomically(path, data, force)
         return
     try:
-        if str(path) == STDIO:
+        if to_stdout:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
@@ -204,15 +210,12 @@ def write_output(path: Path, data: bytes, force: bool) -> None:
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly
     except OSError as exc:
-        raise LicodecError(f"cannot write {'standard output' if str(path) == STDIO else path}: {exc.strerror}") from None
+        raise LicodecError(f"cannot write {output_name(path)}: {exc.strerror}") from None
 
 
 def report(output: Path, message: str) -> None:
     """The command's one-line result, on stderr when the output itself goes to standard output."""
-    if str(output) == STDIO:
-        print(f"standard output: {message}", file=sys.stderr)
-    else:
-        print(f"{output}: {message}")
+    print(f"{output_name(output)}: {message}", file=sys.stderr if str(output) == STDIO else sys.stdout)
 
 
 def cmd_compress(args: argparse.Namespace) -> int:

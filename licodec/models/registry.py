@@ -167,11 +167,15 @@ def weights_status(model_name: str, hash_hex: str) -> str:
     return "not shipped: decode with the weights that wrote the file as --model"
 
 
-def retired_weights(hash_hex: str) -> dict[str, str] | None:
-    """Where weights licodec shipped once but no longer does came from: ``{"model", "commit", "date"}``.
+def retired_table() -> dict[str, dict[str, str]]:
+    """Every weights hash licodec shipped once but no longer does, to ``{"model", "commit", "date"}``.
 
-    Files written with them name their hash; ``licodec/weights/retired.json`` maps it to the
-    commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
+    Files written with those weights name their hash; ``licodec/weights/retired.json`` maps it to
+    the commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
     """
-    table = json.loads((WEIGHTS_DIR / "retired.json").read_text())
-    return table.get(hash_hex)
+    return json.loads((WEIGHTS_DIR / "retired.json").read_text())
+
+
+def retired_weights(hash_hex: str) -> dict[str, str] | None:
+    """Where retired weights of this hash came from (:func:`retired_table`), or None."""
+    return retired_table().get(hash_hex)

@@ -1,4 +1,3 @@
-import json
 import math
 import re
 
@@ -9,7 +8,7 @@ import torch
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
-from licodec.models.registry import WEIGHTS_DIR, retired_weights, weights_hash, weights_status
+from licodec.models.registry import retired_table, retired_weights, weights_hash, weights_status
 from licodec.models.context import neighbour_classes
 from licodec.nn import checkerboard_anchor_mask
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
@@ -132,7 +131,7 @@ def test_a_weights_file_loads_by_path_under_its_own_name_and_hash(tmp_path, chec
 
 
 def test_retired_weights_belong_to_shipped_models_and_none_is_installed():
-    table = json.loads((WEIGHTS_DIR / "retired.json").read_text())
+    table = retired_table()
     installed = {load_model(name).weights_hash for name in SHIPPED}
     assert table and not installed & table.keys()
     for hash_hex, entry in table.items():
