@@ -17,7 +17,7 @@ from licodec.errors import (
     WeightsMismatchError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _plugin.register()
 

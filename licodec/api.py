@@ -17,7 +17,7 @@ from licodec.errors import CorruptBitstreamError, LicodecError, TargetUnreachabl
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
 from licodec.models import SHIPPED
 from licodec.models import load_model as _load_model
-from licodec.models.registry import retired_weights
+from licodec.models.registry import retired_origin, retired_weights
 from licodec.models.base import LearnedCodec
 
 TILE_PX = 1024
@@ -211,9 +211,8 @@ def _decoding_model(header: Header, model: str | LearnedCodec | None) -> Learned
     retired = retired_weights(written)
     if retired is not None:
         raise WeightsMismatchError(
-            f"file was written with licodec's retired {retired['model']} weights (hash {written}), shipped at commit "
-            f"{retired['commit']} ({retired['date']}); decode it with that commit's licodec/weights/{retired['model']}.safetensors "
-            "passed as --model FILE"
+            f"file was written with licodec's retired {retired['model']} weights (hash {written}), {retired_origin(retired)}; "
+            f"decode it with that commit's licodec/weights/{retired['model']}.safetensors passed as --model FILE"
         )
     raise WeightsMismatchError(
         f"file was written with {header.model_name!r} weights of hash {written}, not these ({given}); "

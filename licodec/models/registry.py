@@ -102,6 +102,13 @@ def save_weights(model: LearnedCodec, path: Path, name: str, half_precision: boo
 
 
 def weights_hash(path: Path) -> str:
+    """The 16 hex digits of the file's SHA-256 that a ``.lic`` file records; read once per file version."""
+    status = Path(path).stat()
+    return _file_hash(Path(path).resolve(), status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=32)
+def _file_hash(path: Path, modified_ns: int, size: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
@@ -163,12 +170,12 @@ def weights_status(model_name: str, hash_hex: str) -> str:
         return "installed"
     retired = retired_weights(hash_hex)
     if retired is not None:
-        return f"retired: shipped at commit {retired['commit']} ({retired['date']}); decode with those weights as --model"
+        return f"retired: {retired_origin(retired)}; decode with those weights as --model"
     return "not shipped: decode with the weights that wrote the file as --model"
 
 
 def retired_table() -> dict[str, dict[str, str]]:
-    """Every weights hash licodec shipped once but no longer does, to ``{"model", "commit", "date"}``.
+    """Every weights hash licodec shipped once but no longer does, to ``{"model", "commit", "date", "version"}``.
 
     Files written with those weights name their hash; ``licodec/weights/retired.json`` maps it to
     the commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
@@ -179,3 +186,8 @@ def retired_table() -> dict[str, dict[str, str]]:
 def retired_weights(hash_hex: str) -> dict[str, str] | None:
     """Where retired weights of this hash came from (:func:`retired_table`), or None."""
     return retired_table().get(hash_hex)
+
+
+def retired_origin(retired: dict[str, str]) -> str:
+    """Where a user finds retired weights (an entry of :func:`retired_table`), in the words every message uses."""
+    return f"shipped at commit {retired['commit']} (licodec {retired['version']}, {retired['date']})"

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import licodec
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
@@ -130,6 +131,10 @@ def test_a_weights_file_loads_by_path_under_its_own_name_and_hash(tmp_path, chec
         load_model(str(tmp_path / "missing.safetensors"))
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def test_retired_weights_belong_to_shipped_models_and_none_is_installed():
     table = retired_table()
     installed = {load_model(name).weights_hash for name in SHIPPED}
@@ -137,8 +142,9 @@ def test_retired_weights_belong_to_shipped_models_and_none_is_installed():
     for hash_hex, entry in table.items():
         assert re.fullmatch("[0-9a-f]{16}", hash_hex) and entry["model"] in SHIPPED
         assert re.fullmatch("[0-9a-f]{7,40}", entry["commit"]) and re.fullmatch(r"\d{4}-\d\d-\d\d", entry["date"])
+        assert version_tuple(entry["version"]) < version_tuple(licodec.__version__)  # each weights release bumps the version
     assert retired_weights("0" * 16) is None
-    assert weights_status("licodec-mse", "ec3f2f1aa0dadfd6").startswith("retired: shipped at commit 822b400")
+    assert weights_status("licodec-mse", "ec3f2f1aa0dadfd6").startswith("retired: shipped at commit 822b400 (licodec 0.1.0,")
     assert weights_status("licodec-mse", "0" * 16).startswith("not shipped")
 
 
