@@ -6,7 +6,8 @@ y's channels are ordered by their rate (rung 3, on training crops) and split int
 groups; within each checkerboard half, group g's (scales, means) are refined from the
 decoded values of groups < g (a 3x3 convolution) and its own predicted parameters, as
 in ELIC's space-channel context (He et al. 2022). The refinement starts as the
-identity (zero last layer), so step 0 is the shipped model. Only the new networks
+identity (zero last layer), so step 0 is the shipped model (its parameters from
+``CheckerboardContext.latent_parameters``, as training computes them). Only the new networks
 train, on g_a outputs of 320 training crops computed once; every shipped weight,
 g_a included, stays fixed. Printed: the change of y's estimated rate on the 16
 held-out crops (rounded latents) per rung of the ladder, every 100 steps.
@@ -55,19 +56,10 @@ class GroupRefinement(nn.Module):
         return scales + delta_scales, means + delta_means
 
 
-def checkerboard_parameters(model, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The shipped model's (anchor mask, scales, means) of y, as its forward pass computes them (rounded z)."""
-    params = model.h_s(torch.round(model.h_a(y)))
-    anchor = checkerboard_anchor_mask(*y.shape[-2:])
-    scales_a, means_a = model.ep_anchor(params).chunk(2, 1)
-    context = model.context((torch.round(y - means_a) + means_a) * anchor)
-    scales_n, means_n = model.ep_nonanchor(torch.cat([params, context], 1)).chunk(2, 1)
-    return anchor, torch.where(anchor, scales_a, scales_n), torch.where(anchor, means_a, means_n)
-
-
 def y_bits(model, refinements: nn.ModuleDict, groups: list[torch.Tensor], y: torch.Tensor, noisy: bool) -> torch.Tensor:
     """Estimated bits of y, coded half by half and group by group; ``noisy``: the training proxy."""
-    anchor, scales, means = checkerboard_parameters(model, y)
+    scales, means, _ = model.latent_parameters(y)
+    anchor = checkerboard_anchor_mask(*y.shape[-2:])
     y_hat = torch.zeros_like(y)
     total = y.new_zeros(())
     for half_name, half in (("anchor", anchor), ("rest", ~anchor)):
@@ -108,7 +100,7 @@ def main() -> None:
         train_y = torch.cat([model.g_a(crops[i : i + 16]) for i in range(0, len(crops), 16)])
         held_y = torch.cat([model.g_a(img[:, :256, :256].float().unsqueeze(0) / 255) for img in held_out.images])
         y = train_y[:64] * model.gains.gain(torch.full((64,), 3.0))
-        anchor, scales, means = checkerboard_parameters(model, y)
+        scales, means, _ = model.latent_parameters(y)
         channel_bits = -torch.log2(gaussian_likelihood(torch.round(y - means) + means, scales, means)).sum(dim=(0, 2, 3))
     order = torch.argsort(channel_bits, descending=True)
     starts = np.cumsum([0] + sizes)
@@ -118,24 +110,21 @@ def main() -> None:
         {f"{half}{g}": GroupRefinement(int(starts[g]), sizes[g]) for half in ("anchor", "rest") for g in range(1, len(sizes))}
     )
     print(f"new parameters: {sum(p.numel() for p in refinements.parameters()):,}")
-    baseline = [None] * model.config.num_rates
 
-    def held_out_changes() -> list[float]:
-        changes = []
+    def held_out_bits() -> list[float]:
         with torch.no_grad():
-            for rung in range(model.config.num_rates):
-                y = held_y * model.gains.gain(torch.full((len(held_y),), float(rung)))
-                bits = float(y_bits(model, refinements, groups, y, noisy=False))
-                baseline[rung] = baseline[rung] or bits
-                changes.append(bits / baseline[rung] - 1)
-        return changes
+            return [
+                float(y_bits(model, refinements, groups, held_y * model.gains.gain(torch.full((len(held_y),), float(rung))), noisy=False))
+                for rung in range(model.config.num_rates)
+            ]
 
+    baseline = held_out_bits()  # the refinements start as the identity: the shipped model
     optimizer = torch.optim.Adam(refinements.parameters(), 1e-3)
     rng = np.random.default_rng(0)
     start = time.time()
     for step in range(args.steps + 1):
         if step % 100 == 0 or step == args.steps:
-            changes = ", ".join(f"{100 * c:+.2f}%" for c in held_out_changes())
+            changes = ", ".join(f"{100 * (bits / base - 1):+.2f}%" for bits, base in zip(held_out_bits(), baseline))
             print(f"step {step}: y's held-out rate per rung {changes} ({time.time() - start:.0f} s)", flush=True)
         if step == args.steps:
             break

@@ -75,7 +75,8 @@ class CheckerboardContext(HyperpriorCodec):
         self.ep_anchor = entropy_parameters(2 * m, 2 * m, 2 * m)
         self.ep_nonanchor = entropy_parameters(4 * m, 2 * m, 2 * m)
 
-    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
+    def latent_parameters(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(scales, means) of every element of y, and z's likelihoods, as the training pass models them."""
         z_hat, z_likelihoods = self.z_density(self.h_a(y))
         params = self.h_s(z_hat)
         anchor = checkerboard_anchor_mask(*y.shape[-2:]).to(y.device)
@@ -83,8 +84,10 @@ class CheckerboardContext(HyperpriorCodec):
         y_hat_anchor = (round_ste(y - means_a) + means_a) * anchor
         ctx = self.context(y_hat_anchor)
         scales_n, means_n = self.ep_nonanchor(torch.cat([params, ctx], 1)).chunk(2, 1)
-        scales = torch.where(anchor, scales_a, scales_n)
-        means = torch.where(anchor, means_a, means_n)
+        return torch.where(anchor, scales_a, scales_n), torch.where(anchor, means_a, means_n), z_likelihoods
+
+    def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
+        scales, means, z_likelihoods = self.latent_parameters(y)
         y_hat, y_likelihoods = self.gaussian(y, scales, means)
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
