@@ -84,6 +84,11 @@ STDIO = "-"
 """As an input, standard input; as ``-o``, standard output (the result line then goes to stderr)."""
 
 
+def is_stdio(name: str | Path) -> bool:
+    """Whether an input or output name is :data:`STDIO`."""
+    return str(name) == STDIO
+
+
 def is_stream(path: Path) -> bool:
     """A character device or named pipe (``/dev/null``): written in place, never replaced, and
     without ``--force``, since nothing stored there can be lost."""
@@ -141,7 +146,7 @@ def _new_file_mode(path: Path) -> int:
 
 
 def read_input(path: Path) -> bytes:
-    if str(path) == STDIO:
+    if is_stdio(path):
         return sys.stdin.buffer.read()
     try:
         return path.read_bytes()
@@ -169,16 +174,16 @@ def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[byt
 
     ``-`` reads standard input or writes standard output (:data:`STDIO`).
     """
-    if args.input == STDIO and not args.output:
+    if is_stdio(args.input) and not args.output:
         raise LicodecError("reading standard input needs -o OUTPUT (-o - for standard output)")
     source = Path(args.input)
     data = read_input(source)
     output = Path(args.output) if args.output else source.with_suffix(default_suffix)
-    if args.output == STDIO:
+    if is_stdio(args.output):
         if sys.stdout.isatty():
             raise LicodecError("refusing to write binary data to a terminal; redirect standard output or use -o FILE")
         return data, output
-    if args.input != STDIO and output.resolve() == source.resolve():
+    if not is_stdio(args.input) and output.resolve() == source.resolve():
         raise LicodecError(f"output {output} would overwrite the input")
     refuse_unwritable(output, args.force)
     return data, output
@@ -186,17 +191,17 @@ def input_and_output(args: argparse.Namespace, default_suffix: str) -> tuple[byt
 
 def input_name(args: argparse.Namespace) -> str:
     """How errors and notes name the input."""
-    return "standard input" if args.input == STDIO else args.input
+    return "standard input" if is_stdio(args.input) else args.input
 
 
 def output_name(output: Path) -> str:
     """How messages name the output."""
-    return "standard output" if str(output) == STDIO else str(output)
+    return "standard output" if is_stdio(output) else str(output)
 
 
 def write_output(path: Path, data: bytes, force: bool) -> None:
     """Standard output for ``-o -``, a device or pipe in place (:func:`is_stream`), else the file, atomically."""
-    to_stdout = str(path) == STDIO
+    to_stdout = is_stdio(path)
     if not to_stdout and not is_stream(path):
         write_atomically(path, data, force)
         return
@@ -215,7 +220,7 @@ def write_output(path: Path, data: bytes, force: bool) -> None:
 
 def report(output: Path, message: str) -> None:
     """The command's one-line result, on stderr when the output itself goes to standard output."""
-    print(f"{output_name(output)}: {message}", file=sys.stderr if str(output) == STDIO else sys.stdout)
+    print(f"{output_name(output)}: {message}", file=sys.stderr if is_stdio(output) else sys.stdout)
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
@@ -278,7 +283,7 @@ def image_format_for(output: Path) -> str:
     """The Pillow format an output image name asks for (PNG for standard output or a device); a user error if it names none."""
     from PIL import Image
 
-    if str(output) == STDIO or is_stream(output) and not output.suffix:
+    if is_stdio(output) or is_stream(output) and not output.suffix:
         return "PNG"
     ext = output.suffix.lower()
     if ext == ".lic":
@@ -544,7 +549,7 @@ def cmd_postfilter(args: argparse.Namespace) -> int:
     raw, output = input_and_output(args, ".png")
     format = image_format_for(output)
     name, bank = load_bank(args.filters)
-    image = postfilter_decode(raw, bank, name, None if args.input == STDIO else Path(args.input))
+    image = postfilter_decode(raw, bank, name, None if is_stdio(args.input) else Path(args.input))
     write_output(output, image_bytes(image, format), args.force)
     report(output, f"{image.width}x{image.height}, post-filtered with {name}")
     return 0

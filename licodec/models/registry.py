@@ -174,11 +174,13 @@ def weights_status(model_name: str, hash_hex: str) -> str:
     return "not shipped: decode with the weights that wrote the file as --model"
 
 
+@lru_cache(maxsize=1)
 def retired_table() -> dict[str, dict[str, str]]:
     """Every weights hash licodec shipped once but no longer does, to ``{"model", "commit", "date", "version"}``.
 
     Files written with those weights name their hash; ``licodec/weights/retired.json`` maps it to
     the commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
+    Read once per process (the file ships with the package); treat the result as read-only.
     """
     return json.loads((WEIGHTS_DIR / "retired.json").read_text())
 
