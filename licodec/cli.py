@@ -562,12 +562,7 @@ def cmd_train_filter(args: argparse.Namespace) -> int:
     if args.command == "train-prefilter":
         from licodec.conventional.prefilter import PreFilterTraining as Settings, train_prefilter as train
 
-        from licodec.conventional.prefilter import PreFilterConfig
-
-        shape = {k: v for k, v in (("channels", args.channels), ("block", args.block)) if v is not None}
-        if shape and args.init:
-            raise LicodecError("--channels and --block shape a new filter; --init brings its own shape")
-        options = {"tables": args.tables, "init": args.init, "config": PreFilterConfig(**shape)}
+        options = {"tables": args.tables, "init": args.init}
     else:
         from licodec.conventional.postfilter import PostFilterTraining as Settings, train_postfilter as train
 
@@ -702,11 +697,6 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "train-prefilter":
             p.add_argument("--tables", metavar="NAME", help="train for JPEG with these learned tables (psnr, ms-ssim or a file)")
             p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
-            p.add_argument("--channels", type=positive_int, help="width of a new filter's layers (default 32)")
-            p.add_argument(
-                "--block", type=int, choices=(1, 8, 16),
-                help="a new filter sees pixels (1, the default) or the encoder's 8x8 blocks or 16x16 macroblocks",
-            )
 
     p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
     p.add_argument("input", help="input file, or - for standard input")

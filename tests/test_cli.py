@@ -308,18 +308,6 @@ def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_p
     assert len(received) == 1
 
 
-def test_train_prefilter_shapes_a_new_filter_but_not_one_it_starts_from(tmp_path, monkeypatch, capsys):
-    from licodec.conventional import prefilter
-
-    received = []
-    monkeypatch.setattr(prefilter, "train_prefilter", received.append)
-    assert main(["train-prefilter", str(tmp_path), "-o", str(tmp_path / "a.safetensors"), "--block", "16", "--channels", "96"]) == 0
-    assert received[0].config == prefilter.PreFilterConfig(channels=96, block=16)
-    output = tmp_path / "b.safetensors"
-    assert main(["train-prefilter", str(tmp_path), "-o", str(output), "--block", "8", "--init", "prefilter-jpeg-msssim"]) == 1
-    assert "--init brings its own shape" in capsys.readouterr().err and len(received) == 1 and not output.exists()
-
-
 def test_jpeg_fits_its_huffman_tables_unless_told_to_keep_the_standard_ones(tmp_path, capsys):
     source = tmp_path / "p.png"
     Image.fromarray(smooth_image(96, 128)).save(source)

@@ -40,11 +40,6 @@ DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 class PreFilterConfig:
     channels: int = 32
     layers: int = 5
-    # 1: the network sees pixels. 8 or 16: it sees the image folded into the encoder's
-    # 8x8 blocks or 16x16 macroblocks (each block's pixels as channels), so it knows
-    # where every pixel sits in the DCT grid the encoder will quantise, as the first
-    # pixel of the image starts the encoder's grid.
-    block: int = 1
 
 
 class PreFilter(nn.Module):
@@ -53,17 +48,10 @@ class PreFilter(nn.Module):
     def __init__(self, config: PreFilterConfig = PreFilterConfig()) -> None:
         super().__init__()
         self.config = config
-        self.residual = strength_conditioned_filter(config.channels, config.layers, image_channels=3 * config.block**2)
+        self.residual = strength_conditioned_filter(config.channels, config.layers)
 
     def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
-        block = self.config.block
-        if block == 1:
-            return apply_filter(self.residual, x, strength)
-        height, width = x.shape[-2:]
-        # Edge blocks are completed as the encoder completes them: by repeating the last row and column.
-        padded = nn.functional.pad(x, (0, -width % block, 0, -height % block), mode="replicate")
-        folded = apply_filter(self.residual, nn.functional.pixel_unshuffle(padded, block), strength)
-        return nn.functional.pixel_shuffle(folded, block)[..., :height, :width]
+        return apply_filter(self.residual, x, strength)
 
     @torch.no_grad()
     def apply(self, image: Image.Image, strength: float) -> Image.Image:

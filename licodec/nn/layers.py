@@ -130,20 +130,17 @@ class CheckerboardMaskedConv2d(nn.Conv2d):
         return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
 
 
-def strength_conditioned_filter(
-    channels: int, layers: int, init_std: float = 0.0, seed: int = 0, image_channels: int = 3
-) -> nn.Sequential:
-    """3x3 convolutions from (an image, a compression-strength plane) to a residual of the image's shape.
+def strength_conditioned_filter(channels: int, layers: int, init_std: float = 0.0, seed: int = 0) -> nn.Sequential:
+    """3x3 convolutions from (RGB, a compression-strength plane) to an RGB residual.
 
     The shape of the learned pre- and post-filters: small and plain, so it runs fast
-    on a CPU. ``image_channels`` is 3 for RGB pixels, more for pixels folded into
-    blocks. The last layer starts at zero (or within ``init_std`` of it, so the
+    on a CPU. The last layer starts at zero (or within ``init_std`` of it, so the
     members of a bank can specialise), which makes a new filter the identity.
     """
-    stack: list[nn.Module] = [nn.Conv2d(image_channels + 1, channels, 3, padding=1), nn.ReLU(inplace=True)]
+    stack: list[nn.Module] = [nn.Conv2d(4, channels, 3, padding=1), nn.ReLU(inplace=True)]
     for _ in range(layers - 2):
         stack += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
-    stack.append(nn.Conv2d(channels, image_channels, 3, padding=1))
+    stack.append(nn.Conv2d(channels, 3, 3, padding=1))
     with torch.no_grad():
         if init_std:
             stack[-1].weight.normal_(0, init_std, generator=torch.Generator().manual_seed(seed))
@@ -154,6 +151,6 @@ def strength_conditioned_filter(
 
 
 def apply_filter(stack: nn.Sequential, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
-    """``x + stack(x, strength)`` clamped to [0, 1], for ``x`` (N, C, H, W) and one strength per image."""
+    """``x + stack(x, strength)`` clamped to [0, 1], for RGB ``x`` (N, 3, H, W) and one strength per image."""
     plane = strength.to(x.dtype).view(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[-2:])
     return (x + stack(torch.cat([x, plane], 1))).clamp(0, 1)

@@ -1,5 +1,3 @@
-from dataclasses import asdict
-
 import numpy as np
 import pytest
 import torch
@@ -41,27 +39,13 @@ def test_a_new_filter_is_the_identity():
     assert PreFilter(TINY).apply(image, 0.4).tobytes() == image.tobytes()
 
 
-@pytest.mark.parametrize("block", [8, 16])
-def test_a_block_filter_edits_each_position_of_the_encoders_grid_counted_from_the_first_pixel(block):
-    model = PreFilter(PreFilterConfig(channels=8, layers=3, block=block))
-    with torch.no_grad():
-        model.residual[-1].bias[0] = 0.25  # red, at the first position of every block
-    x = torch.full((1, 3, 2 * block + 3, block + 5), 0.5)  # edge blocks are partial
-    edited = model(x, torch.tensor([0.3]))
-    assert edited.shape == x.shape
-    changed = (edited != x).nonzero().tolist()
-    assert changed == [[0, 0, row, col] for row in range(0, x.shape[2], block) for col in range(0, x.shape[3], block)]
-    assert PreFilter(PreFilterConfig(channels=8, layers=3, block=block)).apply(Image.fromarray(smooth_image(20, 36)), 0.4).size == (36, 20)
-
-
-@pytest.mark.parametrize("config", [TINY, PreFilterConfig(channels=8, layers=3, block=8)])
-def test_weights_round_trip(tmp_path, config):
-    model = PreFilter(config)
+def test_weights_round_trip(tmp_path):
+    model = PreFilter(TINY)
     torch.nn.init.normal_(model.residual[-1].weight, std=0.01)
     save_prefilter(model, tmp_path / "f.safetensors", {"steps": 0})
     loaded = load_prefilter(str(tmp_path / "f.safetensors"))
     x, strength = torch.rand(1, 3, 16, 16), torch.tensor([0.3])
-    assert loaded.config == config
+    assert loaded.config == TINY
     assert torch.allclose(loaded(x, strength), model(x, strength), atol=1e-3)
 
 
@@ -160,7 +144,7 @@ def test_training_for_a_table_set_can_start_from_a_trained_filter(tmp_path, imag
     with safe_open(str(tmp_path / "f.safetensors"), framework="pt") as handle:
         described = json.loads(handle.metadata()["extra"])["settings"]
     assert described["tables"] == "ms-ssim" and described["tables_digest"] == load_table_set("ms-ssim").digest
-    assert described["config"] == asdict(TINY)  # the start's, not the default
+    assert described["config"] == {"channels": TINY.channels, "layers": TINY.layers}  # the start's, not the default
 
 
 def test_train_prefilter_refuses_unknown_tables_before_any_work(tmp_path, capsys):
