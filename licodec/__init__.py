@@ -17,7 +17,7 @@ from licodec.errors import (
     WeightsMismatchError,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 _plugin.register()
 
