@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 
 import licodec
-from licodec.api import _pad
+from licodec.api import _pad, to_uint8
 from licodec.entropy import latent_coding
 from licodec.entropy.table_offsets import symbol_bits
 from licodec.eval.metrics import psnr
@@ -89,13 +89,19 @@ FIXED_PRIOR_RANGE = 64
 """The fixed pmfs cover round(y) in [-64, 64]; a symbol outside costs as much as the least likely inside, plus 16 bits."""
 
 
-def latent_of(image: Image.Image, quality: int) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """(x, y, rate position) of a one-tile image with the default model, padded as compress pads it."""
+def latent_of(image: Image.Image, quality: int) -> tuple[torch.Tensor, float]:
+    """(y, rate position) of a one-tile image with the default model, padded as compress pads it."""
     codec = licodec.load_model()
     x = _pad(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).unsqueeze(0).float() / 255.0, codec.pad_multiple)
     position = codec.rate_position(quality)
     with torch.no_grad():
-        return x, codec.encode_latent(x, position), position
+        return codec.encode_latent(x, position), position
+
+
+def fixed_prior_entries(y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel (C, positions): each round(y)'s column in the fixed pmfs, clipped to [-R, R], and whether it lies inside."""
+    symbols = torch.round(y)[0].flatten(1).numpy().astype(np.int64)
+    return np.clip(symbols, -FIXED_PRIOR_RANGE, FIXED_PRIOR_RANGE) + FIXED_PRIOR_RANGE, np.abs(symbols) <= FIXED_PRIOR_RANGE
 
 
 def fit_fixed_prior(folder: Path, count: int, quality: int) -> np.ndarray:
@@ -104,11 +110,10 @@ def fit_fixed_prior(folder: Path, count: int, quality: int) -> np.ndarray:
     for path in paths[:: max(1, len(paths) // count)][:count]:
         image = Image.open(path).convert("RGB")
         image = image.crop((0, 0, min(image.width, 768), min(image.height, 768)))
-        symbols = torch.round(latent_of(image, quality)[1])[0].flatten(1).numpy().astype(np.int64)
-        clipped = np.clip(symbols, -FIXED_PRIOR_RANGE, FIXED_PRIOR_RANGE) + FIXED_PRIOR_RANGE
+        entries, _ = fixed_prior_entries(latent_of(image, quality)[0])
         if counts is None:
-            counts = np.zeros((symbols.shape[0], 2 * FIXED_PRIOR_RANGE + 1))
-        for channel, values in enumerate(clipped):
+            counts = np.zeros((entries.shape[0], 2 * FIXED_PRIOR_RANGE + 1))
+        for channel, values in enumerate(entries):
             counts[channel] += np.bincount(values, minlength=counts.shape[1])
     pmfs = (counts + 0.5) / (counts + 0.5).sum(1, keepdims=True)
     return -np.log2(pmfs)
@@ -116,16 +121,12 @@ def fit_fixed_prior(folder: Path, count: int, quality: int) -> np.ndarray:
 
 def fixed_prior_bytes(image: Image.Image, quality: int, costs: np.ndarray, overhead_bytes: float) -> tuple[float, float]:
     """(bytes, PSNR) of the image coded with the fixed per-channel pmfs of round(y): overhead plus ideal code length."""
-    x, y, position = latent_of(image, quality)
-    symbols = torch.round(y)[0].flatten(1).numpy().astype(np.int64)
-    inside = np.abs(symbols) <= FIXED_PRIOR_RANGE
-    entries = np.clip(symbols, -FIXED_PRIOR_RANGE, FIXED_PRIOR_RANGE) + FIXED_PRIOR_RANGE
-    bits = np.take_along_axis(costs, entries, 1)
-    bits = np.where(inside, bits, costs.max(1, keepdims=True) + 16)
+    y, position = latent_of(image, quality)
+    entries, inside = fixed_prior_entries(y)
+    bits = np.where(inside, np.take_along_axis(costs, entries, 1), costs.max(1, keepdims=True) + 16)
     with torch.no_grad():
-        x_hat = licodec.load_model().decode_latent(torch.round(y), position).clamp(0, 1)
-    height, width = image.height, image.width
-    decoded = (x_hat[0, :, :height, :width] * 255).round().byte().permute(1, 2, 0).numpy()
+        x_hat = licodec.load_model().decode_latent(torch.round(y), position)
+    decoded = to_uint8(x_hat[0, :, : image.height, : image.width])
     return overhead_bytes + bits.sum() / 8, psnr(np.array(image.convert("RGB")), decoded)
 
 
