@@ -23,7 +23,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from licodec.eval.bdrate import bd_rate
-from licodec.train.cli import DEFAULT_CACHE
+from licodec.cli.train import DEFAULT_CACHE
 
 
 def validation_row(spec: str, data: Path) -> dict:
@@ -47,7 +47,8 @@ def weights_validation_row(weights: Path, data: Path) -> dict:
     import tempfile
 
     from licodec.models import CodecConfig
-    from licodec.train.data import find_images, is_validation, load_images
+    from licodec.image_folders import find_images
+from licodec.train.data import is_validation, load_images
     from licodec.train.loop import Trainer, TrainSettings
 
     if not weights.is_file():

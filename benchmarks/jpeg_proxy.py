@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from licodec.conventional import jpeg_proxy as proxy
-from licodec.train.data import find_images
+from licodec.codecs import jpeg_proxy as proxy
+from licodec.image_folders import find_images
 
 ROOT = Path(__file__).resolve().parent.parent
 QUALITIES = (10, 25, 40, 55, 70, 85, 95)

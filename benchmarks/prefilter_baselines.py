@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from licodec.conventional import jpeg
-from licodec.conventional.prefilter import _split_images, _to_uint8, load_prefilter, operating_points
-from licodec.eval.metrics import ms_ssim
+from licodec.codecs import jpeg
+from licodec.jpeg_tools.prefilter import _split_images, _to_uint8, load_prefilter, operating_points
+from licodec.metrics import ms_ssim
 from licodec.train.data import sample_batch
 
 ROOT = Path(__file__).resolve().parent.parent

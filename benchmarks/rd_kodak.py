@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from licodec.eval.bdrate import bd_rate
-from licodec.eval.runner import average_curve, evaluate, list_images
+from licodec.eval.runner import average_curve, evaluate
+from licodec.image_folders import list_images
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = ("jpeg", "webp", "heic", "avif")

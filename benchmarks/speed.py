@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 
 import licodec
-from licodec.conventional import CODECS
+from licodec.codecs import CODECS
 from licodec.entropy import coder
 from licodec.entropy.gaussian import build_gaussian_tables
 from licodec.models import SHIPPED, CodecConfig, LearnedCodec, build_coding_tables, create_model

@@ -6,16 +6,19 @@
 """
 
 from licodec import plugin as _plugin
-from licodec.api import compress, decompress, load_model
+from licodec.api import compress, compress_to_size, compress_with, decompress, load_model
 from licodec.errors import (
     CodecUnavailableError,
     CorruptBitstreamError,
+    ImageTooLargeError,
     InvalidImageError,
     LicodecError,
+    TargetUnreachableError,
     UnknownModelError,
     UnsupportedFormatVersionError,
     WeightsMismatchError,
 )
+from licodec.options import CompressOptions
 
 __version__ = "0.4.0"
 
@@ -23,8 +26,13 @@ _plugin.register()
 
 __all__ = [
     "compress",
+    "compress_to_size",
+    "compress_with",
     "decompress",
     "load_model",
+    "CompressOptions",
+    "ImageTooLargeError",
+    "TargetUnreachableError",
     "LicodecError",
     "CorruptBitstreamError",
     "UnsupportedFormatVersionError",

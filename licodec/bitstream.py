@@ -1,9 +1,10 @@
 """The .lic container: a small header, length-prefixed streams, and a CRC32. No torch here.
 
 The byte layout is specified in ``docs/bitstream.md``; :meth:`LicFile.to_bytes`
-and :meth:`LicFile.from_bytes` are the only code that knows it. All integers are
-little-endian. The reader checks lengths and the checksum before anything is
-decoded, so damaged files are refused before a single symbol is read.
+and :meth:`LicFile.from_bytes` are the only code that knows it, the order of the
+streams included. All integers are little-endian. The reader checks lengths, the
+stream count and the checksum before anything is decoded, so damaged files are
+refused before a single symbol is read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
@@ -26,6 +28,14 @@ COLOUR_MODES = ("RGB", "L", "RGBA", "LA")
 MAX_STREAMS = 1 << 16
 MAX_PIXELS = 1 << 32
 MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}\Z")
+
+TILE_PX = 1024
+"""Encoders cut images larger than this on either side into independent tiles of this size,
+which bounds memory (about 1.5 GB at the default model) whatever the image size."""
+MAX_TILE_PX = 4096
+"""Decoders refuse larger tiles: memory per tile stays bounded whatever a file claims."""
+STREAMS_PER_TILE = 2
+"""Each tile is a range-coded stream and a stream of escaped values (:mod:`licodec.entropy.coder`)."""
 
 _FIXED = struct.Struct("<8sHIIBBHHBH")  # hash, centi-quality, width, height, colour, depth, tile, centi-ROI-quality, flags, streams
 FLAG_DECODER_UPDATES = 1
@@ -86,56 +96,122 @@ class Header:
         return bool(self.flags & FLAG_DECODER_UPDATES)
 
 
+Tile = tuple[int, int, int, int]
+"""(top, left, height, width) of a tile, in pixels of the original image."""
+
+
+def tile_grid(height: int, width: int, tile_px: int) -> list[Tile]:
+    """The tiles of an image in raster order: one for ``tile_px`` 0, else squares of ``tile_px`` cut at the edges."""
+    if tile_px == 0:
+        return [(0, 0, height, width)]
+    return [
+        (top, left, min(tile_px, height - top), min(tile_px, width - left))
+        for top in range(0, height, tile_px)
+        for left in range(0, width, tile_px)
+    ]
+
+
 @dataclass(frozen=True)
 class LicFile:
+    """A parsed file: the header and its streams by role. The file holds them in this order:
+    each tile's streams in raster order, then alpha, ROI cells and decoder updates, each when the header says so."""
+
     header: Header
-    streams: tuple[bytes, ...]
+    tiles: tuple[tuple[bytes, ...], ...]  # per tile (raster order), its STREAMS_PER_TILE coded streams
+    alpha: bytes | None = None  # present exactly when header.has_alpha
+    roi: bytes | None = None  # present exactly when header.has_roi
+    decoder_updates: bytes | None = None  # present exactly when header.has_decoder_updates
+
+    def __post_init__(self) -> None:
+        h = self.header
+        if not all(len(tile) == STREAMS_PER_TILE for tile in self.tiles):
+            raise ValueError(f"each tile needs {STREAMS_PER_TILE} streams")
+        for name, stream, expected in (
+            ("alpha", self.alpha, h.has_alpha),
+            ("roi", self.roi, h.has_roi),
+            ("decoder_updates", self.decoder_updates, h.has_decoder_updates),
+        ):
+            if (stream is not None) != expected:
+                raise ValueError(f"the {name} stream must be given exactly when the header says so")
+
+    @property
+    def streams(self) -> tuple[bytes, ...]:
+        """Every stream in file order."""
+        extra = (s for s in (self.alpha, self.roi, self.decoder_updates) if s is not None)
+        return (*(s for tile in self.tiles for s in tile), *extra)
 
     def to_bytes(self) -> bytes:
-        h = self.header
-        name = h.model_name.encode("ascii")
-        if len(self.streams) >= MAX_STREAMS:
-            raise ValueError("too many streams")
-        parts = [
-            MAGIC,
-            bytes([h.format_version, len(name)]),
-            name,
-            _FIXED.pack(
-                h.weights_hash,
-                round(h.quality * 100),
-                h.width_px,
-                h.height_px,
-                COLOUR_MODES.index(h.colour_mode),
-                h.bit_depth,
-                h.tile_px,
-                round(h.roi_quality * 100),
-                h.flags,
-                len(self.streams),
-            ),
-            struct.pack(f"<{len(self.streams)}I", *(len(s) for s in self.streams)),
-            *self.streams,
-        ]
-        body = b"".join(parts)
-        return body + _CRC.pack(zlib.crc32(body))
+        return pack(self.header, self.streams)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "LicFile":
+    def from_bytes(cls, data: bytes) -> LicFile:
         """Parse and verify a whole file; raises :class:`CorruptBitstreamError` on any damage."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"expected the bytes of a .lic file (e.g. Path(...).read_bytes()), not {type(data).__name__}")
-        data = bytes(data)
-        header, offset, lengths = _parse_header(data)
-        expected = offset + sum(lengths) + _CRC.size
-        if len(data) != expected:
-            raise CorruptBitstreamError(f"file is {len(data)} bytes but its header describes {expected}: truncated or altered")
-        (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
-        if crc != zlib.crc32(data[: -_CRC.size]):
-            raise CorruptBitstreamError("checksum mismatch: the file is damaged")
-        streams = []
-        for length in lengths:
-            streams.append(data[offset : offset + length])
-            offset += length
-        return cls(header, tuple(streams))
+        return cls._from_streams(*unpack(data))
+
+    @classmethod
+    def _from_streams(cls, header: Header, streams: tuple[bytes, ...]) -> LicFile:
+        """Assign the streams their roles, refusing a count the header does not describe."""
+        if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
+            raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
+        num_tiles = len(tile_grid(header.height_px, header.width_px, header.tile_px))
+        expected = num_tiles * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates
+        if len(streams) != expected:
+            raise CorruptBitstreamError(f"file holds {len(streams)} streams where {expected} were expected")
+        rest: Iterator[bytes] = iter(streams[num_tiles * STREAMS_PER_TILE :])
+        return cls(
+            header,
+            tuple(tuple(streams[i * STREAMS_PER_TILE : (i + 1) * STREAMS_PER_TILE]) for i in range(num_tiles)),
+            alpha=next(rest) if header.has_alpha else None,
+            roi=next(rest) if header.has_roi else None,
+            decoder_updates=next(rest) if header.has_decoder_updates else None,
+        )
+
+
+def pack(header: Header, streams: tuple[bytes, ...]) -> bytes:
+    """The bytes of a file holding ``streams`` in this order; :class:`LicFile` gives them their roles."""
+    name = header.model_name.encode("ascii")
+    if len(streams) >= MAX_STREAMS:
+        raise ValueError("too many streams")
+    parts = [
+        MAGIC,
+        bytes([header.format_version, len(name)]),
+        name,
+        _FIXED.pack(
+            header.weights_hash,
+            round(header.quality * 100),
+            header.width_px,
+            header.height_px,
+            COLOUR_MODES.index(header.colour_mode),
+            header.bit_depth,
+            header.tile_px,
+            round(header.roi_quality * 100),
+            header.flags,
+            len(streams),
+        ),
+        struct.pack(f"<{len(streams)}I", *(len(s) for s in streams)),
+        *streams,
+    ]
+    body = b"".join(parts)
+    return body + _CRC.pack(zlib.crc32(body))
+
+
+def unpack(data: bytes) -> tuple[Header, tuple[bytes, ...]]:
+    """The header and streams of a whole file, lengths and checksum verified; raises :class:`CorruptBitstreamError`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected the bytes of a .lic file (e.g. Path(...).read_bytes()), not {type(data).__name__}")
+    data = bytes(data)
+    header, offset, lengths = _parse_header(data)
+    expected = offset + sum(lengths) + _CRC.size
+    if len(data) != expected:
+        raise CorruptBitstreamError(f"file is {len(data)} bytes but its header describes {expected}: truncated or altered")
+    (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
+    if crc != zlib.crc32(data[: -_CRC.size]):
+        raise CorruptBitstreamError("checksum mismatch: the file is damaged")
+    streams = []
+    for length in lengths:
+        streams.append(data[offset : offset + length])
+        offset += length
+    return header, tuple(streams)
 
 
 def read_header(data: bytes) -> Header:

@@ -16,7 +16,7 @@ def main(out_dir: str = "out") -> int:
     import torch
 
     import licodec
-    from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
+    from licodec.metrics import bits_per_pixel, ms_ssim, psnr
 
     torch.set_num_threads(2)
     sample = resources.files("licodec") / "data" / SAMPLE

@@ -11,12 +11,20 @@ class LicodecError(Exception):
     """Something the user can fix; the CLI prints it as one line and exits 1."""
 
 
-class CorruptBitstreamError(LicodecError):
-    """The data is truncated, altered, or was never a .lic file."""
+class CorruptBitstreamError(LicodecError, OSError):
+    """The data is truncated, altered, or was never a .lic file.
+
+    Also an :class:`OSError`, what Pillow's own decoders raise for a broken file, so
+    code that already catches broken images (through the Pillow plugin too) keeps working.
+    """
 
 
-class UnsupportedFormatVersionError(LicodecError):
-    """The file was written by a licodec whose format this one cannot read."""
+class UnsupportedFormatVersionError(LicodecError, OSError):
+    """The file was written by a licodec whose format this one cannot read (an :class:`OSError` too, as above)."""
+
+
+class ImageTooLargeError(LicodecError):
+    """A file describes more pixels than the decoder's limit: refused before any memory is spent on them."""
 
 
 class UnknownModelError(LicodecError):

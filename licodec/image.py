@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from licodec.errors import InvalidImageError
+from licodec.errors import CorruptBitstreamError, InvalidImageError
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,6 @@ def encode_alpha(alpha: np.ndarray) -> bytes:
 
 
 def decode_alpha(data: bytes, width: int, height: int) -> np.ndarray:
-    from licodec.errors import CorruptBitstreamError
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()

@@ -1,14 +1,17 @@
 """Pillow plugin: ``Image.open("x.lic")`` and ``image.save("x.lic", quality=75)`` after ``import licodec``.
 
 A thin adapter over :mod:`licodec.api`, after Pillow's own format plugins:
-``_open`` reads only the header; decoding waits for ``load()``.
+``_open`` reads only the header; decoding waits for ``load()``. ``Image.open``
+applies Pillow's own ``MAX_IMAGE_PIXELS`` check to the header's size, and a damaged
+file raises a :class:`~licodec.errors.CorruptBitstreamError`, which is an ``OSError``
+as Pillow's own decoders raise.
 """
 
 from __future__ import annotations
 
-
 from PIL import Image, ImageFile
 
+from licodec.api import compress, decompress
 from licodec.bitstream import looks_like_lic, read_header
 from licodec.errors import LicodecError
 
@@ -36,9 +39,7 @@ class LicImageFile(ImageFile.ImageFile):
 
     def load(self):
         if self._data is not None:
-            from licodec.api import decompress
-
-            decoded = decompress(self._data)
+            decoded = decompress(self._data, max_pixels=None)  # Image.open checked the size as Pillow does
             self._data = None
             self.im = decoded.im
             self._mode = decoded.mode
@@ -47,8 +48,6 @@ class LicImageFile(ImageFile.ImageFile):
 
 
 def _save(image: Image.Image, fp, filename) -> None:
-    from licodec.api import compress
-
     options = image.encoderinfo
     fp.write(compress(image, quality=options.get("quality", 75), model=options.get("model")))
 

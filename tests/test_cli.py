@@ -296,7 +296,7 @@ def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_p
     import importlib
 
     received = []
-    monkeypatch.setattr(importlib.import_module(f"licodec.conventional.{module}"), trainer, received.append)
+    monkeypatch.setattr(importlib.import_module(f"licodec.train.{module}"), trainer, received.append)
     output = tmp_path / "f.safetensors"
     assert main([command, str(tmp_path), "-o", str(output), "--steps", "7", "--batch-size", "3", "--seed", "2", "--threads", "1"]) == 0
     [settings] = received

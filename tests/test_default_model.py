@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 import licodec
-from licodec.eval.metrics import bits_per_pixel, psnr
+from licodec.metrics import bits_per_pixel, psnr
 from tests.conftest import KODAK
 
 pytestmark = pytest.mark.skipif(not KODAK.exists(), reason="needs ../shared/data/kodak")
@@ -44,7 +44,7 @@ def test_rate_estimate_predicts_the_file_size_within_one_percent():
 def test_the_ms_ssim_variant_beats_the_default_on_ms_ssim_in_the_same_bytes():
     from licodec.api import compress_to_size
     from licodec.bitstream import read_header
-    from licodec.eval.metrics import ms_ssim
+    from licodec.metrics import ms_ssim
 
     crop = Image.open(KODAK / "kodim05.png").convert("RGB").crop((0, 0, 256, 256))
     variant = licodec.compress(crop, quality=50, model="licodec-ms-ssim")

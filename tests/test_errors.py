@@ -1,10 +1,10 @@
 import pytest
 
-from licodec.conventional.postfilter import bank_file, load_bank
-from licodec.conventional.prefilter import load_prefilter, prefilter_file
+from licodec.jpeg_tools.postfilter import bank_file, load_bank
+from licodec.jpeg_tools.prefilter import load_prefilter, prefilter_file
 from licodec.errors import LicodecError
 from licodec.models import load_weights
-from licodec.models.registry import WEIGHTS_DIR
+from licodec.storage import WEIGHTS_DIR
 
 LOADERS = {
     "post-filter bank": (lambda path: load_bank(str(path)), prefilter_file),

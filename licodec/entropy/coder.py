@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import constriction
 import numpy as np
 
-from licodec.bitstream import FORMAT_VERSION
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
 
@@ -32,13 +32,9 @@ ROWS_PER_CALL_ENTRIES = 1 << 22
 
 
 class SymbolEncoder:
-    def __init__(self, local_models: bool = True) -> None:
-        """``local_models=False``: models code every latent with their own tables, never an
-        image-dependent entropy model (:mod:`licodec.entropy.latent_coding`)."""
-        import constriction
+    """Codes chunks of symbols into a range-coded stream and an escape stream."""
 
-        self.local_models = local_models
-
+    def __init__(self) -> None:
         self._coder = constriction.stream.queue.RangeEncoder()
         self._family = constriction.stream.model.Categorical(perfect=False)
         self._escapes = bytearray()
@@ -72,11 +68,9 @@ class SymbolEncoder:
 
 
 class SymbolDecoder:
-    def __init__(self, streams: list[bytes], format_version: int = FORMAT_VERSION) -> None:
-        """``format_version``: of the file the streams come from; models read side information in its syntax."""
-        import constriction
+    """Decodes what :class:`SymbolEncoder` coded, given the same chunks' indexes in the same order."""
 
-        self.format_version = format_version
+    def __init__(self, streams: list[bytes]) -> None:
         coded, escapes = streams
         if len(coded) % 4:
             raise CorruptBitstreamError("entropy-coded stream is not a whole number of 32-bit words")

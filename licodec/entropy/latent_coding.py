@@ -108,13 +108,15 @@ def choose_mode(
     return min(modes, key=lambda mode: mode_bits(mode, chunks, tables, classes))
 
 
-def encode_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, offsets: bool = True, classes: Classes = None) -> CodingMode:
-    """Code ``chunks`` in the mode :func:`choose_mode` picks (the plain one if the encoder
-    allows no local models), led by that mode; returns it.
+def encode_latent(
+    encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTables, *, local_models: bool, offsets: bool = True, classes: Classes = None
+) -> CodingMode:
+    """Code ``chunks`` in the mode :func:`choose_mode` picks (the plain one without ``local_models``),
+    led by that mode (format version 2); returns it.
 
     ``classes``: (number of classes, each chunk's classes), see :class:`LatentCoder`.
     """
-    mode = choose_mode(chunks, tables, offsets=offsets, classes=classes) if encoder.local_models else PLAIN
+    mode = choose_mode(chunks, tables, offsets=offsets, classes=classes) if local_models else PLAIN
     write_latent(encoder, chunks, tables, mode, classes)
     return mode
 
@@ -130,12 +132,14 @@ def write_latent(encoder: SymbolEncoder, chunks: Chunks, tables: CategoricalTabl
         coder.encode(encoder, symbols, indexes, chunk_classes)
 
 
-def read_mode(decoder: SymbolDecoder, tables: CategoricalTables, channels: int, offsets: bool = True, num_classes: int = 1) -> LatentCoder:
-    """Read a latent's mode (in the syntax of the decoder's format version); returns the coder for its chunks.
+def read_mode(
+    decoder: SymbolDecoder, tables: CategoricalTables, channels: int, *, format_version: int, offsets: bool = True, num_classes: int = 1
+) -> LatentCoder:
+    """Read a latent's mode in the syntax of the file's ``format_version``; returns the coder for its chunks.
 
     ``offsets`` and ``num_classes``: as given to :func:`encode_latent`.
     """
-    if decoder.format_version == 1:
+    if format_version == 1:
         number = int(decoder.decode(_FLAG_ROW, MODE_TABLES)[0]) if offsets else 0
     else:
         number = int(decoder.decode(_MODE_ROW, MODE_TABLES)[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import constriction
 import numpy as np
 
 PRECISION_BITS = 16
@@ -53,8 +54,6 @@ class CategoricalTables:
         """The constriction model of row ``index``, built on first use and cached."""
         cached = self._models.get(index)
         if cached is None:
-            import constriction
-
             row = self.frequencies[index, : int(self.lengths[index]) + 1].astype(np.float64)
             cached = constriction.stream.model.Categorical(row, perfect=False)
             self._models[index] = cached
@@ -128,9 +127,7 @@ def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray
 
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    from math import erfc
-
-    return np.array([0.5 * erfc(-v / math.sqrt(2.0)) for v in np.atleast_1d(x)])
+    return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in np.atleast_1d(x)])
 
 
 def _standard_normal_quantile(p: float) -> float:

@@ -3,7 +3,7 @@
 ``licodec`` is the default learned model, ``licodec:NAME`` another shipped one,
 optionally adapted to each image as ``compress`` can (``licodec+optimize[:STEPS]``,
 ``+adapt-decoder[:STEPS]``); the rest are the conventional codecs of
-:mod:`licodec.conventional`, optionally followed by learned tools: ``jpeg+tables``,
+:mod:`licodec.codecs`, optionally followed by learned tools: ``jpeg+tables``,
 ``jpeg+tables:NAME+prefilter`` (a tool's ``:NAME`` picks a table set, filter or bank
 other than the shipped default), and ``+huffman``: JPEG with Huffman tables fitted
 to each image, which changes bytes but no pixel, so what the learned tools gain
@@ -12,13 +12,26 @@ can be told apart from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from licodec.conventional import CODECS
+from licodec.adapt import decoder_bias, latent
+from licodec.api import compress_with, decompress, load_model
+from licodec.bitstream import FORMAT_VERSION
+from licodec.codecs import CODECS
 from licodec.errors import CodecUnavailableError, LicodecError
+from licodec.jpeg_tools.postfilter import (
+    bank_file,
+    jpeg_with_signal,
+    load_bank,
+    postfilter_decode,
+)
+from licodec.jpeg_tools.prefilter import load_prefilter, prefilter_file
+from licodec.jpeg_tools.qtables import load_table_set
+from licodec.options import CompressOptions
+from licodec.storage import weights_hash
 
 LICODEC_QUALITIES = (1, 12, 25, 40, 55, 70, 85, 100)
 
@@ -51,7 +64,7 @@ def resolve(name: str) -> EvalCodec:
     return codec
 
 
-ADAPTATIONS = {"optimize": 100, "adapt-decoder": 40}
+ADAPTATIONS = {"optimize": latent.DEFAULT_STEPS, "adapt-decoder": decoder_bias.DEFAULT_STEPS}
 """Per-image encoder adaptations of a licodec model (``licodec+optimize[:STEPS]``), with the CLI's default steps."""
 
 
@@ -107,9 +120,6 @@ def _conventional(name: str) -> EvalCodec:
 
 def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCodec:
     """``base`` fed through a learned pre-filter (the shipped one unless named); decoded by the unchanged standard decoder."""
-    from licodec.conventional.prefilter import load_prefilter, prefilter_file
-    from licodec.models.registry import weights_hash
-
     path = prefilter_file(filter_name)
     prefilter = load_prefilter(str(path))
 
@@ -130,8 +140,6 @@ def _prefiltered(base: EvalCodec, label: str, filter_name: str | None) -> EvalCo
 
 def _with_tables(base: EvalCodec, label: str, table_set_name: str | None) -> EvalCodec:
     """JPEG with learned quantisation tables (the shipped default set unless named): ordinary baseline files."""
-    from licodec.conventional.qtables import load_table_set
-
     if base.name != "jpeg":
         raise LicodecError(f"learned quantisation tables exist for jpeg only, not {base.name!r} (+tables comes right after jpeg)")
     table_set = load_table_set(table_set_name)
@@ -170,9 +178,6 @@ def _with_optimized_huffman(base: EvalCodec, label: str, option: str | None) -> 
 
 def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> EvalCodec:
     """JPEG carrying per-block choices of a post-filter bank (the shipped one unless named), which the decode applies."""
-    from licodec.conventional.postfilter import bank_file, jpeg_with_signal, load_bank, postfilter_decode
-    from licodec.models.registry import weights_hash
-
     write = base.encode_jpeg
     if write is None:
         raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
@@ -203,19 +208,15 @@ def _is_learned(name: str) -> bool:
 def _learned(base: str, label: str, steps: dict[str, int]) -> EvalCodec:
     """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation
     (``steps`` of each of :data:`ADAPTATIONS`, as the CLI's options; same decoder)."""
-    import licodec
-    from licodec.bitstream import FORMAT_VERSION
-
-    model = licodec.load_model(base.partition(":")[2] or None)
+    model = load_model(base.partition(":")[2] or None)
     optimize_steps, adapt_decoder_steps = (steps.get(tool, 0) for tool in ADAPTATIONS)
+    options = CompressOptions(optimize_steps=optimize_steps, adapt_decoder_steps=adapt_decoder_steps)
     adaptation = [f"--{tool} {steps[tool]}" for tool in ADAPTATIONS if steps.get(tool)]
     return EvalCodec(
         name=label,
         description=" ".join([f"licodec model {model.name}", *adaptation]),
         version=" + ".join([f"{model.name} weights {model.weights_hash} format {FORMAT_VERSION}", *adaptation]),
         qualities=LICODEC_QUALITIES,
-        encode=lambda image, quality: licodec.compress(
-            image, quality=quality, model=model, optimize_steps=optimize_steps, adapt_decoder_steps=adapt_decoder_steps
-        ),
-        decode=lambda data: licodec.decompress(data),
+        encode=lambda image, quality: compress_with(image, replace(options, quality=quality), model)[0],
+        decode=decompress,
     )

@@ -20,8 +20,8 @@ from pathlib import Path
 from PIL import Image
 
 from licodec.eval.codecs import EvalCodec, resolve
-from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
-from licodec.train.data import IMAGE_SUFFIXES
+from licodec.metrics import bits_per_pixel, ms_ssim, psnr
+from licodec.image_folders import list_images
 
 
 @dataclass
@@ -35,15 +35,6 @@ class Measurement:
     ms_ssim: float
     encode_seconds: float
     decode_seconds: float
-
-
-def list_images(folder: Path) -> list[Path]:
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        from licodec.errors import LicodecError
-
-        raise LicodecError(f"no images found in {folder}")
-    return paths
 
 
 def measure(codec: EvalCodec, path: Path, quality: int) -> Measurement:

@@ -1,6 +1,6 @@
 """Learned codecs: transforms composed with entropy models, registered by stable name."""
 
-from licodec.models.base import CodingTables, LearnedCodec
+from licodec.models.base import LearnedCodec
 from licodec.models.config import SHIPPED_CONFIG, TINY, CodecConfig
 from licodec.models.registry import (
     ARCHITECTURES,
@@ -20,7 +20,6 @@ __all__ = [
     "SHIPPED_CONFIG",
     "TINY",
     "CodecConfig",
-    "CodingTables",
     "LearnedCodec",
     "build_coding_tables",
     "create_model",

@@ -1,59 +1,21 @@
-"""What every learned codec shares: the rate ladder, the frozen coding state, and the z path."""
+"""What every learned codec shares: the rate ladder, the transforms, and coding one tile through its tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
 import torch
 from torch import nn
 
 from licodec.bitstream import FORMAT_VERSION
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.latent_coding import encode_latent, read_mode
-from licodec.entropy.factorized import FactorizedDensity
-from licodec.entropy.gaussian import build_gaussian_tables, scale_thresholds
-from licodec.entropy.tables import CategoricalTables
+from licodec.entropy.coding_tables import CodingTables
 from licodec.models.config import CodecConfig
 from licodec.models.transforms import GainUnits, analysis_transform, synthesis_transform
-from licodec.nn.fixed_point import ACT_FRAC_BITS, ACT_LIMIT, FixedPointNetwork, compile_network, from_fixed
+from licodec.nn.fixed_point import FixedPointNetwork, compile_network
 
-ONE = float(1 << ACT_FRAC_BITS)
-
-
-@dataclass(frozen=True, eq=False)
-class CodingTables:
-    """Everything the coder needs, in integers: built once by :func:`build_coding_tables`.
-
-    Stored beside the weights and loaded unchanged by encoder and decoder, so that
-    no float computation on either machine can change a probability.
-    """
-
-    categorical: dict[str, CategoricalTables] = field(default_factory=dict)
-    networks: dict[str, FixedPointNetwork] = field(default_factory=dict)
-    integers: dict[str, np.ndarray] = field(default_factory=dict)  # medians, scale thresholds (int64)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = {}
-        for name, table in self.categorical.items():
-            arrays.update(table.to_arrays(f"tables.{name}"))
-        for name, network in self.networks.items():
-            arrays.update(network.to_arrays(f"fixed.{name}"))
-        for name, values in self.integers.items():
-            arrays[f"integers.{name}"] = values
-        return arrays
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "CodingTables":
-        def names(prefix: str, suffix: str = "") -> set[str]:
-            return {k[len(prefix) :].split(".")[0] for k in arrays if k.startswith(prefix) and k.endswith(suffix)}
-
-        return cls(
-            categorical={n: CategoricalTables.from_arrays(arrays, f"tables.{n}") for n in names("tables.")},
-            networks={n: FixedPointNetwork.from_arrays(arrays, f"fixed.{n}") for n in names("fixed.")},
-            integers={n: np.asarray(arrays[f"integers.{n}"], dtype=np.int64) for n in names("integers.")},
-        )
-
+UNNAMED = "unnamed"
+"""The name a model built in memory writes into files (a loaded one writes its registry name)."""
+NO_WEIGHTS_HASH = "0" * 16
+"""The weights hash a model built in memory writes: it came from no weights file."""
 
 class LearnedCodec(nn.Module):
     """Analysis transform, latent codec, synthesis transform (CompressAI's vocabulary).
@@ -73,6 +35,13 @@ class LearnedCodec(nn.Module):
         self.gains = GainUnits(config.num_rates, config.latent_channels)
         self.tables: CodingTables | None = None
         self.mixed_precision = False  # training only: see _transform
+        self.name = UNNAMED  # what files written with it record; see identify()
+        self.weights_hash = NO_WEIGHTS_HASH
+
+    def identify(self, name: str, weights_hash: str) -> None:
+        """Record the registry name and weights hash (16 hex digits) the model was loaded as, which its files carry."""
+        self.name = name
+        self.weights_hash = weights_hash
 
     # -- rate control -------------------------------------------------------------
 
@@ -151,9 +120,9 @@ class LearnedCodec(nn.Module):
         varying quality. ``y`` replaces the analysis transform's latent, e.g. after
         per-image optimisation. ``local_models=False`` codes with the model's tables only.
         """
-        encoder = SymbolEncoder(local_models)
+        encoder = SymbolEncoder()
         with torch.no_grad():
-            self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder)
+            self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder, local_models)
         return encoder.finish()
 
     def decompress(
@@ -173,82 +142,17 @@ class LearnedCodec(nn.Module):
     def decode_symbols(self, streams: list[bytes], height: int, width: int, format_version: int = FORMAT_VERSION) -> torch.Tensor:
         """The decoded latent y_hat (1, M, H/16, W/16) of a tile, before the synthesis transform."""
         with torch.no_grad():
-            return self._decode(SymbolDecoder(streams, format_version), height // 16, width // 16)
+            return self._decode(SymbolDecoder(streams), height // 16, width // 16, format_version)
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:  # pragma: no cover - abstract
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:  # pragma: no cover - abstract
+        """Code y (1, M, h, w); ``local_models`` allows image-dependent entropy models (:mod:`licodec.entropy.latent_coding`)."""
         raise NotImplementedError
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:  # pragma: no cover
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:  # pragma: no cover
+        """Decode y_hat (1, M, height, width) from streams written in the syntax of ``format_version``."""
         raise NotImplementedError
-
-
-# -- helpers shared by the latent codecs ----------------------------------------------
-
-
-def fixed_medians(density: FactorizedDensity) -> np.ndarray:
-    """Medians on the fixed-point grid (int64): the exact offsets both coder sides use."""
-    return np.round(density.medians.double().numpy() * ONE).astype(np.int64)
-
-
-def factorized_tables(density: FactorizedDensity) -> tuple[CategoricalTables, np.ndarray]:
-    medians = fixed_medians(density)
-    return density.build_tables(medians / ONE), medians
-
-
-def gaussian_coding_state() -> tuple[CategoricalTables, np.ndarray]:
-    """Indexed Gaussian tables and their integer selection thresholds (ceil on the fixed grid)."""
-    thresholds = np.ceil(scale_thresholds() * ONE).astype(np.int64)
-    return build_gaussian_tables(), thresholds
-
-
-def encode_factorized(
-    latent: torch.Tensor, medians: np.ndarray, tables: CategoricalTables, encoder: SymbolEncoder
-) -> torch.Tensor:
-    """Code ``latent`` (1, C, h, w) channel-wise around its medians, plainly or adaptively
-    (:mod:`licodec.entropy.latent_coding`); returns its value as fixed-point float64."""
-    med = torch.from_numpy(medians.astype(np.float64)).view(1, -1, 1, 1)
-    symbols = torch.round(latent.double() - med / ONE)
-    encode_latent(encoder, [(symbols.numpy().astype(np.int64), _channel_indexes(latent.shape))], tables, offsets=False)
-    return symbols * ONE + med
-
-
-def decode_factorized(
-    shape: tuple[int, int, int, int], medians: np.ndarray, tables: CategoricalTables, decoder: SymbolDecoder
-) -> torch.Tensor:
-    coder = read_mode(decoder, tables, shape[1], offsets=False)
-    symbols = torch.from_numpy(coder.decode(decoder, _channel_indexes(shape)).astype(np.float64))
-    return symbols * ONE + torch.from_numpy(medians.astype(np.float64)).view(1, -1, 1, 1)
-
-
-def _channel_indexes(shape) -> np.ndarray:
-    n, c, h, w = shape
-    return np.broadcast_to(np.arange(c, dtype=np.int32).reshape(1, c, 1, 1), (n, c, h, w))
-
-
-def scale_indexes(scales_fixed: torch.Tensor, thresholds: np.ndarray) -> np.ndarray:
-    """Table index per element: how many thresholds the integer scale reaches (int32)."""
-    return np.searchsorted(thresholds, scales_fixed.numpy().astype(np.int64), side="right").astype(np.int32)
-
-
-def quantize_to_symbols(y: torch.Tensor, means_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symbols round(y - mean) and y_hat = symbol + mean on the fixed grid (both float64)."""
-    symbols = torch.round(y.double() - means_fixed / ONE)
-    return symbols, symbols * ONE + means_fixed
-
-
-def symbols_to_fixed(symbols: np.ndarray, means_fixed: torch.Tensor) -> torch.Tensor:
-    """Decoder side of :func:`quantize_to_symbols`: y_hat = symbol + mean on the fixed grid."""
-    return torch.from_numpy(symbols.astype(np.float64)) * ONE + means_fixed
-
-
-def context_input(y_hat_fixed: torch.Tensor) -> torch.Tensor:
-    """y_hat as input to an integer context network: clamped to the activation range."""
-    return torch.clamp(y_hat_fixed, -ACT_LIMIT, ACT_LIMIT)
-
-
-def to_float(y_hat_fixed: torch.Tensor) -> torch.Tensor:
-    return from_fixed(y_hat_fixed)
 
 
 def compile_networks(**networks: nn.Sequential) -> dict[str, FixedPointNetwork]:
+    """Integer versions of the networks on the probability path, by the names the coding tables keep them under."""
     return {name: compile_network(network) for name, network in networks.items()}

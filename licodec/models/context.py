@@ -9,16 +9,8 @@ import torch
 from torch import nn
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.coding_tables import CodingTables, context_input, quantize_to_symbols, symbols_to_fixed, to_float
 from licodec.entropy.quantize import round_ste
-from licodec.models.base import (
-    CodingTables,
-    compile_networks,
-    context_input,
-    quantize_to_symbols,
-    scale_indexes,
-    symbols_to_fixed,
-    to_float,
-)
 from licodec.models.config import CodecConfig
 from licodec.models.hyperprior import HyperpriorCodec
 from licodec.models.transforms import entropy_parameters, hyper_synthesis
@@ -93,39 +85,33 @@ class CheckerboardContext(HyperpriorCodec):
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
     def build_tables(self) -> CodingTables:
-        networks = compile_networks(
-            h_s=self.h_s,
-            context=nn.Sequential(self.context),
-            ep_anchor=self.ep_anchor,
-            ep_nonanchor=self.ep_nonanchor,
-        )
-        return CodingTables(**self._hyper_tables(), networks=networks)
+        context = nn.Sequential(self.context)
+        return self._hyper_tables(h_s=self.h_s, context=context, ep_anchor=self.ep_anchor, ep_nonanchor=self.ep_nonanchor)
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
-        tables = self._require_tables()
-        thresholds = tables.integers["scale_thresholds"]
-        params = tables.networks["h_s"](self._encode_z(y, encoder))
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
+        y_tables = self._y_tables()
+        params = self._require_tables().network("h_s")(self._encode_z(y, encoder, local_models))
         anchor = checkerboard_anchor_mask(*y.shape[-2:])
         y_hat = torch.zeros_like(y, dtype=torch.float64)
         chunks = []
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
             symbols, y_hat_half = quantize_to_symbols(y[..., half], means)
-            chunks.append((symbols.numpy(), scale_indexes(scales, thresholds)))
+            chunks.append((symbols.numpy(), y_tables.scale_indexes(scales)))
             y_hat[..., half] = y_hat_half
-        self._encode_y_chunks(encoder, chunks, (NEIGHBOUR_CLASSES, [None, neighbour_classes(chunks[0][0], anchor)]))
+        classes = (NEIGHBOUR_CLASSES, [None, neighbour_classes(chunks[0][0], anchor)])
+        self._encode_y_chunks(encoder, chunks, local_models, classes)
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
-        thresholds = tables.integers["scale_thresholds"]
-        params = tables.networks["h_s"](self._decode_z(decoder, height, width))
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
+        y_tables = self._y_tables()
+        params = self._require_tables().network("h_s")(self._decode_z(decoder, height, width, format_version))
         anchor = checkerboard_anchor_mask(height, width)
         y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
-        y_coder = self._y_coder(decoder, NEIGHBOUR_CLASSES)
+        y_coder = self._y_coder(decoder, format_version, NEIGHBOUR_CLASSES)
         classes = None  # the anchors are class 0
         for half in (anchor, ~anchor):
             scales, means = self._half_parameters(params, y_hat, half, half is anchor)
-            symbols = y_coder.decode(decoder, scale_indexes(scales, thresholds), classes)
+            symbols = y_coder.decode(decoder, y_tables.scale_indexes(scales), classes)
             y_hat[..., half] = symbols_to_fixed(symbols, means)
             if half is anchor:
                 classes = neighbour_classes(symbols, anchor)
@@ -137,13 +123,13 @@ class CheckerboardContext(HyperpriorCodec):
         The anchors see the hyperprior only; the non-anchors also see the decoded
         anchors through the context convolution, evaluated at their positions only.
         """
-        nets = self._require_tables().networks
+        tables = self._require_tables()
         side = params[..., half].unsqueeze(-1)  # (1, 2M, K, 1): 1x1 networks run on the gathered positions
         if is_anchor:
-            out = nets["ep_anchor"](side)
+            out = tables.network("ep_anchor")(side)
         else:
-            ctx = run_layer_at(nets["context"].layers[0], context_input(y_hat), half.numpy()).unsqueeze(-1)
-            out = nets["ep_nonanchor"](torch.cat([side, ctx], 1))
+            ctx = run_layer_at(tables.network("context").layers[0], context_input(y_hat), half.numpy()).unsqueeze(-1)
+            out = tables.network("ep_nonanchor")(torch.cat([side, ctx], 1))
         scales, means = out.squeeze(-1).chunk(2, 1)
         return scales, means
 
@@ -174,44 +160,39 @@ class AutoregressiveContext(HyperpriorCodec):
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
     def build_tables(self) -> CodingTables:
-        networks = compile_networks(
-            h_s=self.h_s, context=nn.Sequential(self.context), entropy_parameters=self.entropy_parameters
-        )
-        return CodingTables(**self._hyper_tables(), networks=networks)
+        return self._hyper_tables(h_s=self.h_s, context=nn.Sequential(self.context), entropy_parameters=self.entropy_parameters)
 
     def _serial(self, params: torch.Tensor, visit) -> torch.Tensor:
         """Walk the latent positions in raster order; ``visit(i, j, scales, means)`` returns y_hat there."""
-        nets = self._require_tables().networks
-        context_layer = dataclasses.replace(nets["context"].layers[0], pad=(0, 0))
+        tables = self._require_tables()
+        context_layer = dataclasses.replace(tables.network("context").layers[0], pad=(0, 0))
         m = self.config.latent_channels
         _, _, h, w = params.shape
         padded = torch.zeros(1, m, h + 4, w + 4, dtype=torch.float64)
         for i in range(h):
             for j in range(w):
                 ctx = run_layer(context_layer, context_input(padded[:, :, i : i + 5, j : j + 5]))
-                scales, means = nets["entropy_parameters"](torch.cat([params[:, :, i : i + 1, j : j + 1], ctx], 1)).chunk(2, 1)
+                scales, means = tables.network("entropy_parameters")(torch.cat([params[:, :, i : i + 1, j : j + 1], ctx], 1)).chunk(2, 1)
                 padded[:, :, i + 2, j + 2] = visit(i, j, scales, means)
         return padded[:, :, 2:-2, 2:-2]
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
-        tables = self._require_tables()
-        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
-        params = tables.networks["h_s"](self._encode_z(y, encoder))
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
+        y_tables = self._y_tables()
+        params = self._require_tables().network("h_s")(self._encode_z(y, encoder, local_models))
 
         def visit(i, j, scales, means):
             symbols, y_hat = quantize_to_symbols(y[:, :, i : i + 1, j : j + 1], means)
-            encoder.encode(symbols.numpy(), scale_indexes(scales, thresholds), y_table)
+            encoder.encode(symbols.numpy(), y_tables.scale_indexes(scales), y_tables.table)
             return y_hat[:, :, 0, 0]
 
         self._serial(params, visit)
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
-        thresholds, y_table = tables.integers["scale_thresholds"], tables.categorical["y"]
-        params = tables.networks["h_s"](self._decode_z(decoder, height, width))
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
+        y_tables = self._y_tables()
+        params = self._require_tables().network("h_s")(self._decode_z(decoder, height, width, format_version))
 
         def visit(i, j, scales, means):
-            symbols = decoder.decode(scale_indexes(scales, thresholds), y_table)
+            symbols = decoder.decode(y_tables.scale_indexes(scales), y_tables.table)
             return symbols_to_fixed(symbols, means)[:, :, 0, 0]
 
         return to_float(self._serial(params, visit))

@@ -5,15 +5,9 @@ from __future__ import annotations
 import torch
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.coding_tables import CodingTables, FactorizedLatentTables, to_float
 from licodec.entropy.factorized import FactorizedDensity
-from licodec.models.base import (
-    CodingTables,
-    LearnedCodec,
-    decode_factorized,
-    encode_factorized,
-    factorized_tables,
-    to_float,
-)
+from licodec.models.base import LearnedCodec
 from licodec.models.config import CodecConfig
 
 
@@ -34,14 +28,11 @@ class FactorizedPrior(LearnedCodec):
         return self.y_density.aux_loss()
 
     def build_tables(self) -> CodingTables:
-        table, medians = factorized_tables(self.y_density)
-        return CodingTables(categorical={"y": table}, integers={"y_medians": medians})
+        return CodingTables(y=FactorizedLatentTables.from_density(self.y_density))
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
-        tables = self._require_tables()
-        encode_factorized(y, tables.integers["y_medians"], tables.categorical["y"], encoder)
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
+        self._require_tables().y.encode(y, encoder, local_models)
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
         shape = (1, self.config.latent_channels, height, width)
-        return to_float(decode_factorized(shape, tables.integers["y_medians"], tables.categorical["y"], decoder))
+        return to_float(self._require_tables().y.decode(shape, decoder, format_version))

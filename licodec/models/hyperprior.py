@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.factorized import FactorizedDensity
-from licodec.entropy.gaussian import GaussianConditional
-from licodec.entropy.latent_coding import Chunks, Classes, LatentCoder, encode_latent, read_mode
-from licodec.models.base import (
+from licodec.entropy.coding_tables import (
     CodingTables,
-    LearnedCodec,
-    compile_networks,
-    decode_factorized,
-    encode_factorized,
-    factorized_tables,
-    gaussian_coding_state,
+    FactorizedLatentTables,
+    GaussianLatentTables,
     quantize_to_symbols,
-    scale_indexes,
     symbols_to_fixed,
     to_float,
 )
+from licodec.entropy.factorized import FactorizedDensity
+from licodec.entropy.gaussian import GaussianConditional
+from licodec.entropy.latent_coding import Chunks, Classes, LatentCoder, encode_latent, read_mode
+from licodec.models.base import LearnedCodec, compile_networks
 from licodec.models.config import CodecConfig
 from licodec.models.transforms import hyper_analysis, hyper_synthesis
 
@@ -42,36 +39,32 @@ class HyperpriorCodec(LearnedCodec):
 
     def build_tables(self) -> CodingTables:
         """z tables, the Gaussian tables, and h_s in integers; context models add their networks."""
-        return CodingTables(**self._hyper_tables(), networks=compile_networks(h_s=self.h_s))
+        return self._hyper_tables(h_s=self.h_s)
 
-    def _hyper_tables(self) -> dict:
-        z_table, z_medians = factorized_tables(self.z_density)
-        y_table, thresholds = gaussian_coding_state()
-        return {
-            "categorical": {"z": z_table, "y": y_table},
-            "integers": {"z_medians": z_medians, "scale_thresholds": thresholds},
-        }
+    def _hyper_tables(self, **networks: nn.Sequential) -> CodingTables:
+        y = GaussianLatentTables.build()
+        return CodingTables(y=y, z=FactorizedLatentTables.from_density(self.z_density), networks=compile_networks(**networks))
 
-    def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: Chunks, classes: Classes = None) -> None:
+    def _y_tables(self) -> GaussianLatentTables:
+        return self._require_tables().y
+
+    def _encode_y_chunks(self, encoder: SymbolEncoder, chunks: Chunks, local_models: bool, classes: Classes = None) -> None:
         """Code (symbols, table indexes) chunks of y in the cheapest coding mode (:mod:`licodec.entropy.latent_coding`)."""
-        encode_latent(encoder, chunks, self._require_tables().categorical["y"], classes=classes)
+        encode_latent(encoder, chunks, self._y_tables().table, local_models=local_models, classes=classes)
 
-    def _y_coder(self, decoder: SymbolDecoder, num_classes: int = 1) -> LatentCoder:
+    def _y_coder(self, decoder: SymbolDecoder, format_version: int, num_classes: int = 1) -> LatentCoder:
         """Reads the tile's coding mode; the returned coder decodes y's chunks in order."""
-        return read_mode(decoder, self._require_tables().categorical["y"], self.config.latent_channels, num_classes=num_classes)
+        table = self._y_tables().table
+        return read_mode(decoder, table, self.config.latent_channels, format_version=format_version, num_classes=num_classes)
 
     def _z_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
         return (1, self.config.hyper_channels, height // 4, width // 4)
 
-    def _encode_z(self, y: torch.Tensor, encoder: SymbolEncoder) -> torch.Tensor:
-        tables = self._require_tables()
-        z = self.h_a(self.hyper_input(y))
-        return encode_factorized(z, tables.integers["z_medians"], tables.categorical["z"], encoder)
+    def _encode_z(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> torch.Tensor:
+        return self._require_tables().z.encode(self.h_a(self.hyper_input(y)), encoder, local_models)
 
-    def _decode_z(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
-        shape = self._z_shape(height, width)
-        return decode_factorized(shape, tables.integers["z_medians"], tables.categorical["z"], decoder)
+    def _decode_z(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
+        return self._require_tables().z.decode(self._z_shape(height, width), decoder, format_version)
 
 
 class ScaleHyperprior(HyperpriorCodec):
@@ -90,17 +83,15 @@ class ScaleHyperprior(HyperpriorCodec):
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
-        tables = self._require_tables()
-        z_hat = self._encode_z(y, encoder)
-        scales = tables.networks["h_s"](z_hat)
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
+        z_hat = self._encode_z(y, encoder, local_models)
+        scales = self._require_tables().network("h_s")(z_hat)
         symbols, _ = quantize_to_symbols(y, torch.zeros_like(scales))
-        self._encode_y_chunks(encoder, [(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]))])
+        self._encode_y_chunks(encoder, [(symbols.numpy(), self._y_tables().scale_indexes(scales))], local_models)
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
-        scales = tables.networks["h_s"](self._decode_z(decoder, height, width))
-        symbols = self._y_coder(decoder).decode(decoder, scale_indexes(scales, tables.integers["scale_thresholds"]))
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
+        scales = self._require_tables().network("h_s")(self._decode_z(decoder, height, width, format_version))
+        symbols = self._y_coder(decoder, format_version).decode(decoder, self._y_tables().scale_indexes(scales))
         return torch.from_numpy(symbols).float()
 
 
@@ -119,14 +110,12 @@ class MeanScaleHyperprior(HyperpriorCodec):
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder) -> None:
-        tables = self._require_tables()
-        scales, means = tables.networks["h_s"](self._encode_z(y, encoder)).chunk(2, 1)
+    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
+        scales, means = self._require_tables().network("h_s")(self._encode_z(y, encoder, local_models)).chunk(2, 1)
         symbols, _ = quantize_to_symbols(y, means)
-        self._encode_y_chunks(encoder, [(symbols.numpy(), scale_indexes(scales, tables.integers["scale_thresholds"]))])
+        self._encode_y_chunks(encoder, [(symbols.numpy(), self._y_tables().scale_indexes(scales))], local_models)
 
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int) -> torch.Tensor:
-        tables = self._require_tables()
-        scales, means = tables.networks["h_s"](self._decode_z(decoder, height, width)).chunk(2, 1)
-        symbols = self._y_coder(decoder).decode(decoder, scale_indexes(scales, tables.integers["scale_thresholds"]))
+    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
+        scales, means = self._require_tables().network("h_s")(self._decode_z(decoder, height, width, format_version)).chunk(2, 1)
+        symbols = self._y_coder(decoder, format_version).decode(decoder, self._y_tables().scale_indexes(scales))
         return to_float(symbols_to_fixed(symbols, means))

@@ -5,7 +5,6 @@ Names are stored in every .lic file, so renaming one is a format change.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,16 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
 
-from licodec.errors import LicodecError, UnknownModelError, foreign_file
-from licodec.models.base import CodingTables, LearnedCodec
+from licodec.errors import UnknownModelError, foreign_file
+from licodec.entropy.coding_tables import CodingTables
+from licodec.models.base import LearnedCodec
 from licodec.models.config import CodecConfig
 from licodec.models.context import AutoregressiveContext, CheckerboardContext
 from licodec.models.factorized import FactorizedPrior
 from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+from licodec.storage import WEIGHTS_DIR, load_arrays, save_arrays, shipped_file, weights_hash
 
 ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "bmshj2018-factorized": FactorizedPrior,
@@ -40,7 +38,7 @@ class ShippedModel:
 
     @property
     def weights_path(self) -> Path:
-        return WEIGHTS_DIR / f"{self.name}.safetensors"
+        return shipped_file(self.name, ".safetensors")
 
 
 SHIPPED: dict[str, ShippedModel] = {
@@ -93,23 +91,7 @@ def save_weights(model: LearnedCodec, path: Path, name: str, half_precision: boo
         "config": model.config.to_json(),
         "extra": json.dumps(extra or {}, sort_keys=True),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file(arrays, str(tmp), metadata=metadata)
-    tmp.chmod(0o644)
-    tmp.replace(path)
-    return weights_hash(path)
-
-
-def weights_hash(path: Path) -> str:
-    """The 16 hex digits of the file's SHA-256 that a ``.lic`` file records; read once per file version."""
-    status = Path(path).stat()
-    return _file_hash(Path(path).resolve(), status.st_mtime_ns, status.st_size)
-
-
-@lru_cache(maxsize=32)
-def _file_hash(path: Path, modified_ns: int, size: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return save_arrays(path, arrays, metadata)
 
 
 def load_weights(path: Path) -> tuple[LearnedCodec, dict]:
@@ -117,14 +99,8 @@ def load_weights(path: Path) -> tuple[LearnedCodec, dict]:
 
     A file that is missing or was not written by :func:`save_weights` is a :class:`LicodecError`.
     """
-    from safetensors import safe_open
-
-    if not Path(path).is_file():
-        raise LicodecError(f"{path}: no such file")
+    arrays, metadata = load_arrays(path, "weights")
     with foreign_file(path, "weights"):
-        with safe_open(str(path), framework="numpy") as handle:
-            metadata = handle.metadata() or {}
-        arrays = load_file(str(path))
         model = create_model(metadata["architecture"], CodecConfig.from_json(metadata["config"]))
         state = {k[len("float.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items() if k.startswith("float.")}
         model.load_state_dict(state)
@@ -158,8 +134,7 @@ def _ready_model(path: Path, modified_ns: int) -> LearnedCodec:
     """Load once per file version (``modified_ns`` keys the cache, so a rewritten file is reloaded)."""
     model, metadata = load_weights(path)
     model.to(memory_format=torch.channels_last)  # matches the inference layout of LearnedCodec._transform
-    model.name = metadata.get("name") or path.stem
-    model.weights_hash = weights_hash(path)
+    model.identify(metadata.get("name") or path.stem, weights_hash(path))
     return model
 
 

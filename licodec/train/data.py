@@ -17,9 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from licodec.errors import LicodecError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
-
+from licodec.image_folders import find_images
 
 @dataclass
 class TrainingImages:
@@ -29,16 +27,6 @@ class TrainingImages:
 
     def __len__(self) -> int:
         return len(self.images)
-
-
-def find_images(folders: list[Path]) -> list[Path]:
-    """Image files under ``folders`` (recursive), sorted; a missing folder is a user error."""
-    paths = []
-    for folder in map(Path, folders):
-        if not folder.is_dir():
-            raise LicodecError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
-        paths.extend(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    return sorted(paths)
 
 
 def is_validation(path: Path, fraction: float) -> bool:

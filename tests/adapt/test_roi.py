@@ -5,7 +5,7 @@ from PIL import Image
 import licodec
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
 from licodec.errors import CorruptBitstreamError, InvalidImageError
-from licodec.eval.metrics import psnr
+from licodec.metrics import psnr
 from tests.conftest import KODAK, smooth_image
 
 

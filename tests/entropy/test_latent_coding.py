@@ -24,7 +24,7 @@ def test_every_mode_round_trips(mode):
     encoder = SymbolEncoder()
     write_latent(encoder, data, TABLES, mode)
     decoder = SymbolDecoder(encoder.finish())
-    coder = read_mode(decoder, TABLES, channels=6)
+    coder = read_mode(decoder, TABLES, channels=6, format_version=2)
     assert coder.mode.number == mode.number
     if mode.offsets is not None:
         np.testing.assert_array_equal(coder.mode.offsets, OFFSETS)
@@ -45,10 +45,10 @@ def test_the_chosen_mode_is_the_cheapest_and_adapts_only_when_it_pays():
 def test_an_encoder_without_local_models_codes_plainly_even_where_they_would_pay():
     wrong = chunks(12)
     assert choose_mode(wrong, TABLES).adaptive
-    encoder = SymbolEncoder(local_models=False)
-    assert encode_latent(encoder, wrong, TABLES) is PLAIN
+    encoder = SymbolEncoder()
+    assert encode_latent(encoder, wrong, TABLES, local_models=False) is PLAIN
     decoder = SymbolDecoder(encoder.finish())
-    assert read_mode(decoder, TABLES, channels=6).mode.number == 0
+    assert read_mode(decoder, TABLES, channels=6, format_version=2).mode.number == 0
 
 
 @pytest.mark.parametrize("mode", [PLAIN, CodingMode(OFFSETS), CodingMode(adaptive=True), CodingMode(OFFSETS, adaptive=True)])
@@ -74,8 +74,8 @@ def test_format_version_1_reads_a_binary_offsets_flag():
         writer = LatentCoder(mode, TABLES, 6)
         for symbols, indexes in data:
             writer.encode(encoder, symbols, indexes)
-        decoder = SymbolDecoder(encoder.finish(), format_version=1)
-        coder = read_mode(decoder, TABLES, channels=6)
+        decoder = SymbolDecoder(encoder.finish())
+        coder = read_mode(decoder, TABLES, channels=6, format_version=1)
         assert coder.mode.number == flag
         for symbols, indexes in data:
             np.testing.assert_array_equal(coder.decode(decoder, indexes), symbols)
@@ -84,16 +84,16 @@ def test_format_version_1_reads_a_binary_offsets_flag():
 def test_a_latent_without_offsets_never_chooses_them_and_refuses_them_when_read():
     data = chunks(12)
     encoder = SymbolEncoder()
-    mode = encode_latent(encoder, data, TABLES, offsets=False)
+    mode = encode_latent(encoder, data, TABLES, local_models=True, offsets=False)
     assert mode.offsets is None and mode.adaptive
     decoder = SymbolDecoder(encoder.finish())
-    coder = read_mode(decoder, TABLES, channels=6, offsets=False)
+    coder = read_mode(decoder, TABLES, channels=6, format_version=2, offsets=False)
     for symbols, indexes in data:
         np.testing.assert_array_equal(coder.decode(decoder, indexes), symbols)
     encoder = SymbolEncoder()
     write_latent(encoder, data, TABLES, CodingMode(OFFSETS))
     with pytest.raises(CorruptBitstreamError, match="offsets"):
-        read_mode(SymbolDecoder(encoder.finish()), TABLES, channels=6, offsets=False)
+        read_mode(SymbolDecoder(encoder.finish()), TABLES, channels=6, format_version=2, offsets=False)
 
 
 def test_format_version_1_has_no_mode_for_a_latent_without_offsets():
@@ -101,8 +101,8 @@ def test_format_version_1_has_no_mode_for_a_latent_without_offsets():
     encoder = SymbolEncoder()
     for symbols, indexes in data:
         encoder.encode(symbols, indexes, TABLES)
-    decoder = SymbolDecoder(encoder.finish(), format_version=1)
-    coder = read_mode(decoder, TABLES, channels=6, offsets=False)
+    decoder = SymbolDecoder(encoder.finish())
+    coder = read_mode(decoder, TABLES, channels=6, format_version=1, offsets=False)
     assert coder.mode.number == 0
     for symbols, indexes in data:
         np.testing.assert_array_equal(coder.decode(decoder, indexes), symbols)

@@ -2,6 +2,7 @@ import pytest
 from PIL import Image
 
 import licodec
+import licodec.eval.codecs
 from licodec.errors import LicodecError
 from licodec.eval.codecs import resolve
 from tests.conftest import smooth_image
@@ -15,9 +16,9 @@ def test_a_learned_model_can_be_adapted_per_image_and_each_setting_is_its_own_ca
     assert both.version.endswith("--optimize 2 + --adapt-decoder 40") and both.name == "licodec+optimize:2+adapt-decoder"
     assert resolve("licodec+optimize").version.endswith("--optimize 100")
     calls = []
-    monkeypatch.setattr(licodec, "compress", lambda image, **options: calls.append(options) or b"")
+    monkeypatch.setattr(licodec.eval.codecs, "compress_with", lambda image, options, model: (calls.append(options), (b"", 40.0))[1])
     both.encode(Image.fromarray(smooth_image(16, 16)), 40)
-    assert (calls[0]["quality"], calls[0]["optimize_steps"], calls[0]["adapt_decoder_steps"]) == (40, 2, 40)
+    assert (calls[0].quality, calls[0].optimize_steps, calls[0].adapt_decoder_steps) == (40, 2, 40)
 
 
 @pytest.mark.parametrize(

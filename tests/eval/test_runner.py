@@ -7,6 +7,7 @@ from PIL import Image
 
 from licodec.cli import main
 from licodec.eval import runner
+from licodec.image_folders import list_images
 from licodec.eval.codecs import resolve
 from licodec.errors import LicodecError
 from tests.conftest import KODAK, smooth_image
@@ -37,16 +38,16 @@ def test_jpeg_figures_match_an_independent_computation(folder):
 
 
 def test_results_are_cached_per_codec_quality_and_image(folder, tmp_path, monkeypatch):
-    first = runner.evaluate(["jpeg"], runner.list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
+    first = runner.evaluate(["jpeg"], list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
     calls = []
     monkeypatch.setattr(runner, "measure", lambda *a: calls.append(a))
-    again = runner.evaluate(["jpeg"], runner.list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
+    again = runner.evaluate(["jpeg"], list_images(folder), tmp_path, {"jpeg": (20, 80)}, progress=False)
     assert not calls
     assert [m.num_bytes for m in again["jpeg"]] == [m.num_bytes for m in first["jpeg"]]
 
 
 def test_rows_of_a_codecs_earlier_versions_are_dropped_and_others_kept(folder, tmp_path):
-    images = runner.list_images(folder)
+    images = list_images(folder)
     runner.evaluate(["jpeg", "webp"], images, tmp_path, {"jpeg": (20,), "webp": (20,)}, progress=False)
     cache = tmp_path / "cache.jsonl"
     rows = [json.loads(line) for line in cache.read_text().splitlines()]
@@ -77,7 +78,7 @@ def test_eval_refuses_a_misspelt_codec_before_measuring_anything(folder, tmp_pat
 
 
 def test_eval_skips_a_codec_this_machine_lacks_and_refuses_when_none_is_left(folder, tmp_path, capsys, monkeypatch):
-    from licodec.conventional import CODECS
+    from licodec.codecs import CODECS
 
     monkeypatch.setattr(CODECS["heic"], "is_available", lambda: False)
     out = tmp_path / "results"
@@ -96,14 +97,14 @@ def test_curve_files_are_named_after_the_codec_within_the_folder():
 
 
 def test_parallel_jobs_give_the_same_bytes(folder, tmp_path):
-    serial = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "a", {"webp": (50,)}, progress=False)
-    parallel = runner.evaluate(["webp"], runner.list_images(folder), tmp_path / "b", {"webp": (50,)}, jobs=2, progress=False)
+    serial = runner.evaluate(["webp"], list_images(folder), tmp_path / "a", {"webp": (50,)}, progress=False)
+    parallel = runner.evaluate(["webp"], list_images(folder), tmp_path / "b", {"webp": (50,)}, jobs=2, progress=False)
     assert [m.num_bytes for m in serial["webp"]] == [m.num_bytes for m in parallel["webp"]]
 
 
 def test_empty_folder_is_a_user_error(tmp_path):
     with pytest.raises(LicodecError, match="no images"):
-        runner.list_images(tmp_path)
+        list_images(tmp_path)
 
 
 def test_compare_prints_the_three_figures(folder, tmp_path, capsys):

@@ -82,7 +82,7 @@ def test_init_weights_that_do_not_fit_the_network_are_one_line(image_folder, tmp
 
 
 def test_python_m_licodec_train_reports_errors_in_one_line(tmp_path):
-    command = [sys.executable, "-m", "licodec.train", str(tmp_path / "absent"), "--run-dir", str(tmp_path / "run")]
+    command = [sys.executable, "-m", "licodec", "train", "model", str(tmp_path / "absent"), "--run-dir", str(tmp_path / "run")]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stderr.strip() == f"licodec: error: {tmp_path / 'absent'}: no such folder"
 

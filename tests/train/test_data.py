@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from licodec.train.data import find_images, is_validation, load_images, sample_batch
+from licodec.image_folders import find_images
+from licodec.train.data import is_validation, load_images, sample_batch
 
 
 def test_batches_are_a_function_of_seed_and_step(image_folder):

@@ -7,7 +7,6 @@ import torch
 
 from licodec.cli import main
 from licodec.models import load_weights
-from licodec.train.export import main as export_main
 from licodec.train.loop import export_checkpoint
 from tests.conftest import REPO
 from tests.train.conftest import TINY_ARGS
@@ -83,7 +82,9 @@ def test_exported_weights_count_the_runs_they_grew_from(image_folder, tmp_path):
     export_checkpoint(tmp_path / "second" / "checkpoint.pt", second, "tiny-test")
     extra = json.loads(load_weights(second)[1]["extra"])
     assert (extra["steps"], extra["run_steps"]) == (5, 3)
-    export_main([str(tmp_path / "second" / "checkpoint.pt"), str(second), "tiny-test", "--prior-steps", "100", "--prior-cpu-hours", "1.5"])
+    export = ["export", str(tmp_path / "second" / "checkpoint.pt"), str(second), "tiny-test", "--prior-steps", "100", "--prior-cpu-hours", "1.5"]
+    assert main(export) == 1  # the existing file needs --force
+    assert main([*export, "--force"]) == 0
     extra = json.loads(load_weights(second)[1]["extra"])
     assert extra["steps"] == 103 and extra["cpu_hours"] == pytest.approx(1.5 + extra["run_cpu_hours"], abs=0.01)
 
@@ -92,7 +93,7 @@ def test_sigterm_saves_a_checkpoint(image_folder, tmp_path):
     import signal
     import time
 
-    command = [sys.executable, "-m", "licodec.train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "100000", *TINY_ARGS]
+    command = [sys.executable, "-m", "licodec", "train", "model", str(image_folder), "--run-dir", str(tmp_path), "--steps", "100000", *TINY_ARGS]
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
     log = tmp_path / "log.jsonl"
     deadline = time.monotonic() + 60
@@ -106,7 +107,7 @@ def test_sigterm_saves_a_checkpoint(image_folder, tmp_path):
 def test_torchrun_keeps_two_replicas_identical(image_folder, tmp_path):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-        "-m", "licodec.train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "3", *TINY_ARGS,
+        "-m", "licodec", "train", "model", str(image_folder), "--run-dir", str(tmp_path), "--steps", "3", *TINY_ARGS,
         "--threads", "1",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=170)

@@ -6,15 +6,8 @@ import pytest
 from PIL import Image
 
 from licodec.cli import main
-from licodec.conventional.qtables import (
-    TableObjective,
-    TableSet,
-    encode,
-    learn_tables,
-    load_table_set,
-    save_table_set,
-    standard_tables,
-)
+from licodec.jpeg_tools.qtables import TableSet, encode, load_table_set, save_table_set, standard_tables
+from licodec.train.jpeg_tables import TableObjective, learn_tables
 from licodec.errors import LicodecError, UnknownModelError
 from licodec.eval.codecs import resolve
 from tests.conftest import smooth_image
@@ -73,7 +66,7 @@ def test_a_shipped_set_can_be_named_by_its_metric():
 
 
 def test_bad_or_missing_table_files_are_user_errors(tmp_path):
-    with pytest.raises(UnknownModelError, match="train-tables"):
+    with pytest.raises(UnknownModelError, match="train tables"):
         load_table_set("no-such-tables")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": "something else"}))
@@ -100,7 +93,7 @@ def test_train_tables_then_jpeg_command_writes_a_file_any_decoder_opens(tmp_path
 
 
 def test_an_interrupted_train_tables_resumes_from_the_anchors_it_saved(tmp_path, monkeypatch, capsys):
-    import licodec.conventional.qtables as qtables
+    import licodec.train.jpeg_tables as jpeg_tables
 
     folder = tmp_path / "train"
     folder.mkdir()
@@ -114,11 +107,11 @@ def test_an_interrupted_train_tables_resumes_from_the_anchors_it_saved(tmp_path,
         learned.append(quality)
         return standard_tables(quality + 1)
 
-    monkeypatch.setattr(qtables, "learn_tables", interrupted_at_70)
+    monkeypatch.setattr(jpeg_tables, "learn_tables", interrupted_at_70)
     assert main(args) == 130  # Ctrl-C
     assert not (tmp_path / "t.json").exists() and load_table_set(str(tmp_path / "t.partial.json")).anchors == {30: standard_tables(31)}
     assert main([*args, "--seed", "1"]) == 1 and "other settings" in capsys.readouterr().err
-    monkeypatch.setattr(qtables, "learn_tables", lambda objective, quality, passes: learned.append(quality) or standard_tables(quality))
+    monkeypatch.setattr(jpeg_tables, "learn_tables", lambda objective, quality, passes: learned.append(quality) or standard_tables(quality))
     assert main(args) == 0 and learned == [30, 70] and "resuming" in capsys.readouterr().out
     assert load_table_set(str(tmp_path / "t.json")).anchors == {30: standard_tables(31), 70: standard_tables(70)}
     assert not (tmp_path / "t.partial.json").exists()
@@ -129,7 +122,7 @@ def test_eval_names_combine_a_codec_with_a_learned_tool():
         resolve("jpeg+sharpen")
     with pytest.raises(LicodecError, match="jpeg only"):
         resolve("webp+tables")
-    with pytest.raises(UnknownModelError, match="train-tables"):
+    with pytest.raises(UnknownModelError, match="train tables"):
         resolve("jpeg+tables:no-such-tables")
 
 

@@ -5,23 +5,20 @@ import torch
 from PIL import Image
 
 from licodec.cli import main
-from licodec.conventional import jpeg
-from licodec.conventional.postfilter import (
+from licodec.codecs import jpeg
+from licodec.jpeg_tools.postfilter import (
     BLOCK,
     SIDECAR_SUFFIX,
     PostFilterBank,
     PostFilterConfig,
-    PostFilterTraining,
-    bank_loss,
     decode_signal,
     encode_signal,
-    jpeg_batch,
     jpeg_with_signal,
     load_bank,
     postfilter_decode,
     save_bank,
-    train_postfilter,
 )
+from licodec.train.postfilter import PostFilterTraining, bank_loss, jpeg_batch, train_postfilter
 from licodec.errors import InvalidImageError, LicodecError, UnknownModelError
 from tests.conftest import smooth_image
 
@@ -128,7 +125,7 @@ def test_bad_inputs_are_user_errors(tmp_path, capsys):
     Image.fromarray(smooth_image(16, 16)).save(lossless)
     assert main(["postfilter", str(lossless), "--filters", str(weights), "-o", str(tmp_path / "o.png")]) == 1
     assert "this is PNG" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
-    with pytest.raises(UnknownModelError, match="train-postfilter"):
+    with pytest.raises(UnknownModelError, match="train postfilter"):
         load_bank("no-such-bank")
 
 

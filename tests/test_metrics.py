@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from licodec.eval.metrics import bits_per_pixel, ms_ssim, psnr
+from licodec.metrics import bits_per_pixel, ms_ssim, psnr
 from tests.conftest import smooth_image
 
 

@@ -1,15 +1,11 @@
-"""A learned pre-filter: edits an image before a standard encoder so it costs fewer bits at equal quality.
+"""Training of the JPEG pre-filter (:mod:`licodec.jpeg_tools.prefilter`) through the differentiable JPEG proxy.
 
-The standard decoder is untouched: ``licodec jpeg --prefilter`` writes ordinary
-baseline JPEG. The filter is a small residual CNN that sees the compression
-strength it is about to meet (read from the encoder's luma quantisation table,
-so it follows learned tables too). It is trained through the differentiable JPEG
-proxy (:mod:`licodec.conventional.jpeg_proxy`), but every value of the loss is
-the *real* libjpeg file's: the proxy only supplies the gradient. The loss at each
-quality is ``bpp + lambda * (1 - MS-SSIM)`` against the original, with ``lambda``
-the slope of plain JPEG's own curve at that quality, divided by plain JPEG's cost
-on the same crop -- so a value below 1 is a point below JPEG's curve, not a
-slide along it, and every quality weighs the same.
+It is trained through :mod:`licodec.jpeg_tools.jpeg_proxy`, but every value of the
+loss is the *real* libjpeg file's: the proxy only supplies the gradient. The loss
+at each quality is ``bpp + lambda * (1 - MS-SSIM)`` against the original, with
+``lambda`` the slope of plain JPEG's own curve at that quality, divided by plain
+JPEG's cost on the same crop -- so a value below 1 is a point below JPEG's curve,
+not a slide along it, and every quality weighs the same.
 """
 
 from __future__ import annotations
@@ -19,91 +15,20 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
+from pytorch_msssim import ms_ssim
 
-from licodec.conventional._weights import installed_file
-from licodec.conventional.jpeg import jpeg_strength
-from licodec.conventional.qtables import Tables, TableObjective, TableSet, load_table_set, local_slope, standard_tables
-from licodec.conventional.qtables import encode as encode_with_tables
-from licodec.errors import LicodecError, foreign_file
-from licodec.nn.layers import apply_filter, strength_conditioned_filter
-
-DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
-
-
-@dataclass(frozen=True)
-class PreFilterConfig:
-    channels: int = 32
-    layers: int = 5
-
-
-class PreFilter(nn.Module):
-    """``x + f(x, strength)`` for RGB in [0, 1]; starts as the identity."""
-
-    def __init__(self, config: PreFilterConfig = PreFilterConfig()) -> None:
-        super().__init__()
-        self.config = config
-        self.residual = strength_conditioned_filter(config.channels, config.layers)
-
-    def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
-        return apply_filter(self.residual, x, strength)
-
-    @torch.no_grad()
-    def apply(self, image: Image.Image, strength: float) -> Image.Image:
-        x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
-        y = self(x, torch.tensor([strength]))[0].permute(1, 2, 0).numpy()
-        return Image.fromarray(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8), "RGB")
-
-    def apply_for(self, image: Image.Image, encode: Callable[[Image.Image], bytes]) -> Image.Image:
-        """:meth:`apply` at the strength ``encode`` (the encoder about to code the result) applies."""
-        return self.apply(image, strength_for(encode))
-
-
-def strength_for(encode: Callable[[Image.Image], bytes]) -> float:
-    """The strength an encoder applies, read from the luma table of a tiny probe file it writes.
-
-    Works for plain JPEG at any quality and for learned tables alike; for formats
-    without JPEG tables, the middle strength the post-filters also assume.
-    """
-    from licodec.conventional.postfilter import strength_of
-
-    return strength_of(encode(Image.new("RGB", (16, 16), (128, 128, 128))))
-
-
-def save_prefilter(model: PreFilter, path: Path, extra: dict) -> None:
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().contiguous().half() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"config": json.dumps(asdict(model.config)), "extra": json.dumps(extra)})
-
-
-def prefilter_file(name_or_path: str | None = None) -> Path:
-    """The weights file of a shipped pre-filter (the default if no name) or a path; must exist."""
-    return installed_file(name_or_path or DEFAULT_PREFILTER, ".safetensors", "pre-filter weights", "train-prefilter")
-
-
-def load_prefilter(name_or_path: str | None = None) -> PreFilter:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = prefilter_file(name_or_path)
-    with foreign_file(path, "pre-filter"):
-        with safe_open(str(path), framework="pt") as handle:
-            config = PreFilterConfig(**json.loads((handle.metadata() or {})["config"]))
-        model = PreFilter(config)
-        model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
-    return model.eval()
-
-
-
-
-# -- training ------------------------------------------------------------------------
-
+from licodec.codecs.jpeg import jpeg_strength
+from licodec.errors import LicodecError
+from licodec.jpeg_tools.jpeg_proxy import jpeg_proxy
+from licodec.jpeg_tools.prefilter import PreFilter, PreFilterConfig, load_prefilter, save_prefilter
+from licodec.jpeg_tools.qtables import Tables, TableSet, load_table_set, standard_tables
+from licodec.jpeg_tools.qtables import encode as encode_with_tables
+from licodec.train.data import load_split, sample_batch
+from licodec.train.jpeg_tables import TableObjective, local_slope
 
 @dataclass
 class PreFilterTraining:
@@ -166,7 +91,6 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
 
 def plain_costs(x: torch.Tensor, points: list[OperatingPoint]) -> torch.Tensor:
     """Plain JPEG's ``bpp + lambda (1 - MS-SSIM)`` for each 8-bit crop of ``x`` at its operating point."""
-    from pytorch_msssim import ms_ssim
 
     decodes, bpps = [], []
     for crop, point in zip(x, points):
@@ -187,9 +111,6 @@ def prefilter_costs(
     gradient flows through :func:`jpeg_proxy` (soft rounding when ``soft_alpha``),
     so the filter cannot win by exploiting the proxy's errors, only be misled by them.
     """
-    from pytorch_msssim import ms_ssim
-
-    from licodec.conventional.jpeg_proxy import jpeg_proxy
 
     filtered = model(x, torch.tensor([p.strength for p in points]))
     pixels = x.shape[-1] * x.shape[-2]
@@ -219,8 +140,6 @@ def relative_cost(
 
 
 def _split_images(folders: list[str], crop: int):
-    from licodec.train.data import load_split
-
     train, held_out = load_split(folders, 0.04, crop, crop)
     if not len(held_out):
         raise LicodecError(f"no held-out images with both sides at least {crop} pixels in {', '.join(folders)} (4% of the files, by name)")
@@ -233,8 +152,6 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     Every ``validate_every`` steps the held-out crops are measured (real files, no
     soft rounding); the weights with the lowest held-out cost are the ones saved.
     """
-    from licodec.train.data import sample_batch
-
     torch.manual_seed(settings.seed)
     table_set = load_table_set(settings.tables) if settings.tables else None  # named files first: fail before any work
     model = load_prefilter(settings.init).train() if settings.init else PreFilter(settings.config)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from licodec.conventional.jpeg_proxy import CHROMA_TABLE, LUMA_TABLE, jpeg_proxy, scaled_table, soft_round
-from licodec.eval.metrics import psnr
+from licodec.jpeg_tools.jpeg_proxy import CHROMA_TABLE, LUMA_TABLE, jpeg_proxy, scaled_table, soft_round
+from licodec.metrics import psnr
 from tests.conftest import smooth_image
 
 IMAGE = smooth_image(64, 96, seed=4)
@@ -45,7 +45,7 @@ def test_rate_estimate_is_within_fifteen_percent_of_real_files(quality):
 
 
 def test_explicit_tables_follow_the_real_encoder_that_uses_them():
-    from licodec.conventional.qtables import load_table_set, standard_tables
+    from licodec.jpeg_tools.qtables import load_table_set, standard_tables
 
     with torch.no_grad():
         assert torch.equal(jpeg_proxy(as_tensor(IMAGE), standard_tables(40))[1], jpeg_proxy(as_tensor(IMAGE), 40)[1])

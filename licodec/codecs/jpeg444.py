@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from licodec.conventional._pillow import load, save
-from licodec.conventional.jpeg import QUALITIES, is_available, version
+from licodec.codecs._pillow import load, save
+from licodec.codecs.jpeg import QUALITIES, is_available, version
 
 __all__ = ["QUALITIES", "decode", "encode", "is_available", "version"]
 

@@ -4,22 +4,18 @@ import torch
 from PIL import Image
 
 from licodec.cli import main
-from licodec.conventional import jpeg
-from licodec.conventional.prefilter import (
+from licodec.codecs import jpeg
+from licodec.jpeg_tools.prefilter import PreFilter, PreFilterConfig, load_prefilter, save_prefilter, strength_for
+from licodec.train.prefilter import (
     OperatingPoint,
-    PreFilter,
-    PreFilterConfig,
     PreFilterTraining,
-    load_prefilter,
     operating_points,
     plain_costs,
     prefilter_costs,
     relative_cost,
-    save_prefilter,
-    strength_for,
     train_prefilter,
 )
-from licodec.conventional.qtables import load_table_set, standard_tables
+from licodec.jpeg_tools.qtables import load_table_set, standard_tables
 from licodec.errors import UnknownModelError
 from tests.conftest import smooth_image
 
@@ -153,7 +149,7 @@ def test_train_prefilter_refuses_unknown_tables_before_any_work(tmp_path, capsys
 
 
 def test_missing_prefilter_weights_are_a_user_error():
-    with pytest.raises(UnknownModelError, match="train-prefilter"):
+    with pytest.raises(UnknownModelError, match="train prefilter"):
         load_prefilter("no-such-prefilter")
 
 
@@ -181,7 +177,7 @@ def test_the_shipped_prefilter_is_an_eval_codec_whose_files_plain_pillow_decodes
 
 @pytest.mark.parametrize("format", ["webp", "avif"])
 def test_webp_and_avif_commands_write_standard_files_of_the_pre_filtered_image(tmp_path, format):
-    from licodec.conventional import CODECS
+    from licodec.codecs import CODECS
 
     if not CODECS[format].is_available():
         pytest.skip(f"Pillow cannot write {format}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import PIL
 from PIL import Image, features
 
-from licodec.conventional._pillow import load, save
+from licodec.codecs._pillow import load, save
 
 QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 

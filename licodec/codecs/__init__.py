@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from licodec.conventional import avif, heic, jpeg, jpeg444, jpeg2000, jxl, webp
+from licodec.codecs import avif, heic, jpeg, jpeg444, jpeg2000, jxl, webp
 
 CODECS: dict[str, ModuleType] = {
     "jpeg": jpeg,

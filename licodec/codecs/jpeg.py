@@ -7,7 +7,7 @@ import math
 import PIL
 from PIL import Image, features
 
-from licodec.conventional._pillow import load, save
+from licodec.codecs._pillow import load, save
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 SUBSAMPLING = 2  # Pillow's code for 4:2:0

@@ -1,9 +1,9 @@
 import pytest
 from PIL import Image
 
-from licodec.conventional import CODECS
+from licodec.codecs import CODECS
 from licodec.eval.codecs import resolve
-from licodec.eval.metrics import psnr
+from licodec.metrics import psnr
 from licodec.errors import CodecUnavailableError
 from tests.conftest import smooth_image
 
@@ -37,8 +37,8 @@ def test_an_unavailable_codec_is_reported_not_crashed(monkeypatch):
 
 
 def test_jpeg_with_fitted_huffman_tables_keeps_every_pixel_in_fewer_bytes_and_stays_baseline():
-    from licodec.conventional import jpeg
-    from licodec.conventional.qtables import load_table_set
+    from licodec.codecs import jpeg
+    from licodec.jpeg_tools.qtables import load_table_set
 
     image = Image.fromarray(smooth_image(96, 128))
     tables = load_table_set("psnr")

@@ -20,19 +20,19 @@ import io
 import json
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
-from licodec.conventional._weights import installed_file
-from licodec.conventional.jpeg import jpeg_strength
+from licodec.codecs.jpeg import jpeg_strength
 from licodec.errors import InvalidImageError, LicodecError, foreign_file
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
+from licodec.storage import find_file, load_arrays, save_arrays
 
 DEFAULT_POSTFILTER = "postfilter-jpeg"
 BLOCK = 64
@@ -149,28 +149,24 @@ def strength_of(data: bytes) -> float:
 
 
 def save_bank(bank: PostFilterBank, path: Path, extra: dict) -> None:
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().contiguous().half() for k, v in bank.state_dict().items()}
+    """Half-precision weights with their config and blind choice, through :func:`licodec.storage.save_arrays`."""
+    state = {k: v.detach().half().numpy() for k, v in bank.state_dict().items()}
     metadata = {"config": json.dumps(asdict(bank.config)), "default_index": str(bank.default_index), "extra": json.dumps(extra)}
-    save_file(state, str(path), metadata=metadata)
+    save_arrays(path, state, metadata)
 
 
 def bank_file(name_or_path: str | None = None) -> Path:
     """The weights file of a shipped post-filter bank (the default if no name) or a path; must exist."""
-    return installed_file(name_or_path or DEFAULT_POSTFILTER, ".safetensors", "post-filter bank", "train-postfilter")
+    return find_file(name_or_path or DEFAULT_POSTFILTER, ".safetensors", "post-filter bank", "train postfilter")
 
 
 def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+    """A shipped bank by name (the default if none) or a weights file by path, and its name."""
     path = bank_file(name_or_path)
+    arrays, metadata = load_arrays(path, "post-filter bank")
     with foreign_file(path, "post-filter bank"):
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
         bank = PostFilterBank(PostFilterConfig(**json.loads(metadata["config"])), int(metadata["default_index"]))
-        bank.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+        bank.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items()})
     return path.stem, bank.eval()
 
 
@@ -180,7 +176,7 @@ def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
 def jpeg_with_signal(image: Image.Image, encode: Callable[[Image.Image, bytes | None], bytes], bank_name: str, bank: PostFilterBank) -> bytes:
     """A standard JPEG whose comment segment carries the per-block filter choices.
 
-    ``encode(image, comment)`` writes the JPEG (e.g. :func:`licodec.conventional.jpeg.encode`
+    ``encode(image, comment)`` writes the JPEG (e.g. :func:`licodec.codecs.jpeg.encode`
     at some quality). A comment does not change the coded pixels, so the choices made
     on the first encode hold for the second.
     """
@@ -211,93 +207,3 @@ def postfilter_decode(data: bytes, bank: PostFilterBank, bank_name: str, path: P
         if signalled_bank != bank_name:
             raise LicodecError(f"the file's filter choices are for bank {signalled_bank!r}, not {bank_name!r}; pass --filters {signalled_bank}")
     return bank.apply(decoded, strength_of(data), choices)
-
-
-# -- competitive training ----------------------------------------------------------------
-
-
-@dataclass
-class PostFilterTraining:
-    data: list[str]
-    output: str
-    steps: int = 2000
-    batch_size: int = 16
-    crop: int = 96  # a multiple of 16, so JPEG's 4:2:0 blocks align with the crop
-    learning_rate: float = 1e-3
-    temperature: tuple[float, float] = (1.0, 0.01)  # in log10(MSE) units, annealed geometrically
-    quality_range: tuple[int, int] = (5, 95)
-    config: PostFilterConfig = PostFilterConfig()
-    seed: int = 0
-
-
-def jpeg_batch(x: torch.Tensor, qualities: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(8-bit originals, their real libjpeg decodes, strengths) for a float batch in [0, 1]."""
-    from licodec.conventional import jpeg
-
-    originals, decodes, strengths = [], [], []
-    for crop, quality in zip(x, qualities):
-        pixels = np.rint(crop.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-        data = jpeg.encode(Image.fromarray(pixels), quality)
-        with Image.open(io.BytesIO(data)) as decoded:
-            decodes.append(np.asarray(decoded.convert("RGB")))
-        originals.append(pixels)
-        strengths.append(strength_of(data))
-
-    def as_tensor(images: list[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
-
-    return as_tensor(originals), as_tensor(decodes), torch.tensor(strengths)
-
-
-def bank_loss(bank: PostFilterBank, original: torch.Tensor, decoded: torch.Tensor, strength: torch.Tensor, temperature: float):
-    """Mean over crops of the softmax-shared 10 log10(MSE) of the members, and statistics.
-
-    The shares are computed from the members' current losses (without gradient):
-    at a high temperature every member learns from every crop; as it falls, each
-    crop teaches mostly the member that already serves it best.
-    """
-    outputs = bank(decoded, strength)
-    log_mse = 10 * torch.log10(((outputs - original[None]) ** 2).mean(dim=(2, 3, 4)).clamp_min(1e-10))  # (K, N)
-    shares = torch.softmax(-log_mse.detach() / (10 * temperature), dim=0)
-    loss = (shares * log_mse).sum(0).mean()
-    unfiltered = 10 * torch.log10(((decoded - original) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10))
-    winners = log_mse.detach().argmin(0)
-    stats = {
-        "gain_db": float((unfiltered - log_mse.detach().min(0).values).mean()),
-        "wins": torch.bincount(winners, minlength=bank.config.filters).tolist(),
-    }
-    return loss, stats
-
-
-def train_postfilter(settings: PostFilterTraining, log=print) -> PostFilterBank:
-    import random
-
-    from licodec.train.data import load_training_images, sample_batch
-
-    torch.manual_seed(settings.seed)
-    data = load_training_images(settings.data, settings.crop)
-    bank = PostFilterBank(settings.config)
-    optimizer = torch.optim.Adam(bank.parameters(), lr=settings.learning_rate)
-    rng = random.Random(settings.seed)
-    wins = np.zeros(settings.config.filters, dtype=np.int64)
-    start, end = settings.temperature
-    for step in range(settings.steps):
-        progress = step / max(settings.steps - 1, 1)
-        temperature = start * (end / start) ** progress
-        for group in optimizer.param_groups:  # a tenth of the rate for the last quarter
-            group["lr"] = settings.learning_rate * (0.1 if progress > 0.75 else 1.0)
-        x = sample_batch(data, settings.seed, step, settings.batch_size, settings.crop)
-        original, decoded, strength = jpeg_batch(x, [rng.randint(*settings.quality_range) for _ in range(len(x))])
-        loss, stats = bank_loss(bank, original, decoded, strength, temperature)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if progress >= 0.9:
-            wins += stats["wins"]
-        if step % 50 == 0 or step == settings.steps - 1:
-            log(json.dumps({"step": step, "loss": round(float(loss.detach()), 4), "temperature": round(temperature, 4), **stats}))
-    bank.default_index = int(wins.argmax())
-    bank.eval()
-    extra = {"steps": settings.steps, "data": settings.data, "wins_last_10_percent": wins.tolist()}
-    save_bank(bank, Path(settings.output), extra)
-    return bank

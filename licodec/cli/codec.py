@@ -1,0 +1,195 @@
+"""``licodec compress | decompress | info | models``: the codec itself."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from licodec.api import Progress, compress_with, decompress, load_model
+from licodec.bitstream import LicFile, read_header
+from licodec.cli.args import non_negative_int, positive_float, positive_int, quality_value
+from licodec.cli.files import image_bytes, image_format_for, input_and_output, input_name, open_input, read_input, report, write_output
+from licodec.errors import LicodecError, TargetUnreachableError
+from licodec.eval.codecs import ADAPTATIONS
+from licodec.jpeg_tools import installed_jpeg_tools
+from licodec.metrics import bits_per_pixel
+from licodec.models import ARCHITECTURES, DEFAULT_MODEL, SHIPPED
+from licodec.models.registry import weights_status
+from licodec.options import CompressOptions
+from licodec.storage import weights_hash
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compress", help="compress an image to a .lic file")
+    p.add_argument("input", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", help="output .lic, or - for standard output (default: beside the input)")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
+    rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
+    rate.add_argument("--target-bpp", type=positive_float, metavar="BPP", help="best quality at or below BPP bits per pixel")
+    p.add_argument("--model", help="model name (see 'licodec models') or a .safetensors weights file")
+    p.add_argument(
+        "--optimize", type=non_negative_int, nargs="?", const=ADAPTATIONS["optimize"], default=0, metavar="STEPS",
+        help=f"optimise the latent for this image first (default {ADAPTATIONS['optimize']} steps when given): slower, smaller files",
+    )  # fmt: skip
+    p.add_argument(
+        "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPTATIONS["adapt-decoder"], default=0, metavar="STEPS",
+        help=f"fit per-image decoder bias updates and send them when they pay (default {ADAPTATIONS['adapt-decoder']} steps when given)",
+    )  # fmt: skip
+    p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
+    p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")
+    p.add_argument(
+        "--no-local-models", dest="local_models", action="store_false",
+        help="code with the model's own entropy tables only, never an image-dependent one: a little faster, rarely smaller",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode a .lic file to an image")
+    p.add_argument("input", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", help="output image, format from its extension; - writes PNG to standard output (default: .png beside the input)")
+    p.add_argument("--model", metavar="WEIGHTS", help="a .safetensors weights file (or model name) to decode with: for files written with your own or retired weights")
+    p.add_argument(
+        "--max-pixels", type=non_negative_int, metavar="N",
+        help="refuse files of larger images before decoding (default: Pillow's MAX_IMAGE_PIXELS, 89,478,485; 0: no limit)",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("info", help="show a .lic file's header")
+    p.add_argument("input", help=".lic file, or - for standard input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list the shipped models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+
+def compress_options(args: argparse.Namespace, roi: bytes | None, pixels: int) -> CompressOptions:
+    """What ``licodec compress``'s arguments ask for, as the API's options."""
+    if args.roi_quality is not None and roi is None:
+        raise LicodecError("--roi-quality needs --roi MASK")
+    target = args.target_size
+    if args.target_bpp is not None:
+        target = max(1, int(args.target_bpp * pixels / 8))
+    return CompressOptions(
+        quality=args.quality,
+        target_bytes=target,
+        roi=roi,
+        roi_quality=args.roi_quality,
+        optimize_steps=args.optimize,
+        adapt_decoder_steps=args.adapt_decoder,
+        local_models=args.local_models,
+    )
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    raw, output = input_and_output(args, ".lic")
+    image = open_input(raw, input_name(args))
+    model = load_model(args.model)
+    roi = read_input(Path(args.roi)) if args.roi else None
+    options = compress_options(args, roi, image.width * image.height)
+    start = time.perf_counter()
+    with optimization_progress(args.optimize if options.target_bytes is None else 0) as on_step:
+        try:
+            data, quality = compress_with(image, options, model, on_step)
+        except TargetUnreachableError as error:
+            raise _in_bpp(error, args, image.width * image.height) from None
+    seconds = time.perf_counter() - start
+    write_output(output, data, args.force)
+    header = read_header(data)
+    bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
+    note = " (the highest: the target allows more)" if options.target_bytes is not None and quality == 100 else ""
+    report(output, f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms")
+    return 0
+
+
+def _in_bpp(error: TargetUnreachableError, args: argparse.Namespace, pixels: int) -> LicodecError:
+    """A ``--target-bpp`` that cannot be met is refused in bpp; ``--target-size`` in bytes, as the API words it."""
+    if args.target_bpp is None:
+        return error
+    smallest = 8 * error.smallest_bytes / pixels
+    return LicodecError(f"cannot reach {args.target_bpp:g} bpp: the smallest file (quality 1) takes {error.smallest_bytes} bytes, {smallest:.4f} bpp")
+
+
+@contextlib.contextmanager
+def optimization_progress(steps: int) -> Iterator[Progress | None]:
+    """A progress bar for latent optimisation (one pass of ``steps`` per tile), or nothing."""
+    if steps <= 0:
+        yield None
+        return
+    with tqdm(desc="optimising latent", unit="step", leave=False, file=sys.stderr) as bar:
+        yield lambda step, cost: (bar.update(1), bar.set_postfix(cost=f"{cost:.4f}"))
+
+
+def cmd_decompress(args: argparse.Namespace) -> int:
+    data, output = input_and_output(args, ".png")
+    format = image_format_for(output)
+    start = time.perf_counter()
+    limit = "pillow" if args.max_pixels is None else args.max_pixels or None  # 0: no limit
+    image = decompress(data, args.model, max_pixels=limit)
+    seconds = time.perf_counter() - start
+    write_output(output, image_bytes(image, format), args.force)
+    report(output, f"{image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    data = read_input(Path(args.input))
+    lic = LicFile.from_bytes(data)
+    h = lic.header
+    info = {
+        "file": args.input,
+        "format_version": h.format_version,
+        "bytes": len(data),
+        "bits_per_pixel": bits_per_pixel(len(data), h.width_px, h.height_px),
+        "width": h.width_px,
+        "height": h.height_px,
+        "colour_mode": h.colour_mode,
+        "source_bit_depth": h.bit_depth,
+        "model": h.model_name,
+        "weights_hash": h.weights_hash.hex(),
+        "weights": weights_status(h.model_name, h.weights_hash.hex()),
+        "quality": h.quality,
+        "tile_px": h.tile_px,
+        "streams": [len(s) for s in lic.streams],
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = [
+        {
+            "name": name,
+            "default": name == DEFAULT_MODEL,
+            "installed": model.weights_path.exists(),
+            "weights_hash": weights_hash(model.weights_path) if model.weights_path.exists() else None,
+            "description": model.description,
+        }
+        for name, model in SHIPPED.items()
+    ]
+    tools = installed_jpeg_tools()
+    if args.json:
+        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURES), "jpeg_tools": tools}, indent=2))
+    else:
+        for row in rows:
+            flags = " (default)" if row["default"] else ""
+            flags += f" [weights {row['weights_hash']}]" if row["installed"] else " [weights missing]"
+            print(f"{row['name']}{flags}: {row['description']}")
+        print(f"architectures (trainable with 'licodec train model --architecture'): {', '.join(ARCHITECTURES)}")
+        for tool in tools:
+            print(f"{tool['name']}: {tool['kind']} (licodec jpeg {tool['option']})")
+    return 0

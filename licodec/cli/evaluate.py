@@ -1,0 +1,88 @@
+"""``licodec eval | compare``: measure codecs on a folder, or one decoded image against its original."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from licodec.api import decompress
+from licodec.cli.args import positive_int, quality_list
+from licodec.cli.files import read_input
+from licodec.errors import CodecUnavailableError, LicodecError
+from licodec.eval.codecs import resolve
+from licodec.eval.report import load_reference, write_report
+from licodec.eval.runner import evaluate
+from licodec.image import open_image
+from licodec.image_folders import list_images
+from licodec.metrics import MS_SSIM_MIN_SIDE, bits_per_pixel, ms_ssim, psnr
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="measure codecs on a folder of images: tables and plots")
+    p.add_argument("folder")
+    p.add_argument("--codecs", default="licodec,jpeg,webp,jpeg2000,avif,heic,jxl")
+    p.add_argument("--qualities", type=quality_list, help="comma-separated qualities for every codec (default: each codec's own sweep)")
+    p.add_argument("--anchor", help="codec the BD-rates are measured against, one of --codecs (default: jpeg if measured, else the first)")
+    p.add_argument("--out", default="results", help="results folder (also holds the cache)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="parallel worker processes")
+    p.add_argument("--reference", nargs="*", help="published curves (CompressAI JSON) to draw alongside")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="bpp, PSNR and MS-SSIM of a decoded image (or .lic) against a reference")
+    p.add_argument("reference")
+    p.add_argument("decoded")
+    p.set_defaults(func=cmd_compare)
+
+
+def available_codecs(names: list[str]) -> list[str]:
+    """``names`` without the codecs this machine lacks (each warned about); a misspelt name is an error."""
+    available = []
+    for name in names:
+        try:
+            resolve(name)
+            available.append(name)
+        except CodecUnavailableError as exc:
+            print(f"licodec: warning: skipping {name}: {exc}", file=sys.stderr)
+    if not available:
+        raise LicodecError("no codec to evaluate: none of --codecs is available here")
+    return available
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise LicodecError(f"{folder} is not a folder")
+    images = list_images(folder)
+    names = [n.strip() for n in args.codecs.split(",") if n.strip()]
+    available = available_codecs(names)
+    if args.anchor is not None and args.anchor not in names:
+        raise LicodecError(f"--anchor {args.anchor} is not among --codecs ({', '.join(names)}); the BD-rates need it measured")
+    anchor = args.anchor or ("jpeg" if "jpeg" in available else available[0])
+    qualities = {name: tuple(args.qualities) for name in available} if args.qualities else None
+    references = []
+    for path in args.reference or []:
+        try:
+            references.append(load_reference(Path(path)))
+        except (OSError, ValueError, KeyError) as exc:
+            raise LicodecError(f"cannot read reference curve {path}: {exc}") from None
+    out = Path(args.out)
+    results = evaluate(available, images, out, qualities, jobs=args.jobs)
+    write_report(results, out, anchor, references)
+    print((out / "bd_rate.md").read_text())
+    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, rd_psnr-rgb.png, rd_ms-ssim-rgb.png")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    reference = open_image(Path(args.reference)).convert("RGB")
+    path = Path(args.decoded)
+    data = read_input(path)
+    decoded = (decompress(data) if path.suffix.lower() == ".lic" else open_image(path)).convert("RGB")
+    if decoded.size != reference.size:
+        raise LicodecError(f"sizes differ: {reference.size} vs {decoded.size}")
+    print(f"bpp      {bits_per_pixel(len(data), *reference.size):.4f}  ({len(data)} bytes of {path.name})")
+    print(f"PSNR     {psnr(reference, decoded):.3f} dB")
+    score = ms_ssim(reference, decoded)
+    print(f"MS-SSIM  {score:.5f}" if score == score else f"MS-SSIM  n/a (its five scales need both sides at least {MS_SSIM_MIN_SIDE} pixels)")
+    return 0

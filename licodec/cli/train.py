@@ -1,0 +1,233 @@
+"""``licodec train model | tables | prefilter | postfilter`` and ``licodec export``: making the shipped weights."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import torch
+
+from licodec.cli.args import (
+    crop_side,
+    decay,
+    float_list,
+    int_list,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    quality_list,
+    rate_ladder,
+)
+from licodec.cli.files import fresh_output
+from licodec.errors import LicodecError
+from licodec.jpeg_tools.qtables import ANCHOR_QUALITIES, METRICS, save_table_set
+from licodec.models.config import LADDERS, SHIPPED_CONFIG, CodecConfig
+from licodec.train import jpeg_tables, postfilter, prefilter
+from licodec.train.loop import MS_SSIM_MIN_CROP, Lineage, Trainer, TrainSettings, bfloat16_is_fast, export_checkpoint
+
+DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
+"""Where ``licodec train model --run NAME`` keeps its checkpoints."""
+
+TRAINERS = ("model", "tables", "prefilter", "postfilter")
+"""What ``licodec train`` trains."""
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model or a learned JPEG tool on image folders")
+    kinds = train.add_subparsers(dest="trainer", required=True, metavar="{" + ",".join(TRAINERS) + "}")
+    add_model_arguments(kinds.add_parser("model", help="train a learned codec (resumable)"))
+    add_tables_arguments(kinds.add_parser("tables", help="learn JPEG quantisation tables on the real encoder"))
+    for name, summary, steps, batch_size in (
+        ("prefilter", "train a JPEG pre-filter through the differentiable JPEG proxy", 2500, 8),
+        ("postfilter", "train a bank of JPEG post-filters competitively", 2000, 16),
+    ):
+        add_filter_arguments(kinds.add_parser(name, help=summary), name, steps, batch_size)
+
+    p = sub.add_parser("export", help="write a training checkpoint's weights as a shipped .safetensors file")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("output", type=Path, help="the .safetensors file to write")
+    p.add_argument("name", help="the model's registry name, stored in the file")
+    p.add_argument("--prior-steps", type=non_negative_int, help="training steps before this run (if its starting weights did not record them)")
+    p.add_argument("--prior-cpu-hours", type=non_negative_float, help="CPU-hours before this run (with --prior-steps)")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_export)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", nargs="+", help="image folders, searched recursively")
+    parser.add_argument("--run", default="licodec-mse", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
+    parser.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
+    parser.add_argument("--architecture", default="he2021-checkerboard")
+    parser.add_argument("--channels", type=positive_int, default=SHIPPED_CONFIG.channels)
+    parser.add_argument("--latent-channels", type=positive_int, default=SHIPPED_CONFIG.latent_channels)
+    parser.add_argument("--hyper-channels", type=positive_int, default=SHIPPED_CONFIG.hyper_channels)
+    parser.add_argument("--decoder-widths", type=int_list, default=SHIPPED_CONFIG.decoder_widths)
+    parser.add_argument("--lambdas", type=rate_ladder, help="one multiplier per rung, increasing (default: the ladder for --distortion)")
+    parser.add_argument("--rung-weights", type=float_list, help="how often each rung is drawn, relative, one per rung (default: evenly)")
+    parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--crop", type=crop_side, help="training crop side, a multiple of 64 (default 128; 192 for ms-ssim, whose scales need it)")
+    parser.add_argument("--lr", type=positive_float, default=1e-4)
+    parser.add_argument("--lr-drop-at", type=non_negative_int)
+    parser.add_argument("--ema-decay", type=decay, default=0.999, help="decay of the shipped weight average")
+    parser.add_argument(
+        "--mixed-precision", action="store_true", help="bfloat16 hidden layers in the main transforms (faster on AVX-512 CPUs, far slower without)"
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the training pass (needs a C++ compiler)")
+    parser.add_argument("--steps", type=positive_int, default=1_000_000)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--threads", type=positive_int, default=2)
+    parser.add_argument("--checkpoint-minutes", type=positive_float, default=10.0)
+    parser.add_argument("--validate-every", type=positive_int, default=2000)
+    parser.add_argument("--log-every", type=positive_int, default=20, help="steps between JSON-lines log rows")
+    parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
+    parser.add_argument("--force", action="store_true", help="start the run over, replacing its checkpoint (and the --export file)")
+    parser.add_argument("--init-weights", type=Path, help="start from a shipped .safetensors (fresh optimizer)")
+    parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=cmd_train_model)
+
+
+def add_tables_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="+", help="image folders, searched recursively")
+    p.add_argument("-o", "--output", required=True, help="table-set file to write (.json)")
+    p.add_argument("--metric", choices=METRICS, default="psnr", help="distortion the tables are optimised for")
+    p.add_argument("--qualities", type=quality_list, default=list(ANCHOR_QUALITIES), help="anchor qualities, comma-separated")
+    p.add_argument("--crops", type=positive_int, default=24, help="training crops the cost is measured on")
+    p.add_argument("--crop", type=positive_int, default=256, help="crop side in pixels")
+    p.add_argument("--passes", type=positive_int, default=2, help="coordinate-descent passes over the 128 entries")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train_tables)
+
+
+def add_filter_arguments(p: argparse.ArgumentParser, name: str, steps: int, batch_size: int) -> None:
+    p.add_argument("data", nargs="+", help="image folders, searched recursively")
+    p.add_argument("-o", "--output", required=True, help="weights file to write (.safetensors)")
+    p.add_argument("--steps", type=positive_int, default=steps)
+    p.add_argument("--batch-size", type=positive_int, default=batch_size)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--force", action="store_true")
+    if name == "prefilter":
+        p.add_argument("--tables", metavar="NAME", help="train for JPEG with these learned tables (psnr, ms-ssim or a file)")
+        p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
+    p.set_defaults(func=cmd_train_filter)
+
+
+def run_directory(args: argparse.Namespace) -> Path:
+    """The run's folder, checked before any work: resuming needs a checkpoint; replacing one (or the --export file) needs --force."""
+    if args.run_dir is None and (not args.run or Path(args.run).name != args.run or args.run in (".", "..")):
+        raise LicodecError(f"--run takes a plain name, not {args.run!r}; give a path with --run-dir")
+    run_dir = args.run_dir or DEFAULT_CACHE / args.run
+    if run_dir.exists() and not run_dir.is_dir():
+        raise LicodecError(f"{run_dir} is a file, not a run folder")
+    checkpoint = run_dir / "checkpoint.pt"
+    if args.resume and not checkpoint.exists():
+        raise LicodecError(f"nothing to resume: {checkpoint} does not exist")
+    if checkpoint.exists() and not (args.resume or args.force):
+        raise LicodecError(f"{checkpoint} exists; pass --resume to continue that run, or --force to start it over")
+    if args.resume and args.force:
+        raise LicodecError("--resume and --force contradict each other")
+    if args.export is not None and args.export.exists() and not args.force:
+        raise LicodecError(f"{args.export} exists; pass --force to replace it when training ends")
+    return run_dir
+
+
+def cmd_train_model(args: argparse.Namespace) -> int:
+    if args.mixed_precision and not bfloat16_is_fast():
+        print("licodec: warning: this CPU has no native bfloat16 (no AVX-512): --mixed-precision will be far slower than float32", file=sys.stderr)
+    config = CodecConfig(
+        channels=args.channels,
+        latent_channels=args.latent_channels,
+        hyper_channels=args.hyper_channels,
+        decoder_widths=args.decoder_widths,
+        lambdas=args.lambdas or LADDERS[args.distortion],
+        distortion=args.distortion,
+    )
+    settings = TrainSettings(
+        data=[str(d) for d in args.data],
+        run_dir=str(run_directory(args)),
+        architecture=args.architecture,
+        config=config,
+        batch_size=args.batch_size,
+        crop=args.crop or (MS_SSIM_MIN_CROP if args.distortion == "ms-ssim" else 128),
+        learning_rate=args.lr,
+        lr_drop_at=args.lr_drop_at,
+        ema_decay=args.ema_decay,
+        mixed_precision=args.mixed_precision,
+        compile=args.compile,
+        rung_weights=args.rung_weights,
+        steps=args.steps,
+        seed=args.seed,
+        threads=args.threads,
+        checkpoint_minutes=args.checkpoint_minutes,
+        validate_every=args.validate_every,
+        log_every=args.log_every,
+    )
+    trainer = Trainer(settings, init_weights=args.init_weights)
+    trainer.run(resume=args.resume, progress=not args.no_progress)
+    if args.export:
+        print(f"exported {args.export} (weights hash {trainer.export(args.export, args.run)})")
+    return 0
+
+
+def cmd_train_tables(args: argparse.Namespace) -> int:
+    output = fresh_output(args)
+    partial = output.with_name(f"{output.stem}.partial.json")  # each anchor is saved here as it is learned
+    training = {"data": list(args.data), "crops": args.crops, "crop": args.crop, "seed": args.seed, "passes": args.passes}
+    anchors = jpeg_tables.partial_anchors(partial, args.metric, training)
+    if anchors:
+        print(f"resuming from {partial}: qualities {', '.join(map(str, sorted(anchors)))} already learned")
+    objective = jpeg_tables.TableObjective(jpeg_tables.training_crops(list(args.data), args.crops, args.crop, args.seed), args.metric)
+    for quality in args.qualities:
+        if quality not in anchors:
+            anchors[quality] = jpeg_tables.learn_tables(objective, quality, passes=args.passes)
+            save_table_set(partial, args.metric, anchors, training)
+    anchors = {q: anchors[q] for q in args.qualities}
+    save_table_set(output, args.metric, anchors, training)
+    partial.unlink(missing_ok=True)
+    print(f"wrote {output} ({len(anchors)} qualities, {objective.evaluations} real encodes of {args.crops} crops)")
+    return 0
+
+
+def cmd_train_filter(args: argparse.Namespace) -> int:
+    """train prefilter and train postfilter: the same arguments, each its own trainer."""
+    if args.trainer == "prefilter":
+        settings = prefilter.PreFilterTraining(tables=args.tables, init=args.init, **_filter_settings(args))
+        train = prefilter.train_prefilter
+    else:
+        settings = postfilter.PostFilterTraining(**_filter_settings(args))
+        train = postfilter.train_postfilter
+    torch.set_num_threads(args.threads)
+    train(settings)
+    print(f"wrote {settings.output}")
+    return 0
+
+
+def _filter_settings(args: argparse.Namespace) -> dict:
+    output = fresh_output(args)
+    return {"data": list(args.data), "output": str(output), "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Ship a checkpoint's weights; the file's metadata counts the whole lineage.
+
+    A run started with ``--init-weights`` recorded the training behind those weights;
+    ``--prior-*`` overrides it, for runs whose starting weights did not carry their lineage.
+    """
+    if (args.prior_steps is None) != (args.prior_cpu_hours is None):
+        raise LicodecError("give --prior-steps and --prior-cpu-hours together")
+    if not args.checkpoint.is_file():
+        raise LicodecError(f"{args.checkpoint}: no such checkpoint")
+    output = fresh_output(argparse.Namespace(output=args.output, force=args.force))
+    prior = Lineage(args.prior_steps, args.prior_cpu_hours) if args.prior_steps is not None else None
+    try:
+        weights_hash = export_checkpoint(args.checkpoint, output, args.name, prior)
+    except (OSError, RuntimeError, KeyError, pickle.UnpicklingError) as exc:
+        raise LicodecError(f"{args.checkpoint} is not a licodec training checkpoint ({exc})") from None
+    print(weights_hash)
+    return 0

@@ -1,0 +1,88 @@
+"""The one way licodec writes, reads and finds its weights files, for models and JPEG tools alike.
+
+Every learned part is one file in the package's ``weights/`` folder (or anywhere a user
+names): safetensors for networks (named arrays plus string metadata), JSON for JPEG
+table sets. Writes go through a temporary file and a rename, so an interrupted run
+never leaves half a file; reads turn whatever a foreign file raises into one
+:class:`~licodec.errors.LicodecError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
+
+from licodec.errors import LicodecError, UnknownModelError, foreign_file
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""The shipped weights, installed with the package: nothing is ever downloaded."""
+
+
+def shipped_file(name: str, suffix: str) -> Path:
+    """Where the shipped file ``name`` lives (it may be missing from a broken installation)."""
+    return WEIGHTS_DIR / f"{name}{suffix}"
+
+
+def find_file(name: str, suffix: str, what: str, command: str) -> Path:
+    """The file ``name`` stands for: a path the user gave, or the shipped ``WEIGHTS_DIR/name+suffix``.
+
+    ``name`` is a path when that file exists, ends in ``suffix`` or contains a directory; its content is
+    checked by the loader, so a file of the wrong kind is refused as such rather than as "not installed".
+    ``command`` is the ``licodec`` command that makes one, named in the error.
+    """
+    given = Path(name)
+    if given.is_file():
+        return given
+    if name.endswith(suffix) or given.name != name:
+        raise UnknownModelError(f"{name}: no such {what} file")
+    shipped = shipped_file(name, suffix)
+    if not shipped.exists():
+        raise UnknownModelError(f"no {what} {name!r} is installed; make one with 'licodec {command}'")
+    return shipped
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """Write a safetensors file atomically (mode 0644, like any installed file); returns its :func:`weights_hash`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(temporary), metadata=metadata)
+    temporary.chmod(0o644)
+    temporary.replace(path)
+    return weights_hash(path)
+
+
+def load_arrays(path: Path, what: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The arrays and metadata of a safetensors file; anything else is ``not a licodec {what} file``."""
+    if not Path(path).is_file():
+        raise LicodecError(f"{path}: no such file")
+    with foreign_file(path, what):
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+        return load_file(str(path)), metadata
+
+
+def save_document(path: Path, document: dict) -> None:
+    """Write a JSON document atomically (a table set, a partial run)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=1) + "\n")
+    os.replace(temporary, path)
+
+
+def weights_hash(path: Path) -> str:
+    """The 16 hex digits of the file's SHA-256 that a ``.lic`` file records; read once per file version."""
+    status = Path(path).stat()
+    return _file_hash(Path(path).resolve(), status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=32)
+def _file_hash(path: Path, modified_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
