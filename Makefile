@@ -23,6 +23,9 @@ demo: setup
 	$(PY) -m licodec.demo out
 
 test: dev
+	$(VENV)/bin/ruff format --check licodec tests benchmarks
+	$(VENV)/bin/ruff check licodec tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 clean:

@@ -27,7 +27,7 @@ QUALITIES = (10, 30, 50, 70, 90)
 
 
 def curve(model, images) -> dict:
-    encode = lambda image, q: licodec.compress(image, quality=q, model=model)  # noqa: E731
+    encode = lambda image, q: licodec.compress(image, quality=q, model=model)
     return quick_curve(encode, lambda data: licodec.decompress(data, model=model), images, QUALITIES)[0]
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from licodec.eval.bdrate import bd_rate
 from licodec.cli.train import DEFAULT_CACHE
+from licodec.eval.bdrate import bd_rate
 
 
 def validation_row(spec: str, data: Path) -> dict:
@@ -46,9 +46,9 @@ def weights_validation_row(weights: Path, data: Path) -> dict:
     """The held-out row a training run would log for ``weights`` (live and averaged weights are the same here)."""
     import tempfile
 
-    from licodec.models import CodecConfig
     from licodec.image_folders import find_images
-from licodec.train.data import is_validation, load_images
+    from licodec.models import CodecConfig
+    from licodec.train.data import is_validation, load_images
     from licodec.train.loop import Trainer, TrainSettings
 
     if not weights.is_file():

@@ -48,7 +48,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     paths = find_images([args.data])
     rows = []
-    for i in range(args.crops):
+    for _i in range(args.crops):
         side_h, side_w = (int(v) * 16 for v in rng.integers(4, 21, size=2))
         with Image.open(paths[int(rng.integers(len(paths)))]) as im:
             im = im.convert("RGB")
@@ -73,8 +73,10 @@ def main() -> None:
         estimated = np.array([r[1] for r in rows])
     correlation = np.corrcoef(real_bits, estimated)[0, 1]
     relative = np.abs(estimated - real_bits) / real_bits
-    print(f"{args.crops} crops x {len(QUALITIES)} qualities: Pearson r = {correlation:.4f}, "
-          f"median |size error| = {100 * np.median(relative):.1f}%, 90th percentile = {100 * np.percentile(relative, 90):.1f}%")
+    print(
+        f"{args.crops} crops x {len(QUALITIES)} qualities: Pearson r = {correlation:.4f}, "
+        f"median |size error| = {100 * np.median(relative):.1f}%, 90th percentile = {100 * np.percentile(relative, 90):.1f}%"
+    )
     print(f"proxy reconstruction vs real decoded JPEG: mean PSNR {np.mean([r[3] for r in rows]):.1f} dB")
 
 

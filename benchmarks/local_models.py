@@ -41,9 +41,9 @@ import licodec
 from licodec.api import _pad, to_uint8
 from licodec.entropy import latent_coding
 from licodec.entropy.table_offsets import symbol_bits
-from licodec.metrics import psnr
 from licodec.eval.synthetic import low_complexity_images
 from licodec.image_folders import find_images
+from licodec.metrics import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 CHOOSE_MODE = latent_coding.choose_mode

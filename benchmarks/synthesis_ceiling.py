@@ -63,7 +63,10 @@ def main() -> None:
         torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
         for p in sorted(args.kodak.glob("*.png"))[: args.images]
     ]
-    print(f"{'rung':>4} {'est. bpp':>9} {'quantised':>10} {'unquantised':>12}" + (f" {'unquantised 256²':>17} {'fitted 256²':>12}" if args.fit_steps else ""))
+    print(
+        f"{'rung':>4} {'est. bpp':>9} {'quantised':>10} {'unquantised':>12}"
+        + (f" {'unquantised 256²':>17} {'fitted 256²':>12}" if args.fit_steps else "")
+    )
     for rung in range(model.config.num_rates):
         rows = []
         for x in images:
@@ -76,8 +79,15 @@ def main() -> None:
                 row.extend(fitted_latent_psnr(model, x[..., :256, :256], float(rung), args.fit_steps))
             rows.append(row)
         mean = np.mean(rows, axis=0)
-        print(f"{rung:>4} {mean[0]:>9.3f} {mean[1]:>8.2f} dB {mean[2]:>9.2f} dB" + (f" {mean[3]:>14.2f} dB {mean[4]:>9.2f} dB" if args.fit_steps else ""))
-    print(f"({len(images)} Kodak images; the 256² columns on each image's top-left crop, fitted by {args.fit_steps} Adam steps)" if args.fit_steps else f"({len(images)} Kodak images)")
+        print(
+            f"{rung:>4} {mean[0]:>9.3f} {mean[1]:>8.2f} dB {mean[2]:>9.2f} dB"
+            + (f" {mean[3]:>14.2f} dB {mean[4]:>9.2f} dB" if args.fit_steps else "")
+        )
+    print(
+        f"({len(images)} Kodak images; the 256² columns on each image's top-left crop, fitted by {args.fit_steps} Adam steps)"
+        if args.fit_steps
+        else f"({len(images)} Kodak images)"
+    )
 
 
 if __name__ == "__main__":

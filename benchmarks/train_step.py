@@ -23,9 +23,7 @@ from licodec.train.loop import Trainer, TrainSettings, bfloat16_is_fast
 
 def seconds_per_step(config: CodecConfig, crop: int, batch_size: int, mixed_precision: bool, steps: int) -> float:
     with tempfile.TemporaryDirectory() as run_dir:
-        settings = TrainSettings(
-            data=[], run_dir=run_dir, config=config, crop=crop, batch_size=batch_size, mixed_precision=mixed_precision
-        )
+        settings = TrainSettings(data=[], run_dir=run_dir, config=config, crop=crop, batch_size=batch_size, mixed_precision=mixed_precision)
         trainer = Trainer(settings)
         x = torch.rand(batch_size, 3, crop, crop, generator=torch.Generator().manual_seed(0))
         times = []

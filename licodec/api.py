@@ -61,9 +61,7 @@ def compress_to_size(image, max_bytes: int, model: str | LearnedCodec | None = N
     return compress_with(image, CompressOptions(target_bytes=max_bytes, **options), model)
 
 
-def compress_with(
-    image, options: CompressOptions, model: str | LearnedCodec | None = None, progress: Progress | None = None
-) -> tuple[bytes, float]:
+def compress_with(image, options: CompressOptions, model: str | LearnedCodec | None = None, progress: Progress | None = None) -> tuple[bytes, float]:
     """The file ``options`` ask for, and the quality it was written at (the searched one for a target size)."""
     codec = load_model(model) if model is None or isinstance(model, str) else model
     source = open_image(image)
@@ -159,9 +157,7 @@ def _tile_position(codec: LearnedCodec, quality, roi_quality, cells, top: int, l
     return tile_rate_map(cells, position, codec.rate_position(roi_quality), top, left, padded_h, padded_w)
 
 
-def decompress(
-    data: bytes, model: str | LearnedCodec | None = None, max_pixels: int | None | Literal["pillow"] = "pillow"
-) -> Image.Image:
+def decompress(data: bytes, model: str | LearnedCodec | None = None, max_pixels: int | Literal["pillow"] | None = "pillow") -> Image.Image:
     """Decode the bytes of a .lic file to a PIL image of the original size and colour mode.
 
     ``model`` (a name, a ``.safetensors`` path or a loaded model) overrides the shipped model the

@@ -105,9 +105,7 @@ def tile_grid(height: int, width: int, tile_px: int) -> list[Tile]:
     if tile_px == 0:
         return [(0, 0, height, width)]
     return [
-        (top, left, min(tile_px, height - top), min(tile_px, width - left))
-        for top in range(0, height, tile_px)
-        for left in range(0, width, tile_px)
+        (top, left, min(tile_px, height - top), min(tile_px, width - left)) for top in range(0, height, tile_px) for left in range(0, width, tile_px)
     ]
 
 
@@ -151,7 +149,7 @@ class LicFile:
     @classmethod
     def _from_streams(cls, header: Header, streams: tuple[bytes, ...]) -> LicFile:
         """Assign the streams their roles, refusing a count the header does not describe."""
-        if header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX or header.tile_px > MAX_TILE_PX:
+        if (header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX) or header.tile_px > MAX_TILE_PX:
             raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
         num_tiles = len(tile_grid(header.height_px, header.width_px, header.tile_px))
         expected = num_tiles * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates
@@ -231,9 +229,7 @@ def _parse_header(data: bytes) -> tuple[Header, int, list[int]]:
         raise CorruptBitstreamError("file ends inside its header")
     version, name_len = data[offset], data[offset + 1]
     if version > FORMAT_VERSION:
-        raise UnsupportedFormatVersionError(
-            f"file uses .lic format version {version}, this licodec reads up to {FORMAT_VERSION}: upgrade licodec"
-        )
+        raise UnsupportedFormatVersionError(f"file uses .lic format version {version}, this licodec reads up to {FORMAT_VERSION}: upgrade licodec")
     if version < OLDEST_VERSION:
         raise CorruptBitstreamError(f"invalid format version {version}")
     offset += 2

@@ -7,17 +7,16 @@ import time
 from importlib import resources
 from pathlib import Path
 
+import torch
 from PIL import Image
+
+import licodec
+from licodec.metrics import bits_per_pixel, ms_ssim, psnr
 
 SAMPLE = "astronaut.png"  # NASA photograph of Eileen Collins, public domain (via scikit-image's data)
 
 
 def main(out_dir: str = "out") -> int:
-    import torch
-
-    import licodec
-    from licodec.metrics import bits_per_pixel, ms_ssim, psnr
-
     torch.set_num_threads(2)
     sample = resources.files("licodec") / "data" / SAMPLE
     original = Image.open(sample).convert("RGB")

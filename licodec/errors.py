@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 
 class LicodecError(Exception):
     """Something the user can fix; the CLI prints it as one line and exits 1."""
@@ -54,18 +50,3 @@ class CodecUnavailableError(LicodecError):
         hint = f"; try 'pip install {package}'" if package else " on this machine"
         super().__init__(f"{codec} support is not installed{hint}")
         self.codec = codec
-
-
-@contextmanager
-def foreign_file(path: Path | str, what: str) -> Iterator[None]:
-    """Turn what loading a file licodec did not write raises (bad header, missing metadata, wrong shapes) into one error.
-
-    Wrap the whole load, from parsing to building the network, so that any ``what`` file a user names is either
-    loaded or refused as ``not a licodec {what} file``.
-    """
-    from safetensors import SafetensorError
-
-    try:
-        yield
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
-        raise LicodecError(f"{path}: not a licodec {what} file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None

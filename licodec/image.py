@@ -11,6 +11,7 @@ Conversions (documented in README, "Inputs"):
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,8 @@ def open_image(source, label: str = "input") -> Image.Image:
 
 
 def prepare(image: Image.Image) -> PreparedImage:
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block must not stop compression; orientation stays as stored
         image = ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block must not stop compression; orientation stays as stored
-        pass
     if image.width < 1 or image.height < 1:
         raise InvalidImageError("image is empty")
     mode = image.mode

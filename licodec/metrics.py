@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import torch
+from pytorch_msssim import ms_ssim as _ms_ssim
 
 MS_SSIM_MIN_SIDE = 161
 """pytorch-msssim's 5 scales and 11-px window need a side over (11 - 1) * 2**4 pixels."""
@@ -38,8 +39,6 @@ def psnr(reference, decoded) -> float:
 
 def ms_ssim(reference, decoded) -> float:
     """MS-SSIM on 8-bit RGB; NaN for images too small for its five scales."""
-    from pytorch_msssim import ms_ssim as _ms_ssim
-
     a, b = _rgb(reference), _rgb(decoded)
     if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
         return math.nan

@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
-from licodec.errors import LicodecError, UnknownModelError, foreign_file
+from licodec.errors import LicodecError, UnknownModelError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """The shipped weights, installed with the package: nothing is ever downloaded."""
@@ -86,3 +88,16 @@ def weights_hash(path: Path) -> str:
 @lru_cache(maxsize=32)
 def _file_hash(path: Path, modified_ns: int, size: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@contextmanager
+def foreign_file(path: Path | str, what: str) -> Iterator[None]:
+    """Turn what loading a file licodec did not write raises (bad header, missing metadata, wrong shapes) into one error.
+
+    Wrap the whole load, from parsing to building the network, so that any ``what`` file a user names is either
+    loaded or refused as ``not a licodec {what} file``.
+    """
+    try:
+        yield
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        raise LicodecError(f"{path}: not a licodec {what} file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None

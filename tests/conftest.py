@@ -63,9 +63,7 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A photo-like (H, W, 3) uint8 image: smooth gradients plus mild noise."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    channels = [
-        128 + 100 * np.sin(xx / (7 + 5 * c) + yy / (11 + 3 * c) + c) for c in range(3)
-    ]
+    channels = [128 + 100 * np.sin(xx / (7 + 5 * c) + yy / (11 + 3 * c) + c) for c in range(3)]
     image = np.stack(channels, axis=-1) + rng.normal(0, 4, (height, width, 3))
     return np.clip(image, 0, 255).astype(np.uint8)
 

@@ -101,7 +101,9 @@ def test_stream_count_mismatch_is_corruption(checkerboard_model):
         licodec.decompress(damaged, model=checkerboard_model)
 
 
-@pytest.mark.parametrize("name", ["he2021-checkerboard-plain", "he2021-checkerboard-offsets", "bmshj2018-hyperprior-plain", "bmshj2018-hyperprior-offsets"])
+@pytest.mark.parametrize(
+    "name", ["he2021-checkerboard-plain", "he2021-checkerboard-offsets", "bmshj2018-hyperprior-plain", "bmshj2018-hyperprior-offsets"]
+)
 def test_format_version_1_files_still_decode(name):
     """Files written by licodec 95ca80f (format 1: a binary offsets flag, no adaptive mode), with
     loud_model(architecture) and smooth_image(48, 40) at quality 50, offsets forced on or off. The

@@ -88,7 +88,9 @@ def test_devices_are_written_in_place_never_replaced(lic_file):
     assert main(["decompress", str(lic_file), "-o", "/dev/null"]) == 0  # no --force: nothing there can be lost
     assert_one_line_error(run_cli("decompress", str(lic_file), "-o", "/dev/full", "--force"))
     with open("/dev/full", "wb") as full:
-        result = subprocess.run([sys.executable, "-m", "licodec.cli", "decompress", str(lic_file), "-o", "-"], stdout=full, stderr=subprocess.PIPE, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "licodec.cli", "decompress", str(lic_file), "-o", "-"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
     assert_one_line_error(result)
     assert "standard output" in result.stderr
     assert all(Path(device).is_char_device() for device in ("/dev/null", "/dev/full"))
@@ -202,7 +204,17 @@ def test_user_errors_exit_1_with_one_line(args, tmp_path):
     assert_one_line_error(run_cli(*args, cwd=tmp_path))
 
 
-@pytest.mark.parametrize("args", [[], ["compress"], ["compress", "x.png", "--quality", "0"], ["compress", "x.png", "-q", "abc"], ["compress", "x.png", "--optimize", "-1"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["compress"],
+        ["compress", "x.png", "--quality", "0"],
+        ["compress", "x.png", "-q", "abc"],
+        ["compress", "x.png", "--optimize", "-1"],
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2(args):
     assert run_cli(*args).returncode == 2
 
@@ -291,7 +303,9 @@ def test_no_local_models_codes_the_same_pixels_with_the_models_tables_only(tmp_p
     assert (tmp_path / "t.lic").stat().st_size <= sizes[1]
 
 
-@pytest.mark.parametrize("command, module, trainer", [("train-prefilter", "prefilter", "train_prefilter"), ("train-postfilter", "postfilter", "train_postfilter")])
+@pytest.mark.parametrize(
+    "command, module, trainer", [("train-prefilter", "prefilter", "train_prefilter"), ("train-postfilter", "postfilter", "train_postfilter")]
+)
 def test_filter_training_commands_hand_their_settings_to_their_own_trainer(tmp_path, monkeypatch, command, module, trainer):
     import importlib
 

@@ -1,8 +1,8 @@
 import pytest
 
+from licodec.errors import LicodecError
 from licodec.jpeg_tools.postfilter import bank_file, load_bank
 from licodec.jpeg_tools.prefilter import load_prefilter, prefilter_file
-from licodec.errors import LicodecError
 from licodec.models import load_weights
 from licodec.storage import WEIGHTS_DIR
 

@@ -42,9 +42,7 @@ def to_updates(model: LearnedCodec, quantised: np.ndarray) -> dict[str, torch.Te
     return updates
 
 
-def fit_bias_updates(
-    model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.Tensor, object]], steps: int = DEFAULT_STEPS
-) -> np.ndarray | None:
+def fit_bias_updates(model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.Tensor, object]], steps: int = DEFAULT_STEPS) -> np.ndarray | None:
     """Quantised updates (int8) for ``tiles`` of (x, y_hat, rate position), or None if they do not pay."""
     names = bias_names(model)
     parameters = dict(model.g_s.named_parameters())

@@ -9,6 +9,7 @@ hundred bytes for a photo; the decoder applies the matching inverse gains.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 
 import numpy as np
@@ -24,10 +25,8 @@ CELL_PX = 16
 def roi_map(mask_source, width: int, height: int) -> np.ndarray:
     """(ceil(H/16), ceil(W/16)) bool map from a mask image (nonzero = region) of the image's size."""
     mask = open_image(mask_source, label="ROI mask")
-    try:
+    with contextlib.suppress(Exception):
         mask = ImageOps.exif_transpose(mask)
-    except Exception:
-        pass
     if mask.size != (width, height):
         raise InvalidImageError(f"ROI mask is {mask.width}x{mask.height} but the image is {width}x{height}")
     pixels = np.asarray(mask.convert("L")) > 127
@@ -54,9 +53,7 @@ def decode_roi(data: bytes, width: int, height: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: cells_h * cells_w].reshape(cells_h, cells_w).astype(bool)
 
 
-def tile_rate_map(
-    cells: np.ndarray, background: float, region: float, top: int, left: int, padded_h: int, padded_w: int
-) -> torch.Tensor:
+def tile_rate_map(cells: np.ndarray, background: float, region: float, top: int, left: int, padded_h: int, padded_w: int) -> torch.Tensor:
     """Rate map (1, 1, padded_h/16, padded_w/16) of one tile; padding repeats the edge cells."""
     rows, cols = padded_h // CELL_PX, padded_w // CELL_PX
     block = cells[top // CELL_PX : top // CELL_PX + rows, left // CELL_PX : left // CELL_PX + cols]

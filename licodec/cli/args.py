@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 
 
 def number(text: str, kind: type, minimum: float) -> float:
@@ -59,7 +60,7 @@ def float_list(text: str) -> tuple[float, ...]:
 def rate_ladder(text: str) -> tuple[float, ...]:
     """Comma-separated λ, one per rung, increasing (so that rate rises with quality); at least two."""
     values = float_list(text)
-    if len(values) < 2 or any(b <= a for a, b in zip(values, values[1:])):
+    if len(values) < 2 or any(b <= a for a, b in itertools.pairwise(values)):
         raise argparse.ArgumentTypeError(f"expected at least two increasing multipliers, not {text!r}")
     return values
 

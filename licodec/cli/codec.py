@@ -55,7 +55,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompress", help="decode a .lic file to an image")
     p.add_argument("input", help="input file, or - for standard input")
     p.add_argument("-o", "--output", help="output image, format from its extension; - writes PNG to standard output (default: .png beside the input)")
-    p.add_argument("--model", metavar="WEIGHTS", help="a .safetensors weights file (or model name) to decode with: for files written with your own or retired weights")
+    p.add_argument(
+        "--model",
+        metavar="WEIGHTS",
+        help="a .safetensors weights file (or model name) to decode with: for files written with your own or retired weights",
+    )
     p.add_argument(
         "--max-pixels", type=non_negative_int, metavar="N",
         help="refuse files of larger images before decoding (default: Pillow's MAX_IMAGE_PIXELS, 89,478,485; 0: no limit)",

@@ -171,7 +171,7 @@ def fresh_output(args: argparse.Namespace) -> Path:
 
 def image_format_for(output: Path) -> str:
     """The Pillow format an output image name asks for (PNG for standard output or a device); a user error if it names none."""
-    if is_stdio(output) or is_stream(output) and not output.suffix:
+    if is_stdio(output) or (is_stream(output) and not output.suffix):
         return "PNG"
     ext = output.suffix.lower()
     if ext == ".lic":

@@ -93,9 +93,7 @@ def context_groups(indexes: np.ndarray, classes: np.ndarray | None, num_classes:
     return np.broadcast_to(groups, indexes.shape)
 
 
-def choose_mode(
-    chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True, classes: Classes = None
-) -> CodingMode:
+def choose_mode(chunks: Chunks, tables: CategoricalTables, offsets: bool = True, adaptive: bool = True, classes: Classes = None) -> CodingMode:
     """The mode that codes ``chunks`` in the fewest bits (the first on a tie), by :func:`mode_bits`.
 
     ``offsets=False`` for tables that are not indexed by scale; ``adaptive=False``

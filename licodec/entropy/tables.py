@@ -67,7 +67,7 @@ class CategoricalTables:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "CategoricalTables":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> CategoricalTables:
         return cls(
             frequencies=np.ascontiguousarray(arrays[f"{prefix}.frequencies"], dtype=np.int32),
             lengths=np.ascontiguousarray(arrays[f"{prefix}.lengths"], dtype=np.int32),
@@ -75,7 +75,7 @@ class CategoricalTables:
         )
 
     @classmethod
-    def from_pmfs(cls, pmfs: list[np.ndarray], offsets: list[int]) -> "CategoricalTables":
+    def from_pmfs(cls, pmfs: list[np.ndarray], offsets: list[int]) -> CategoricalTables:
         """Quantise float64 pmfs (in-range mass only) into integer tables with an escape entry."""
         rows = [pmf_to_frequencies(pmf) for pmf in pmfs]
         width = max(len(r) for r in rows)

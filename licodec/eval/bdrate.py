@@ -12,7 +12,7 @@ def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric
 
     MS-SSIM is compared in dB, -10 log10(1 - MS-SSIM), as is customary.
     """
-    import bjontegaard
+    import bjontegaard  # the eval extra: imported where used, so the library works without it
 
     def points(curve):
         rate = np.asarray(curve["bpp"], dtype=float)

@@ -33,9 +33,7 @@ def load_reference(path: Path) -> dict:
     return {"name": str(data.get("name", Path(path).stem)), "results": results}
 
 
-def write_report(
-    results: dict[str, list[Measurement]], out_dir: Path, anchor: str, references: list[dict] | None = None
-) -> dict[str, dict]:
+def write_report(results: dict[str, list[Measurement]], out_dir: Path, anchor: str, references: list[dict] | None = None) -> dict[str, dict]:
     """Write all outputs; returns the averaged curves by codec name."""
     curves = {name: average_curve(rows) for name, rows in results.items()}
     for name, curve in curves.items():
@@ -75,7 +73,7 @@ def bd_rate_table(curves: dict[str, dict], anchor: str, references: list[dict]) 
 
 
 def plot(curves: dict[str, dict], references: list[dict], metric: str, label: str, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # the eval extra, imported where used: the library works without it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -12,16 +12,17 @@ import hashlib
 import json
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
 from PIL import Image
+from tqdm import tqdm
 
 from licodec.eval.codecs import EvalCodec, resolve
 from licodec.metrics import bits_per_pixel, ms_ssim, psnr
-from licodec.image_folders import list_images
 
 
 @dataclass
@@ -104,8 +105,6 @@ class ResultCache:
 
 
 def _measure_job(args: tuple[str, str, int]) -> Measurement:
-    import torch
-
     torch.set_num_threads(1)
     name, path, quality = args
     return measure(resolve(name), Path(path), quality)
@@ -119,8 +118,6 @@ def evaluate(
     jobs: int = 1,
     progress: bool = True,
 ) -> dict[str, list[Measurement]]:
-    from tqdm import tqdm
-
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out_dir / "cache.jsonl")
     digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images}

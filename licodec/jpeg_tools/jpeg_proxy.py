@@ -92,9 +92,7 @@ def _round(x: torch.Tensor, soft_alpha: float | None) -> torch.Tensor:
     return soft_round(x, soft_alpha)
 
 
-def jpeg_proxy(
-    x: torch.Tensor, quality: float | tuple[list[int], list[int]], soft_alpha: float | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def jpeg_proxy(x: torch.Tensor, quality: float | tuple[list[int], list[int]], soft_alpha: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Differentiable JPEG of (N, 3, H, W) RGB in [0, 255], H and W multiples of 16.
 
     ``quality``: libjpeg's quality (its scaled standard tables), or explicit

@@ -30,9 +30,9 @@ from PIL import Image
 from torch import nn
 
 from licodec.codecs.jpeg import jpeg_strength
-from licodec.errors import InvalidImageError, LicodecError, foreign_file
+from licodec.errors import InvalidImageError, LicodecError
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
-from licodec.storage import find_file, load_arrays, save_arrays
+from licodec.storage import find_file, foreign_file, load_arrays, save_arrays
 
 DEFAULT_POSTFILTER = "postfilter-jpeg"
 BLOCK = 64

@@ -18,10 +18,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from licodec.errors import foreign_file
 from licodec.jpeg_tools.postfilter import strength_of
 from licodec.nn.layers import apply_filter, strength_conditioned_filter
-from licodec.storage import find_file, load_arrays, save_arrays
+from licodec.storage import find_file, foreign_file, load_arrays, save_arrays
 
 DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
 

@@ -15,13 +15,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from licodec.codecs._pillow import save
 from licodec.codecs.jpeg import SUBSAMPLING, jpeg_save_options
-from licodec.storage import find_file, save_document
-from licodec.errors import LicodecError, foreign_file
+from licodec.errors import LicodecError
+from licodec.storage import find_file, foreign_file, save_document
 
 DEFAULT_TABLES = "qtables-jpeg-psnr"
 FORMAT = "licodec-jpeg-qtables"

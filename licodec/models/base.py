@@ -17,6 +17,7 @@ UNNAMED = "unnamed"
 NO_WEIGHTS_HASH = "0" * 16
 """The weights hash a model built in memory writes: it came from no weights file."""
 
+
 class LearnedCodec(nn.Module):
     """Analysis transform, latent codec, synthesis transform (CompressAI's vocabulary).
 

@@ -31,7 +31,7 @@ class CodecConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "CodecConfig":
+    def from_json(cls, text: str) -> CodecConfig:
         data = json.loads(text)
         data["decoder_widths"] = tuple(data["decoder_widths"])
         data["lambdas"] = tuple(data["lambdas"])

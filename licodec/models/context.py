@@ -17,7 +17,6 @@ from licodec.models.transforms import entropy_parameters, hyper_synthesis
 from licodec.nn import CheckerboardMaskedConv2d, MaskedConv2d, checkerboard_anchor_mask
 from licodec.nn.fixed_point import run_layer, run_layer_at
 
-
 NEIGHBOUR_CLASSES = 4
 """The checkerboard splits y's adaptive contexts (:mod:`licodec.entropy.latent_coding`) in 4: anchors, and
 non-anchors by how many of their 4 neighbouring anchors in the same channel are nonzero (0, 1, 2 or more).
@@ -196,4 +195,3 @@ class AutoregressiveContext(HyperpriorCodec):
             return symbols_to_fixed(symbols, means)[:, :, 0, 0]
 
         return to_float(self._serial(params, visit))
-

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from licodec.errors import UnknownModelError, foreign_file
 from licodec.entropy.coding_tables import CodingTables
+from licodec.errors import UnknownModelError
 from licodec.models.base import LearnedCodec
 from licodec.models.config import CodecConfig
 from licodec.models.context import AutoregressiveContext, CheckerboardContext
 from licodec.models.factorized import FactorizedPrior
 from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
-from licodec.storage import WEIGHTS_DIR, load_arrays, save_arrays, shipped_file, weights_hash
+from licodec.storage import WEIGHTS_DIR, foreign_file, load_arrays, save_arrays, shipped_file, weights_hash
 
 ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "bmshj2018-factorized": FactorizedPrior,
@@ -42,9 +42,7 @@ class ShippedModel:
 
 
 SHIPPED: dict[str, ShippedModel] = {
-    "licodec-mse": ShippedModel(
-        "licodec-mse", "mean-scale hyperprior + checkerboard context, variable rate, MSE-optimised"
-    ),
+    "licodec-mse": ShippedModel("licodec-mse", "mean-scale hyperprior + checkerboard context, variable rate, MSE-optimised"),
     "licodec-ms-ssim": ShippedModel(
         "licodec-ms-ssim", "licodec-mse fine-tuned for MS-SSIM: same architecture and speed, fewer bits at equal MS-SSIM"
     ),

@@ -5,9 +5,9 @@ from licodec.nn.layers import (
     CheckerboardMaskedConv2d,
     MaskedConv2d,
     SubpixelTransposedConv2d,
+    checkerboard_anchor_mask,
     conv,
     deconv,
-    checkerboard_anchor_mask,
 )
 
 __all__ = [
@@ -15,7 +15,7 @@ __all__ = [
     "CheckerboardMaskedConv2d",
     "MaskedConv2d",
     "SubpixelTransposedConv2d",
+    "checkerboard_anchor_mask",
     "conv",
     "deconv",
-    "checkerboard_anchor_mask",
 ]

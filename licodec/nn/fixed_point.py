@@ -113,13 +113,11 @@ class FixedPointNetwork:
             arrays[f"{p}.weight"] = layer.weight.astype(np.int16)  # |w| < 2**WEIGHT_BITS: int16 halves the file
             arrays[f"{p}.bias"] = layer.bias
             arrays[f"{p}.shift"] = layer.shift
-            arrays[f"{p}.geometry"] = np.array(
-                [layer.stride, layer.upsample, layer.pad[0], layer.pad[1], int(layer.relu)], dtype=np.int32
-            )
+            arrays[f"{p}.geometry"] = np.array([layer.stride, layer.upsample, layer.pad[0], layer.pad[1], int(layer.relu)], dtype=np.int32)
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "FixedPointNetwork":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> FixedPointNetwork:
         layers = []
         i = 0
         while f"{prefix}.{i}.weight" in arrays:
@@ -302,9 +300,7 @@ def _compile_conv(module: nn.Conv2d, weight: torch.Tensor, relu: bool, upsample:
     weight = weight.numpy()
     out_channels = weight.shape[0]
     peak = np.abs(weight.reshape(out_channels, -1)).max(axis=1)
-    shift = np.array(
-        [min(30, max(0, WEIGHT_BITS - 1 - math.ceil(math.log2(p)))) if p > 0 else 0 for p in peak], dtype=np.int32
-    )
+    shift = np.array([min(30, max(0, WEIGHT_BITS - 1 - math.ceil(math.log2(p)))) if p > 0 else 0 for p in peak], dtype=np.int32)
     scale = np.power(2.0, shift).reshape(-1, 1, 1, 1)
     weight_int = np.round(weight * scale).astype(np.int64)
     bias = module.bias.detach().double().numpy() if module.bias is not None else np.zeros(out_channels)

@@ -19,6 +19,7 @@ from PIL import Image
 from licodec.errors import LicodecError
 from licodec.image_folders import find_images
 
+
 @dataclass
 class TrainingImages:
     images: list[torch.Tensor]  # each (3, H, W) uint8
@@ -102,7 +103,7 @@ def sample_batch(
         _, h, w = image.shape
         low = lossy_min_scale if data.lossy_source[i] else lossless_min_scale
         scale = float(rng.uniform(low, 1.0))
-        size = min(int(round(crop / scale)), h, w)
+        size = min(round(crop / scale), h, w)
         top = int(rng.integers(h - size + 1))
         left = int(rng.integers(w - size + 1))
         patch = image[:, top : top + size, left : left + size].float().unsqueeze(0) / 255.0

@@ -23,6 +23,7 @@ from licodec.jpeg_tools.qtables import Tables, anchors_of, encode, standard_tabl
 from licodec.metrics import ms_ssim
 from licodec.train.data import load_training_images
 
+
 def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables]:
     """Anchors an interrupted ``train tables`` run saved at ``path``; refused if made with other settings."""
     if not path.exists():
@@ -36,7 +37,6 @@ def partial_anchors(path: Path, metric: str, training: dict) -> dict[int, Tables
     if not same:
         raise LicodecError(f"{path} holds an interrupted run with other settings; rerun with those or delete it")
     return anchors
-
 
 
 def _distortion(metric: str) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -66,9 +66,7 @@ class TableObjective:
         return bits, distortion
 
 
-def local_slope(
-    objective: TableObjective, quality: int, step: int = 3, tables_at: Callable[[int], Tables] = standard_tables
-) -> float:
+def local_slope(objective: TableObjective, quality: int, step: int = 3, tables_at: Callable[[int], Tables] = standard_tables) -> float:
     """-dBits/dDistortion around ``quality`` of the curve ``tables_at`` draws (libjpeg's own by default): the lambda to hold."""
     lo, hi = max(quality - step, 1), min(quality + step, 100)
     bits_lo, dist_lo = objective.measure(tables_at(lo))

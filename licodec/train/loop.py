@@ -9,6 +9,7 @@ every rate at once (gain units, :class:`licodec.models.transforms.GainUnits`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -20,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pytorch_msssim import ms_ssim
+from tqdm import tqdm
 
 from licodec.errors import LicodecError
-from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, save_weights
+from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
-from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 from licodec.train.data import TrainingImages, load_split, sample_batch
+from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 
 MS_SSIM_MIN_CROP = 192  # MS-SSIM's five scales need sides above 160 pixels; the model needs multiples of 64
 
@@ -71,8 +74,6 @@ def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: 
     if distortion == "mse":
         dist_term = lam * 255.0**2 * mse
     else:
-        from pytorch_msssim import ms_ssim
-
         ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0, size_average=False)
         dist_term = lam * (1 - ms)
     loss = (dist_term + bpp).mean()
@@ -117,8 +118,6 @@ class Trainer:
         self._training_forward = self.model  # replaced by a compiled wrapper in run()
         self.prior = Lineage()  # the training behind --init-weights, which export adds to this run's
         if init_weights is not None:
-            from licodec.models import load_weights
-
             loaded, metadata = load_weights(init_weights)
             try:
                 self.model.load_state_dict(loaded.state_dict())
@@ -254,8 +253,6 @@ class Trainer:
 
     def replica_digest(self) -> str:
         """SHA-256 of the model's parameters: equal on every replica of a data-parallel run."""
-        import hashlib
-
         digest = hashlib.sha256()
         for key, value in sorted(self.model.state_dict().items()):
             digest.update(key.encode())
@@ -263,8 +260,6 @@ class Trainer:
         return digest.hexdigest()
 
     def run(self, resume: bool, progress: bool = True) -> None:
-        from tqdm import tqdm
-
         s = self.settings
         torch.set_num_threads(s.threads)
         if s.compile:
@@ -272,9 +267,12 @@ class Trainer:
         data, validation = load_split(s.data, s.validation_fraction, s.crop, 64)
         if resume and self.checkpoint_path.exists():
             self.resume()
-        log = (self.run_dir / "log.jsonl").open("a", buffering=1) if self.rank == 0 else open(os.devnull, "w")
+        log = (self.run_dir / "log.jsonl").open("a", buffering=1) if self.rank == 0 else open(os.devnull, "w")  # noqa: SIM115 (closed when the run ends)
         progress = progress and self.rank == 0
-        log.write(json.dumps({"event": "start", "step": self.step, "train_images": len(data), "val_images": len(validation), "settings": s.to_json()}) + "\n")
+        log.write(
+            json.dumps({"event": "start", "step": self.step, "train_images": len(data), "val_images": len(validation), "settings": s.to_json()})
+            + "\n"
+        )
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         last_save = time.monotonic()
@@ -328,7 +326,7 @@ class Lineage:
     cpu_hours: float = 0.0
 
     @classmethod
-    def of_weights(cls, metadata: dict) -> "Lineage":
+    def of_weights(cls, metadata: dict) -> Lineage:
         """From shipped weights' metadata ("steps" and "cpu_hours" count the whole lineage)."""
         extra = json.loads(metadata.get("extra", "{}"))
         return cls(int(extra.get("steps", 0)), float(extra.get("cpu_hours", 0.0)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from PIL import Image
 from licodec.codecs import jpeg
 from licodec.jpeg_tools.postfilter import PostFilterBank, PostFilterConfig, save_bank, strength_of
 from licodec.train.data import load_training_images, sample_batch
+
 
 @dataclass
 class PostFilterTraining:
@@ -31,7 +32,7 @@ class PostFilterTraining:
     learning_rate: float = 1e-3
     temperature: tuple[float, float] = (1.0, 0.01)  # in log10(MSE) units, annealed geometrically
     quality_range: tuple[int, int] = (5, 95)
-    config: PostFilterConfig = PostFilterConfig()
+    config: PostFilterConfig = field(default_factory=PostFilterConfig)
     seed: int = 0
 
 

@@ -30,6 +30,7 @@ from licodec.jpeg_tools.qtables import encode as encode_with_tables
 from licodec.train.data import load_split, sample_batch
 from licodec.train.jpeg_tables import TableObjective, local_slope
 
+
 @dataclass
 class PreFilterTraining:
     data: list[str]
@@ -64,9 +65,7 @@ class OperatingPoint:
         return jpeg_strength(self.tables[0])
 
 
-def operating_points(
-    crops: list[np.ndarray], qualities: tuple[int, ...], table_set: TableSet | None = None
-) -> dict[int, OperatingPoint]:
+def operating_points(crops: list[np.ndarray], qualities: tuple[int, ...], table_set: TableSet | None = None) -> dict[int, OperatingPoint]:
     """Measure the encoder's MS-SSIM slope at each quality on ``crops`` (the lambda the filter must beat).
 
     The encoder is libjpeg's own tables, or ``table_set``'s learned ones: a filter
@@ -136,7 +135,11 @@ def relative_cost(
     """
     costs, bpp, scores = prefilter_costs(model, x, points, soft_alpha)
     ratio = costs / (plain_costs(x, points) if plain is None else plain)
-    return ratio.mean(), {"cost_change": round(float(ratio.detach().mean()) - 1, 5), "bpp": round(float(bpp.mean()), 4), "ms_ssim": round(float(scores.mean()), 5)}
+    return ratio.mean(), {
+        "cost_change": round(float(ratio.detach().mean()) - 1, 5),
+        "bpp": round(float(bpp.mean()), 4),
+        "ms_ssim": round(float(scores.mean()), 5),
+    }
 
 
 def _split_images(folders: list[str], crop: int):
@@ -156,7 +159,7 @@ def train_prefilter(settings: PreFilterTraining, log=print) -> PreFilter:
     table_set = load_table_set(settings.tables) if settings.tables else None  # named files first: fail before any work
     model = load_prefilter(settings.init).train() if settings.init else PreFilter(settings.config)
     train, held_out = _split_images(settings.data, settings.crop)
-    quantised = lambda x: torch.round(x * 255) / 255  # noqa: E731  (what an 8-bit file holds)
+    quantised = lambda x: torch.round(x * 255) / 255
     validation = quantised(sample_batch(held_out, settings.seed + 1, 0, settings.validation_crops, settings.crop))
     points = operating_points([_to_uint8(c) for c in validation], settings.qualities, table_set)
     log(json.dumps({"lambdas": {q: round(p.lmbda, 3) for q, p in points.items()}}))

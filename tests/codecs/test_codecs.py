@@ -2,9 +2,9 @@ import pytest
 from PIL import Image
 
 from licodec.codecs import CODECS
+from licodec.errors import CodecUnavailableError
 from licodec.eval.codecs import resolve
 from licodec.metrics import psnr
-from licodec.errors import CodecUnavailableError
 from tests.conftest import smooth_image
 
 IMAGE = Image.fromarray(smooth_image(48, 64))

@@ -35,7 +35,9 @@ def v2_cases() -> dict[str, dict]:
     }
     cases["v2-he2021-checkerboard-rgba-roi.lic"] = dict(architecture="he2021-checkerboard", image=rgba, mode=3, roi=roi)
     cases["v2-he2021-checkerboard-tiles.lic"] = dict(architecture="he2021-checkerboard", image=smooth_image(24, 1100), mode=3)
-    cases["v2-he2021-checkerboard-decoder-updates.lic"] = dict(architecture="he2021-checkerboard", image=smooth_image(48, 40), mode=3, adapt_decoder=30)
+    cases["v2-he2021-checkerboard-decoder-updates.lic"] = dict(
+        architecture="he2021-checkerboard", image=smooth_image(48, 40), mode=3, adapt_decoder=30
+    )
     return cases
 
 

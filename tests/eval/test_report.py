@@ -25,7 +25,7 @@ def test_reference_curves_are_checked_when_loaded(tmp_path):
         "zero rate": {"results": {"bpp": [0.0, 0.5], "psnr-rgb": [30.0, 33.0]}},
         "a list": [1, 2],
     }
-    for label, payload in bad.items():
+    for _label, payload in bad.items():
         (tmp_path / "bad.json").write_text(json.dumps(payload))
         with pytest.raises(ValueError):
             load_reference(tmp_path / "bad.json")

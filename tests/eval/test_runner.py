@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 
 from licodec.cli import main
-from licodec.eval import runner
-from licodec.image_folders import list_images
-from licodec.eval.codecs import resolve
 from licodec.errors import LicodecError
+from licodec.eval import runner
+from licodec.eval.codecs import resolve
+from licodec.image_folders import list_images
 from tests.conftest import KODAK, smooth_image
 
 

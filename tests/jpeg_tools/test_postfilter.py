@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 import torch
@@ -6,6 +5,7 @@ from PIL import Image
 
 from licodec.cli import main
 from licodec.codecs import jpeg
+from licodec.errors import InvalidImageError, LicodecError, UnknownModelError
 from licodec.jpeg_tools.postfilter import (
     BLOCK,
     SIDECAR_SUFFIX,
@@ -19,7 +19,6 @@ from licodec.jpeg_tools.postfilter import (
     save_bank,
 )
 from licodec.train.postfilter import PostFilterTraining, bank_loss, jpeg_batch, train_postfilter
-from licodec.errors import InvalidImageError, LicodecError, UnknownModelError
 from tests.conftest import smooth_image
 
 CONFIG = PostFilterConfig(filters=2, channels=4, layers=2)
@@ -147,4 +146,3 @@ def test_eval_attaches_post_filters_only_to_codecs_that_carry_comments():
     image = Image.fromarray(smooth_image(70, 90))
     data = codec.encode(image, 40)
     assert b"licodec-postfilter" in data and codec.decode(data).size == (90, 70)
-

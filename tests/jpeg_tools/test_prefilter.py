@@ -5,7 +5,9 @@ from PIL import Image
 
 from licodec.cli import main
 from licodec.codecs import jpeg
+from licodec.errors import UnknownModelError
 from licodec.jpeg_tools.prefilter import PreFilter, PreFilterConfig, load_prefilter, save_prefilter, strength_for
+from licodec.jpeg_tools.qtables import load_table_set, standard_tables
 from licodec.train.prefilter import (
     OperatingPoint,
     PreFilterTraining,
@@ -15,8 +17,6 @@ from licodec.train.prefilter import (
     relative_cost,
     train_prefilter,
 )
-from licodec.jpeg_tools.qtables import load_table_set, standard_tables
-from licodec.errors import UnknownModelError
 from tests.conftest import smooth_image
 
 TINY = PreFilterConfig(channels=8, layers=3)
@@ -83,7 +83,7 @@ def test_the_identity_filter_costs_exactly_what_plain_jpeg_costs():
     points = [point(30, 5.0), point(80, 20.0)]
     costs, bpp, scores = prefilter_costs(PreFilter(TINY), x, points)
     assert torch.allclose(costs.detach(), plain_costs(x, points), rtol=1e-5)
-    assert (bpp > 0).all() and ((0 < scores) & (scores <= 1)).all()
+    assert (bpp > 0).all() and ((scores > 0) & (scores <= 1)).all()
 
 
 def test_the_loss_reaches_the_filter_through_the_proxy():
@@ -194,4 +194,3 @@ def test_webp_and_avif_commands_write_standard_files_of_the_pre_filtered_image(t
     Image.new("RGBA", (8, 8), (1, 2, 3, 100)).save(tmp_path / "alpha.png")
     assert main([format, str(tmp_path / "alpha.png")]) == 1  # refused, not silently made opaque
     assert not (tmp_path / f"alpha.{format}").exists()
-

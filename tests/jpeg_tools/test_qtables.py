@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 
 from licodec.cli import main
-from licodec.jpeg_tools.qtables import TableSet, encode, load_table_set, save_table_set, standard_tables
-from licodec.train.jpeg_tables import TableObjective, learn_tables
 from licodec.errors import LicodecError, UnknownModelError
 from licodec.eval.codecs import resolve
+from licodec.jpeg_tools.qtables import TableSet, encode, load_table_set, save_table_set, standard_tables
+from licodec.train.jpeg_tables import TableObjective, learn_tables
 from tests.conftest import smooth_image
 
 ANNEX_K_LUMA_ROW = [16, 11, 10, 16, 24, 40, 51, 61]  # libjpeg's table at quality 50 is Annex K itself

@@ -9,10 +9,10 @@ import licodec
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
-from licodec.models.registry import retired_table, retired_weights, weights_status
-from licodec.storage import weights_hash
 from licodec.models.context import neighbour_classes
+from licodec.models.registry import retired_table, retired_weights, weights_status
 from licodec.nn import checkerboard_anchor_mask
+from licodec.storage import weights_hash
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
 
 

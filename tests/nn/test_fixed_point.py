@@ -4,8 +4,7 @@ import torch
 from torch import nn
 
 from licodec.models.transforms import entropy_parameters, hyper_synthesis
-from licodec.nn import CheckerboardMaskedConv2d, deconv
-from licodec.nn import checkerboard_anchor_mask
+from licodec.nn import CheckerboardMaskedConv2d, checkerboard_anchor_mask, deconv
 from licodec.nn.fixed_point import ACT_FRAC_BITS, compile_network, from_fixed, run_layer, run_layer_at, to_fixed
 from tests.nn.reference_int64 import run_network_int64
 

@@ -65,7 +65,9 @@ def test_a_run_dir_that_is_a_file_is_refused(image_folder, tmp_path, capsys):
 
 def test_an_existing_export_file_needs_force(image_folder, tmp_path, capsys):
     (tmp_path / "w.safetensors").write_bytes(b"mine")
-    status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", "--export", str(tmp_path / "w.safetensors"))
+    status, error = run_train(
+        capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", "--export", str(tmp_path / "w.safetensors")
+    )
     assert status == 1 and "--force" in error
     assert (tmp_path / "w.safetensors").read_bytes() == b"mine" and not (tmp_path / "run").exists()
 
@@ -77,7 +79,9 @@ def test_init_weights_that_do_not_fit_the_network_are_one_line(image_folder, tmp
     status = main(["train", str(image_folder), "--run-dir", str(tmp_path / "b"), "--steps", "1", "--init-weights", str(weights), *args])
     assert status == 1 and "does not fit this run" in capsys.readouterr().err
     (tmp_path / "junk.safetensors").write_bytes(b"junk")
-    status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "c"), "--steps", "1", "--init-weights", str(tmp_path / "junk.safetensors"))
+    status, error = run_train(
+        capsys, str(image_folder), "--run-dir", str(tmp_path / "c"), "--steps", "1", "--init-weights", str(tmp_path / "junk.safetensors")
+    )
     assert status == 1 and "not a licodec weights file" in error
 
 
