@@ -233,3 +233,38 @@ def test_a_file_from_retired_shipped_weights_names_the_commit_that_has_them(chec
     old = licodec.bitstream.Header(**{**lic.header.__dict__, **retired})
     with pytest.raises(WeightsMismatchError, match=r"retired licodec-mse weights .* commit 822b400 \(licodec 0.1.0, .*--model"):
         licodec.decompress(licodec.bitstream.pack(old, lic.streams))
+
+
+def test_options_object_and_keywords_write_the_same_file(checkerboard_model):
+    image = smooth_image(32, 40)
+    data, quality = licodec.compress_with(image, licodec.CompressOptions(quality=42.5, local_models=False), checkerboard_model)
+    assert quality == 42.5 and data == licodec.compress(image, quality=42.5, model=checkerboard_model, local_models=False)
+    with pytest.raises(TypeError, match="optimise_steps"):
+        licodec.compress(image, model=checkerboard_model, optimise_steps=3)
+
+
+def test_a_file_describing_more_pixels_than_the_limit_is_refused_before_decoding(checkerboard_model):
+    """A few bytes of header can describe tens of gigapixels in small tiles; the limit is checked first."""
+    huge = licodec.bitstream.Header("test-he2021-checkerboard", b"\0" * 8, 50.0, 20_000, 20_000, tile_px=1024)
+    bomb = licodec.bitstream.pack(huge, (b"",) * (20 * 20 * licodec.bitstream.STREAMS_PER_TILE))
+    assert len(bomb) < 10_000
+    with pytest.raises(licodec.ImageTooLargeError, match="20000x20000.*--max-pixels"):
+        licodec.decompress(bomb, model=checkerboard_model)
+
+
+def test_the_default_pixel_limit_is_pillows_own_setting(checkerboard_model, monkeypatch):
+    data = licodec.compress(smooth_image(16, 16), model=checkerboard_model)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 255)
+    with pytest.raises(licodec.ImageTooLargeError, match="above the limit of 255"):
+        licodec.decompress(data, model=checkerboard_model)
+    assert licodec.decompress(data, model=checkerboard_model, max_pixels=256).size == (16, 16)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    assert licodec.decompress(data, model=checkerboard_model).size == (16, 16)
+
+
+def test_damaged_files_are_oserrors_as_pillows_own_decoders_raise(checkerboard_model):
+    data = bytearray(licodec.compress(smooth_image(16, 16), model=checkerboard_model))
+    data[-10] ^= 0xFF
+    with pytest.raises(OSError, match="checksum") as caught:
+        licodec.decompress(bytes(data), model=checkerboard_model)
+    assert isinstance(caught.value, CorruptBitstreamError)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from licodec.cli import main
+from licodec.cli import main, with_new_names
 from tests.conftest import smooth_image
 
 
@@ -332,3 +332,43 @@ def test_jpeg_fits_its_huffman_tables_unless_told_to_keep_the_standard_ones(tmp_
     assert len(fitted) < len(standard)
     pixels = [np.asarray(Image.open(tmp_path / name)) for name in ("fitted.jpg", "standard.jpg")]
     assert np.array_equal(*pixels)
+
+
+def test_decompress_refuses_images_above_the_pixel_limit_unless_raised(lic_file, tmp_path, capsys):
+    output = tmp_path / "out.png"
+    assert main(["decompress", str(lic_file), "-o", str(output), "--max-pixels", "6143"]) == 1  # 96x64 = 6144
+    assert "--max-pixels" in capsys.readouterr().err and not output.exists()
+    assert main(["decompress", str(lic_file), "-o", str(output), "--max-pixels", "6144"]) == 0
+    assert main(["decompress", str(lic_file), "-o", str(output), "--max-pixels", "0", "--force"]) == 0  # 0: no limit
+
+
+@pytest.mark.parametrize("command", [["export"], ["train", "model"], ["train", "tables"], ["train", "prefilter"], ["train", "postfilter"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--help"])
+    assert exit.value.code == 0 and capsys.readouterr().out.startswith(f"usage: licodec {' '.join(command)}")
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (["train-tables", "data", "-o", "t.json"], ["train", "tables", "data", "-o", "t.json"]),
+        (["train-prefilter", "data", "-o", "f.safetensors"], ["train", "prefilter", "data", "-o", "f.safetensors"]),
+        (["--debug", "train-postfilter", "data", "-o", "f.safetensors"], ["--debug", "train", "postfilter", "data", "-o", "f.safetensors"]),
+        (["train", "data", "--steps", "5"], ["train", "model", "data", "--steps", "5"]),
+        (["train", "--run", "r", "data"], ["train", "model", "--run", "r", "data"]),
+    ],
+)
+def test_the_names_of_licodec_04_still_work_and_say_what_they_are_now(old, new, capsys):
+    assert with_new_names(old) == new
+    assert f"is now 'licodec {' '.join(new[new.index('train') : new.index('train') + 2])}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["train", "model", "data"], ["train", "--help"], ["compress", "train"], []])
+def test_todays_names_pass_unchanged(argv, capsys):
+    assert with_new_names(argv) == argv and capsys.readouterr().err == ""
+
+
+def test_python_m_licodec_is_the_command():
+    result = subprocess.run([sys.executable, "-m", "licodec", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("licodec ")
