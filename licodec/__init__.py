@@ -20,7 +20,7 @@ from licodec.errors import (
 )
 from licodec.options import CompressOptions
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 _plugin.register()
 

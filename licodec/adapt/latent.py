@@ -7,10 +7,9 @@ The decoder and the file format do not change.
 
 Surrogate: stochastic Gumbel annealing (:func:`licodec.entropy.quantize.gumbel_round`),
 every rounding relaxed to a random soft pick of floor or ceil whose temperature
-falls from 0.5 to 0.2. Measured on four 256-pixel Kodak crops at q50, 100 steps: true
-RD cost −1.9% with it; −0.4% at best with training's noise surrogate, and worse
-than the start (+0.4% to +13%) with straight-through rounding, whose cost the
-optimiser exploits. The result is kept only if its true cost, with real rounding,
+falls from 0.5 to 0.2. It beat training's noise surrogate, and straight-through
+rounding, whose cost the optimiser exploits, made the true cost worse than the start
+(docs/results.md). The result is kept only if its true cost, with real rounding,
 beats the starting point.
 """
 

@@ -83,3 +83,12 @@ def crop_side(text: str) -> int:
 
 def non_negative_float(text: str) -> float:
     return number(text, float, 0.0)
+
+
+def file_command(sub: argparse._SubParsersAction, name: str, summary: str, output: str, input: str = "input file") -> argparse.ArgumentParser:
+    """A command that reads one input and writes one output: ``input``, ``-o`` and ``--force``, the same everywhere."""
+    parser = sub.add_parser(name, help=summary)
+    parser.add_argument("input", help=f"{input}, or - for standard input")
+    parser.add_argument("-o", "--output", help=output)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    return parser

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from licodec.api import Progress, compress_with, decompress, load_model
 from licodec.bitstream import LicFile, read_header
-from licodec.cli.args import non_negative_int, positive_float, positive_int, quality_value
+from licodec.cli.args import file_command, non_negative_int, positive_float, positive_int, quality_value
 from licodec.cli.files import image_bytes, image_format_for, input_and_output, input_name, open_input, read_input, report, write_output
 from licodec.errors import LicodecError, TargetUnreachableError
 from licodec.eval.codecs import ADAPTATIONS
@@ -27,9 +27,7 @@ from licodec.storage import weights_hash
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compress", help="compress an image to a .lic file")
-    p.add_argument("input", help="input file, or - for standard input")
-    p.add_argument("-o", "--output", help="output .lic, or - for standard output (default: beside the input)")
+    p = file_command(sub, "compress", "compress an image to a .lic file", "output .lic, or - for standard output (default: beside the input)")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
     rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
@@ -49,12 +47,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--no-local-models", dest="local_models", action="store_false",
         help="code with the model's own entropy tables only, never an image-dependent one: a little faster, rarely smaller",
     )  # fmt: skip
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_compress)
 
-    p = sub.add_parser("decompress", help="decode a .lic file to an image")
-    p.add_argument("input", help="input file, or - for standard input")
-    p.add_argument("-o", "--output", help="output image, format from its extension; - writes PNG to standard output (default: .png beside the input)")
+    p = file_command(
+        sub, "decompress", "decode a .lic file to an image",
+        "output image, format from its extension; - writes PNG to standard output (default: .png beside the input)",
+    )  # fmt: skip
     p.add_argument(
         "--model",
         metavar="WEIGHTS",
@@ -64,7 +62,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--max-pixels", type=non_negative_int, metavar="N",
         help="refuse files of larger images before decoding (default: Pillow's MAX_IMAGE_PIXELS, 89,478,485; 0: no limit)",
     )  # fmt: skip
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("info", help="show a .lic file's header")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from licodec.cli.args import quality_value
+from licodec.cli.args import file_command, quality_value
 from licodec.cli.files import image_bytes, image_format_for, input_and_output, input_name, is_stdio, open_input, report, write_output
 from licodec.codecs import CODECS, jpeg
 from licodec.errors import LicodecError
@@ -27,9 +27,8 @@ Encoder = Callable[[Image.Image, bytes | None], bytes]
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     for format, suffix in SUFFIXES.items():
-        p = sub.add_parser(format, help=f"write a standard {format.upper()}, optionally through the learned pre-filter")
-        p.add_argument("input", help="input file, or - for standard input")
-        p.add_argument("-o", "--output", help=f"output {suffix}, or - for standard output (default: beside the input)")
+        summary = f"write a standard {format.upper()}, optionally through the learned pre-filter"
+        p = file_command(sub, format, summary, f"output {suffix}, or - for standard output (default: beside the input)")
         p.add_argument("-q", "--quality", type=quality_value, default=75)
         p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
         if format == "jpeg":
@@ -45,14 +44,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                 "--standard-huffman", action="store_true",
                 help="keep libjpeg's standard Huffman tables (default: fit them to the image; same pixels, fewer bytes)",
             )  # fmt: skip
-        p.add_argument("--force", action="store_true", help="overwrite an existing output")
         p.set_defaults(func=cmd_standard)
 
-    p = sub.add_parser("postfilter", help="decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters")
-    p.add_argument("input", help="input file, or - for standard input")
-    p.add_argument("-o", "--output", help="output .png, or - for standard output (default: beside the input)")
+    summary = "decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters"
+    p = file_command(sub, "postfilter", summary, "output .png, or - for standard output (default: beside the input)")
     p.add_argument("--filters", metavar="NAME", help="post-filter bank (default: the shipped one)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_postfilter)
 
 

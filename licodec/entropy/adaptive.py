@@ -25,13 +25,9 @@ C order within a chunk). All of it is integer arithmetic, so encoder and decoder
 agree bit for bit.
 
 The two constants were chosen on the low-complexity set of
-``benchmarks/local_models.py``, in ad-hoc sweeps: growth 5/4 beat doubling stages
-by 1-8 points of y's size, and growth 11/10 gained about one point more for twice
-the stages; weight 8, with the checkerboard's neighbour classes, beat 2, 4, 32 and
-64 and tied 6. Against weight 16 the benchmark itself measured (step-79,990 weights) -22.71% instead of
--21.81% on that set, and -1.07% instead of -1.27% on Kodak. Updating after every
-symbol saved under 2% of y's bytes on the slide image (ad hoc, at weight 16,
-before the neighbour classes), at one decoder step per symbol.
+``benchmarks/local_models.py``: growth 5/4 against doubling or 11/10, weight 8 against
+2 to 64, and updating after every symbol against stages (measured in docs/results.md,
+"Measurements behind design choices").
 """
 
 from __future__ import annotations

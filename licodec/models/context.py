@@ -27,12 +27,8 @@ def neighbour_classes(anchor_symbols: np.ndarray, anchor: torch.Tensor) -> np.nd
     """Class (1, 2 or 3) of each non-anchor position, (1, M, K), from the anchors' symbols (1, M, K').
 
     Flat regions code runs of zeros; a non-anchor next to zeros is most likely zero too.
-    Tried and dropped (``benchmarks/context_classes.py``, drawn set at q50): also
-    bucketing the nonzero anchors around a position over all channels, or coding the
-    anchors in two channel halves, the second split by the first's nonzeros at the
-    same position, each changed y's adaptive size by -0.5% to +0.9% (step-119,390
-    weights; -0.5% to +0.6% with step 136,390, -0.7% to +0.3% with step 153,390, -0.4% to +0.1%
-    with step 166,390): the table index
+    Richer classes (nonzero anchors over all channels, or anchors in two channel halves)
+    did not pay (``benchmarks/context_classes.py``; docs/results.md): the table index
     already says how busy a region is.
     """
     mask = anchor.numpy()

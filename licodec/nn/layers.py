@@ -29,9 +29,9 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
     convolution followed by a pixel shuffle (the same function, summed in another order).
 
     oneDNN's transposed convolution is slow when it has few output channels: for the
-    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form saves about 2%
-    of a Kodak decode on two threads (``benchmarks/speed.py`` times both). Wide layers
-    ran slower this way, so only that layer uses it. Parameters and state dict are
+    last synthesis layer (64 -> 3 at full resolution) the sub-pixel form is faster
+    (``benchmarks/speed.py`` times both; docs/results.md). Wide layers ran slower this
+    way, so only that layer uses it. Parameters and state dict are
     those of ``nn.ConvTranspose2d``.
     """
 

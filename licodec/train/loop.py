@@ -309,9 +309,8 @@ class Trainer:
 def bfloat16_is_fast() -> bool:
     """Whether this CPU runs bfloat16 convolutions natively (AVX-512 class x86, or not x86 at all).
 
-    Without AVX-512, oneDNN falls back to a reference path: on an AVX2-only AMD EPYC the
-    eager mixed-precision step of the default model took 18.1 s against 1.03 s in float32
-    (benchmarks/train_step.py).
+    Without AVX-512, oneDNN falls back to a reference path, many times slower than float32
+    (``benchmarks/train_step.py``; docs/results.md).
     """
     if platform.machine().lower() not in {"x86_64", "amd64", "i386", "i686"}:
         return True
