@@ -7,7 +7,7 @@ Takes random crops (64 to 320 px a side) of training photos, encodes each with P
 of proxy bits vs real file bits, the median relative size error, and the mean
 PSNR of the proxy's reconstruction against the real decoded JPEG. ``--fit``
 refits the rate coefficients (least squares) and prints them for
-``licodec/conventional/jpeg_proxy.py``.
+``licodec/jpeg_tools/jpeg_proxy.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from licodec.codecs import jpeg_proxy as proxy
 from licodec.image_folders import find_images
+from licodec.jpeg_tools import jpeg_proxy as proxy
 
 ROOT = Path(__file__).resolve().parent.parent
 QUALITIES = (10, 25, 40, 55, 70, 85, 95)

@@ -22,9 +22,10 @@ import torch
 from PIL import Image, ImageFilter
 
 from licodec.codecs import jpeg
-from licodec.jpeg_tools.prefilter import _split_images, _to_uint8, load_prefilter, operating_points
+from licodec.jpeg_tools.prefilter import load_prefilter
 from licodec.metrics import ms_ssim
 from licodec.train.data import sample_batch
+from licodec.train.prefilter import _split_images, _to_uint8, operating_points
 
 ROOT = Path(__file__).resolve().parent.parent
 QUALITIES = (20, 40, 60, 80, 90)
