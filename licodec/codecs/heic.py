@@ -13,7 +13,7 @@ QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 
 def _module():
     try:
-        import pillow_heif
+        import pillow_heif  # the eval extra: imported where used, so licodec works without it
     except ImportError:
         raise CodecUnavailableError("HEIC", "pillow-heif") from None
     return pillow_heif

@@ -12,7 +12,7 @@ QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 
 def _module():
     try:
-        import imagecodecs
+        import imagecodecs  # the eval extra: imported where used, so licodec works without it
     except ImportError:
         raise CodecUnavailableError("JPEG XL", "imagecodecs") from None
     return imagecodecs
