@@ -33,28 +33,10 @@ from torch import nn
 from licodec.api import _pad, load_model
 from licodec.eval.bdrate import bd_rate
 from licodec.eval.codecs import LICODEC_QUALITIES
+from licodec.nn.blocks import PostQuantisationFilter
 from licodec.train.data import load_split, sample_batch
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class PostQuantisationFilter(nn.Module):
-    """``z + f(z)`` on the inverse-gained latent z (N, M, h, w); the identity at the start."""
-
-    def __init__(self, channels: int, width: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, channels, 3, padding=1),
-        )
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.net(z)
 
 
 def quantised_latent(model, x: torch.Tensor, position: float) -> torch.Tensor:

@@ -31,13 +31,22 @@ class LearnedCodec(nn.Module):
     def __init__(self, config: CodecConfig) -> None:
         super().__init__()
         self.config = config
-        self.g_a = analysis_transform(config.channels, config.latent_channels)
-        self.g_s = synthesis_transform(config.latent_channels, config.decoder_widths)
+        self.g_a = self.analysis(config)
+        self.g_s = self.synthesis(config)
         self.gains = GainUnits(config.num_rates, config.latent_channels)
         self.tables: CodingTables | None = None
         self.mixed_precision = False  # training only: see _transform
         self.name = UNNAMED  # what files written with it record; see identify()
         self.weights_hash = NO_WEIGHTS_HASH
+
+    @staticmethod
+    def analysis(config: CodecConfig) -> nn.Sequential:
+        """g_a of this architecture; subclasses with other transforms override it (and :meth:`synthesis`)."""
+        return analysis_transform(config.channels, config.latent_channels)
+
+    @staticmethod
+    def synthesis(config: CodecConfig) -> nn.Sequential:
+        return synthesis_transform(config.latent_channels, config.decoder_widths)
 
     def identify(self, name: str, weights_hash: str) -> None:
         """Record the registry name and weights hash (16 hex digits) the model was loaded as, which its files carry."""

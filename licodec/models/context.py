@@ -13,7 +13,7 @@ from licodec.entropy.coding_tables import CodingTables, context_input, quantize_
 from licodec.entropy.quantize import round_ste
 from licodec.models.config import CodecConfig
 from licodec.models.hyperprior import HyperpriorCodec
-from licodec.models.transforms import entropy_parameters, hyper_synthesis
+from licodec.models.transforms import asymmetric_analysis, asymmetric_synthesis, entropy_parameters, hyper_synthesis
 from licodec.nn import CheckerboardMaskedConv2d, MaskedConv2d, checkerboard_anchor_mask
 from licodec.nn.fixed_point import run_layer, run_layer_at
 
@@ -191,3 +191,21 @@ class AutoregressiveContext(HyperpriorCodec):
             return symbols_to_fixed(symbols, means)[:, :, 0, 0]
 
         return to_float(self._serial(params, visit))
+
+
+class AsymmetricCheckerboard(CheckerboardContext):
+    """The checkerboard codec with the asymmetric transforms of Fu et al. 2023 ("fu2023-asymmetric").
+
+    Multi-scale residual blocks in three stages of the encoder and one of the decoder,
+    an importance map scaling y before quantisation, and a post-quantisation filter
+    before synthesis (:mod:`licodec.nn.blocks`). The entropy model, the coding tables and
+    the file format are the checkerboard's, so files code and decode exactly as theirs do.
+    """
+
+    @staticmethod
+    def analysis(config: CodecConfig) -> nn.Sequential:
+        return asymmetric_analysis(config.channels, config.latent_channels)
+
+    @staticmethod
+    def synthesis(config: CodecConfig) -> nn.Sequential:
+        return asymmetric_synthesis(config.latent_channels, config.decoder_widths)

@@ -17,7 +17,7 @@ from licodec.entropy.coding_tables import CodingTables
 from licodec.errors import UnknownModelError
 from licodec.models.base import LearnedCodec
 from licodec.models.config import CodecConfig
-from licodec.models.context import AutoregressiveContext, CheckerboardContext
+from licodec.models.context import AsymmetricCheckerboard, AutoregressiveContext, CheckerboardContext
 from licodec.models.factorized import FactorizedPrior
 from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
 from licodec.storage import WEIGHTS_DIR, foreign_file, load_arrays, save_arrays, shipped_file, weights_hash
@@ -28,6 +28,7 @@ ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "mbt2018-mean": MeanScaleHyperprior,
     "mbt2018": AutoregressiveContext,
     "he2021-checkerboard": CheckerboardContext,
+    "fu2023-asymmetric": AsymmetricCheckerboard,
 }
 
 

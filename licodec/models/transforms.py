@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from licodec.nn import GDN, SubpixelTransposedConv2d, conv, deconv
+from licodec.nn.blocks import ImportanceMap, MultiScaleResidualBlock, PostQuantisationFilter
 
 
 def analysis_transform(channels: int, latent_channels: int) -> nn.Sequential:
@@ -28,6 +29,31 @@ def synthesis_transform(latent_channels: int, widths: tuple[int, int, int]) -> n
     a, b, c = widths
     return nn.Sequential(
         deconv(latent_channels, a), GDN(a, inverse=True),
+        deconv(a, b), GDN(b, inverse=True),
+        deconv(b, c), GDN(c, inverse=True),
+        SubpixelTransposedConv2d(c, 3),
+    )  # fmt: skip
+
+
+def asymmetric_analysis(channels: int, latent_channels: int) -> nn.Sequential:
+    """g_a of the asymmetric design (Fu et al. 2023): a multi-scale residual block after each of the
+    first three downsamplings, and an importance map on y. The encoder runs once per image, so
+    it gets the capacity; see :func:`asymmetric_synthesis`."""
+    return nn.Sequential(
+        conv(3, channels), GDN(channels), MultiScaleResidualBlock(channels),
+        conv(channels, channels), GDN(channels), MultiScaleResidualBlock(channels),
+        conv(channels, channels), GDN(channels), MultiScaleResidualBlock(channels),
+        conv(channels, latent_channels), ImportanceMap(latent_channels),
+    )  # fmt: skip
+
+
+def asymmetric_synthesis(latent_channels: int, widths: tuple[int, int, int]) -> nn.Sequential:
+    """g_s of the asymmetric design: a post-quantisation filter on y_hat, then :func:`synthesis_transform`'s
+    layers with one multi-scale residual block, at the coarsest scale, where it costs least."""
+    a, b, c = widths
+    return nn.Sequential(
+        PostQuantisationFilter(latent_channels),
+        deconv(latent_channels, a), GDN(a, inverse=True), MultiScaleResidualBlock(a),
         deconv(a, b), GDN(b, inverse=True),
         deconv(b, c), GDN(c, inverse=True),
         SubpixelTransposedConv2d(c, 3),

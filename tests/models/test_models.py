@@ -11,7 +11,7 @@ from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
 from licodec.models.registry import retired_table, retired_weights, weights_status
-from licodec.nn import checkerboard_anchor_mask
+from licodec.nn import GDN, checkerboard_anchor_mask
 from licodec.storage import weights_hash
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
 
@@ -173,3 +173,18 @@ def test_quality_maps_monotonically_onto_the_ladder(checkerboard_model):
 def test_every_architecture_is_registered_under_a_kebab_case_name():
     for name in ARCHITECTURES:
         assert name == name.lower() and " " not in name
+
+
+def test_the_asymmetric_transforms_start_as_the_plain_ones():
+    """Every block the asymmetric design adds starts as the identity: with the plain layers' weights it is the plain model."""
+    torch.manual_seed(0)
+    plain, asymmetric = create_model("he2021-checkerboard", TINY), create_model("fu2023-asymmetric", TINY)
+    for name in ("g_a", "g_s"):
+        shared = [m for m in getattr(asymmetric, name) if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, GDN))]
+        for source, target in zip(getattr(plain, name), shared, strict=True):
+            target.load_state_dict(source.state_dict())
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        y = plain.g_a(x)
+        assert torch.allclose(asymmetric.g_a(x), y, atol=1e-6)
+        assert torch.allclose(asymmetric.g_s(y), plain.g_s(y), atol=1e-6)
