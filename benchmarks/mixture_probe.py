@@ -16,7 +16,8 @@ last layer (a 1x1 convolution, one per half) that outputs the parameters of:
 - ``gmm3``: three Gaussians (Cheng et al. 2020);
 - ``gllmm3``: a Gaussian, a Laplacian and a logistic; ``gllmm6``: two of each (Fu et al. 2023).
 
-Each starts from the shipped scales (means 0, equal weights), on crops of the training
+Each starts from the shipped scales (means 0, equal weights; the components' scales
+spread by factors of 2^(1/4), so that they can learn different things), on crops of the training
 photographs at random rungs, and is measured on held-out crops: y's rate change per
 rung against the shipped model, z's rate unchanged. A lower bound on what a mixture
 would give: joint training would also reshape the latent.
@@ -73,12 +74,13 @@ class MixtureHead(nn.Module):
         self.heads = nn.ModuleList()
         for shipped in (model.ep_anchor[-1], model.ep_nonanchor[-1]):
             head = nn.Conv2d(shipped.in_channels, 3 * k * m, 1)
-            with torch.no_grad():  # start from the shipped scales: means 0, equal weights
+            with torch.no_grad():  # start from the shipped scales, spread a little so that components can differ
                 head.weight.zero_()
                 head.bias.zero_()
                 for c in range(k):
-                    head.weight[(2 * k + c) * m : (2 * k + c + 1) * m] = shipped.weight[:m]
-                    head.bias[(2 * k + c) * m : (2 * k + c + 1) * m] = shipped.bias[:m]
+                    factor = 2 ** (0.25 * (c - (k - 1) / 2))  # 1 for a single component: exactly the shipped model
+                    head.weight[(2 * k + c) * m : (2 * k + c + 1) * m] = factor * shipped.weight[:m]
+                    head.bias[(2 * k + c) * m : (2 * k + c + 1) * m] = factor * shipped.bias[:m]
             self.heads.append(head)
 
     def likelihood(self, symbols: torch.Tensor, hidden_a: torch.Tensor, hidden_n: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from licodec.errors import LicodecError
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
+from licodec.models.growth import grow_into
 from licodec.train.data import TrainingImages, load_split, sample_batch
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 
@@ -120,8 +121,11 @@ class Trainer:
         if init_weights is not None:
             loaded, metadata = load_weights(init_weights)
             try:
-                self.model.load_state_dict(loaded.state_dict())
-            except RuntimeError:
+                if metadata["architecture"] == settings.architecture:
+                    self.model.load_state_dict(loaded.state_dict())
+                else:  # a larger architecture grown from trained weights, starting where they are
+                    grow_into(loaded, self.model)
+            except (RuntimeError, ValueError):
                 raise LicodecError(
                     f"{init_weights} holds a {metadata['architecture']} network with {metadata['config']}, "
                     f"which does not fit this run's {settings.architecture} with {settings.config.to_json()}"

@@ -186,3 +186,29 @@ def test_the_asymmetric_architecture_trains_exports_and_codes(image_folder, tmp_
     assert metadata["architecture"] == "fu2023-asymmetric"
     x = torch.rand(1, 3, 64, 64)
     assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
+
+
+def test_a_larger_architecture_grows_from_trained_weights(image_folder, tmp_path):
+    train(image_folder, tmp_path / "plain", 1)
+    weights = tmp_path / "plain.safetensors"
+    export_checkpoint(tmp_path / "plain" / "checkpoint.pt", weights, "tiny-test")
+    state = train(image_folder, tmp_path / "grown", 1, "--architecture", "fu2023-asymmetric", "--init-weights", str(weights))
+    assert state["settings"]["architecture"] == "fu2023-asymmetric"
+    assert (
+        main(
+            [
+                "train",
+                str(image_folder),
+                "--run-dir",
+                str(tmp_path / "bad"),
+                "--steps",
+                "1",
+                *TINY_ARGS,
+                "--architecture",
+                "mbt2018-mean",
+                "--init-weights",
+                str(weights),
+            ]
+        )
+        == 1
+    )
