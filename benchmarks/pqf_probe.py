@@ -1,6 +1,6 @@
 """Would a post-quantisation filter (PQF) on the decoded latent pay, with every shipped weight frozen?
 
-    .venv/bin/python benchmarks/pqf_probe.py [--variant pqf|decoder|both] [--steps 1500] [--width 64] [--kodak-images 8]
+    .venv/bin/python benchmarks/pqf_probe.py [--variant pqf|decoder|both] [--steps 1500] [--width 64] [--kodak-images 8] [--rung-weights W,...]
 
 Figures it measured: docs/results.md.
 
@@ -59,14 +59,16 @@ def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return -10 * torch.log10(((x_hat - x) ** 2).mean(dim=(1, 2, 3)))
 
 
-def precompute(model, data, count: int, crop: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(crops, their latents, their rungs) for ``count`` crops, each at a rung drawn at random."""
+def precompute(model, data, count: int, crop: int, seed: int, rung_weights=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(crops, their latents, their rungs) for ``count`` crops, each at a rung drawn at random
+    (in proportion to ``rung_weights``, as ``licodec train model --rung-weights`` draws them; default evenly)."""
     rng = np.random.default_rng(seed)
+    p = None if rung_weights is None else np.asarray(rung_weights) / np.sum(rung_weights)
     crops, latents, rungs = [], [], []
     with torch.no_grad():
         for start in range(0, count, 8):
             x = torch.round(sample_batch(data, seed, start, min(8, count - start), crop) * 255) / 255
-            batch_rungs = rng.integers(model.config.num_rates, size=len(x))
+            batch_rungs = rng.choice(model.config.num_rates, size=len(x), p=p)
             for i, rung in enumerate(batch_rungs):
                 latents.append(quantised_latent(model, x[i : i + 1], float(rung)))
             crops.append(x)
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64, help="the filter's hidden channels")
     parser.add_argument("--lr", type=float, default=1e-4, help="the filter's learning rate")
     parser.add_argument("--decoder-lr", type=float, default=1e-5, help="g_s's learning rate (variants decoder and both)")
+    parser.add_argument("--rung-weights", help="training crops' rungs drawn in proportion to these, e.g. 1,1,1,1.5,2.5,3 (default: evenly)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -153,6 +156,7 @@ def main() -> None:
     model = load_model()
     model.eval().requires_grad_(False)
     model.to(memory_format=torch.contiguous_format)
+    rung_weights = [float(w) for w in args.rung_weights.split(",")] if args.rung_weights else None
     shipped = copy.deepcopy(model)  # load_model's instance is shared: keep an untouched copy to compare with
     pqf = PostQuantisationFilter(model.config.latent_channels, args.width)
     groups = []
@@ -163,7 +167,7 @@ def main() -> None:
         groups.append({"params": list(model.g_s.parameters()), "lr": args.decoder_lr})
     train, held_out = load_split([args.data], 0.03, args.crop, args.crop)
     start = time.time()
-    crops, latents, _ = precompute(model, train, args.pool, args.crop, args.seed)
+    crops, latents, _ = precompute(model, train, args.pool, args.crop, args.seed, rung_weights)
     test_crops, test_latents, test_rungs = precompute(model, held_out, 48, args.crop, args.seed + 1)
     baseline = held_out_psnr(model, None, test_crops, test_latents, test_rungs)
     print(f"precomputed {len(crops)} training and {len(test_crops)} held-out crops in {time.time() - start:.0f} s", flush=True)
