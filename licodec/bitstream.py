@@ -100,6 +100,11 @@ Tile = tuple[int, int, int, int]
 """(top, left, height, width) of a tile, in pixels of the original image."""
 
 
+def tile_count(height: int, width: int, tile_px: int) -> int:
+    """How many tiles :func:`tile_grid` gives, without listing them (a hostile header may describe millions)."""
+    return 1 if tile_px == 0 else -(-height // tile_px) * -(-width // tile_px)
+
+
 def tile_grid(height: int, width: int, tile_px: int) -> list[Tile]:
     """The tiles of an image in raster order: one for ``tile_px`` 0, else squares of ``tile_px`` cut at the edges."""
     if tile_px == 0:
@@ -151,7 +156,7 @@ class LicFile:
         """Assign the streams their roles, refusing a count the header does not describe."""
         if (header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX) or header.tile_px > MAX_TILE_PX:
             raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
-        num_tiles = len(tile_grid(header.height_px, header.width_px, header.tile_px))
+        num_tiles = tile_count(header.height_px, header.width_px, header.tile_px)
         expected = num_tiles * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates
         if len(streams) != expected:
             raise CorruptBitstreamError(f"file holds {len(streams)} streams where {expected} were expected")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from licodec.bitstream import FORMAT_VERSION, MAGIC, OLDEST_VERSION, Header, LicFile, pack, read_header, unpack
+from licodec.bitstream import FORMAT_VERSION, MAGIC, OLDEST_VERSION, Header, LicFile, pack, read_header, tile_count, tile_grid, unpack
 from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
 
 HEADER = Header("licodec-mse", b"\x01" * 8, 75.0, 768, 512, "RGB", 8, 0)
@@ -146,3 +146,8 @@ def test_a_stream_count_the_header_does_not_describe_is_corruption():
         LicFile.from_bytes(sample_file())
     with pytest.raises(ValueError, match="alpha"):
         LicFile(HEADER, ((b"", b""),), alpha=b"not in the header")
+
+
+@pytest.mark.parametrize("height, width, tile_px", [(1, 1, 0), (5000, 300, 0), (1024, 1024, 1024), (1025, 2049, 1024), (2000, 1500, 64)])
+def test_the_tile_count_is_that_of_the_grid(height, width, tile_px):
+    assert tile_count(height, width, tile_px) == len(tile_grid(height, width, tile_px))

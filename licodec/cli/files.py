@@ -162,10 +162,10 @@ def report(output: Path, message: str) -> None:
     print(f"{output_name(output)}: {message}", file=sys.stderr if is_stdio(output) else sys.stdout)
 
 
-def fresh_output(args: argparse.Namespace) -> Path:
-    """``args.output`` as a path, refused before any training if it exists (without ``--force``) or cannot be written."""
-    output = Path(args.output)
-    refuse_unwritable(output, args.force)
+def fresh_output(output: str | Path, force: bool) -> Path:
+    """``output`` as a path, refused before any training if it exists (without ``--force``) or cannot be written."""
+    output = Path(output)
+    refuse_unwritable(output, force)
     return output
 
 

@@ -176,7 +176,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
 
 
 def cmd_train_tables(args: argparse.Namespace) -> int:
-    output = fresh_output(args)
+    output = fresh_output(args.output, args.force)
     partial = output.with_name(f"{output.stem}.partial.json")  # each anchor is saved here as it is learned
     training = {"data": list(args.data), "crops": args.crops, "crop": args.crop, "seed": args.seed, "passes": args.passes}
     anchors = jpeg_tables.partial_anchors(partial, args.metric, training)
@@ -209,7 +209,7 @@ def cmd_train_filter(args: argparse.Namespace) -> int:
 
 
 def _filter_settings(args: argparse.Namespace) -> dict:
-    output = fresh_output(args)
+    output = fresh_output(args.output, args.force)
     return {"data": list(args.data), "output": str(output), "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed}
 
 
@@ -223,7 +223,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise LicodecError("give --prior-steps and --prior-cpu-hours together")
     if not args.checkpoint.is_file():
         raise LicodecError(f"{args.checkpoint}: no such checkpoint")
-    output = fresh_output(argparse.Namespace(output=args.output, force=args.force))
+    output = fresh_output(args.output, args.force)
     prior = Lineage(args.prior_steps, args.prior_cpu_hours) if args.prior_steps is not None else None
     try:
         weights_hash = export_checkpoint(args.checkpoint, output, args.name, prior)

@@ -24,21 +24,20 @@ def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     gains) are copied as they are; the transforms g_a and g_s layer by layer, in order,
     skipping the blocks ``target`` adds. Raises ``ValueError`` if they do not fit.
     """
-    copied: set[int] = set()
-    for name in ("g_a", "g_s"):
-        plain = [m for m in getattr(source, name) if isinstance(m, PLAIN_LAYERS)]
-        grown = [m for m in getattr(target, name) if isinstance(m, PLAIN_LAYERS)]
-        if len(plain) != len(grown):
-            raise ValueError(f"{name} has {len(plain)} plain layers in the source and {len(grown)} in the target")
-        for layer, into in zip(plain, grown):
-            into.load_state_dict(layer.state_dict())
-            copied.update(id(p) for p in into.parameters())
     transforms = ("g_a.", "g_s.")
     shared = {k: v for k, v in source.state_dict().items() if not k.startswith(transforms)}
     own = {k: v for k, v in target.state_dict().items() if not k.startswith(transforms)}
     if shared.keys() != own.keys() or any(shared[k].shape != own[k].shape for k in shared):
         raise ValueError("the entropy models of the source and the target differ")
-    target.load_state_dict({**target.state_dict(), **shared})
-    parameters = dict(target.named_parameters())
-    copied.update(id(p) for name, p in parameters.items() if not name.startswith(transforms))
-    return [name for name, p in parameters.items() if id(p) not in copied]
+    pairs = []
+    for name in ("g_a", "g_s"):
+        plain = [m for m in getattr(source, name) if isinstance(m, PLAIN_LAYERS)]
+        grown = [m for m in getattr(target, name) if isinstance(m, PLAIN_LAYERS)]
+        if len(plain) != len(grown):
+            raise ValueError(f"{name} has {len(plain)} plain layers in the source and {len(grown)} in the target")
+        pairs.extend(zip(plain, grown))
+    target.load_state_dict(shared, strict=False)  # checked above: every key of shared is the target's
+    for layer, into in pairs:
+        into.load_state_dict(layer.state_dict())
+    copied = {id(p) for _, into in pairs for p in into.parameters()}
+    return [name for name, p in target.named_parameters() if name.startswith(transforms) and id(p) not in copied]
