@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from licodec.errors import LicodecError, UnknownModelError
-from licodec.storage import WEIGHTS_DIR, find_file, load_arrays, save_arrays, save_document, weights_hash
+from licodec.storage import WEIGHTS_DIR, find_file, load_arrays, pack_12bit, save_arrays, save_document, unpack_12bit, weights_hash
 
 
 def test_arrays_and_metadata_round_trip_and_leave_no_temporary_file(tmp_path):
@@ -39,3 +39,13 @@ def test_names_find_shipped_files_and_paths_find_files(tmp_path):
         find_file("no-such-set", ".json", "table set", "train tables")
     with pytest.raises(UnknownModelError, match="no such table set file"):
         find_file(str(tmp_path / "absent.json"), ".json", "table set", "train tables")
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7])
+def test_12bit_packing_round_trips_the_whole_range(count):
+    values = np.array([-2048, 2047, 0, -1, 1, 1000, -999][:count])
+    packed = pack_12bit(values)
+    assert packed.dtype == np.uint8 and len(packed) == 3 * ((count + 1) // 2)
+    np.testing.assert_array_equal(unpack_12bit(packed, count), values)
+    with pytest.raises(ValueError):
+        pack_12bit(np.array([2048]))

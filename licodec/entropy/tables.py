@@ -60,19 +60,30 @@ class CategoricalTables:
         return cached
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The rows without their zero padding, concatenated as uint16 (every entry is below 2**16: each row
+        has at least two entries of at least 1)."""
+        rows = [self.frequencies[t, : int(n) + 1] for t, n in enumerate(self.lengths)]
         return {
-            f"{prefix}.frequencies": self.frequencies,
+            f"{prefix}.packed": np.concatenate(rows).astype(np.uint16),
             f"{prefix}.lengths": self.lengths,
             f"{prefix}.offsets": self.offsets,
         }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> CategoricalTables:
-        return cls(
-            frequencies=np.ascontiguousarray(arrays[f"{prefix}.frequencies"], dtype=np.int32),
-            lengths=np.ascontiguousarray(arrays[f"{prefix}.lengths"], dtype=np.int32),
-            offsets=np.ascontiguousarray(arrays[f"{prefix}.offsets"], dtype=np.int32),
-        )
+        """Tables stored by :meth:`to_arrays`, or padded as one (T, L_max + 1) int32 array (licodec 0.5 and before)."""
+        lengths = np.ascontiguousarray(arrays[f"{prefix}.lengths"], dtype=np.int32)
+        if f"{prefix}.frequencies" in arrays:
+            frequencies = np.ascontiguousarray(arrays[f"{prefix}.frequencies"], dtype=np.int32)
+        else:
+            packed = np.asarray(arrays[f"{prefix}.packed"], dtype=np.int32)
+            ends = np.cumsum(lengths.astype(np.int64) + 1)
+            if len(packed) != (ends[-1] if len(ends) else 0):
+                raise ValueError(f"{prefix}: {len(packed)} packed frequencies for rows of {ends[-1]}")
+            frequencies = np.zeros((len(lengths), int(lengths.max(initial=0)) + 1), dtype=np.int32)
+            for t, row in enumerate(np.split(packed, ends[:-1])):
+                frequencies[t, : len(row)] = row
+        return cls(frequencies=frequencies, lengths=lengths, offsets=np.ascontiguousarray(arrays[f"{prefix}.offsets"], dtype=np.int32))
 
     @classmethod
     def from_pmfs(cls, pmfs: list[np.ndarray], offsets: list[int]) -> CategoricalTables:

@@ -3,11 +3,15 @@
 The blocks the richer architectures add (:mod:`licodec.nn.blocks`) start as the
 identity, so a larger model that takes every weight of a trained smaller one computes
 exactly the same function: training then starts at the smaller model's rate-distortion,
-and every step goes into the new capacity.
+and every step goes into the new capacity. A longer rate ladder grows the same way: the
+trained rungs keep their gains, and new rungs start where the trained ones' gains point.
 """
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import nn
 
 from licodec.models.base import LearnedCodec
@@ -20,17 +24,23 @@ PLAIN_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, GDN)
 def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     """Copy every weight of ``source`` into ``target``; returns the names of ``target``'s parameters left as built.
 
-    Modules present in both by name (hyperprior, context, entropy parameters, density,
-    gains) are copied as they are; the transforms g_a and g_s layer by layer, in order,
-    skipping the blocks ``target`` adds. Raises ``ValueError`` if they do not fit.
+    Modules present in both by name (hyperprior, context, entropy parameters, density)
+    are copied as they are; the transforms g_a and g_s layer by layer, in order, skipping
+    the blocks ``target`` adds; the gain units rung by rung (:func:`ladder_gains`), so the
+    target may have a different rate ladder. Raises ``ValueError`` if they do not fit.
     """
-    transforms = ("g_a.", "g_s.")
+    transforms = ("g_a.", "g_s.", "gains.")
     shared = {k: v for k, v in source.state_dict().items() if not k.startswith(transforms)}
     own = {k: v for k, v in target.state_dict().items() if not k.startswith(transforms)}
     if shared.keys() != own.keys() or any(shared[k].shape != own[k].shape for k in shared):
         raise ValueError("the entropy models of the source and the target differ")
+    if source.config.latent_channels != target.config.latent_channels:
+        raise ValueError("the latents of the source and the target differ")
     pairs = []
     for name in ("g_a", "g_s"):
+        if type(source) is type(target):  # the same architecture, perhaps on another ladder
+            pairs.append((getattr(source, name), getattr(target, name)))
+            continue
         plain = [m for m in getattr(source, name) if isinstance(m, PLAIN_LAYERS)]
         grown = [m for m in getattr(target, name) if isinstance(m, PLAIN_LAYERS)]
         if len(plain) != len(grown):
@@ -39,5 +49,31 @@ def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     target.load_state_dict(shared, strict=False)  # checked above: every key of shared is the target's
     for layer, into in pairs:
         into.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        for table, slope in (("log_gain", 0.5), ("log_inverse_gain", -0.5)):
+            rows = ladder_gains(getattr(source.gains, table), source.config.lambdas, target.config.lambdas, slope)
+            getattr(target.gains, table).copy_(rows)
     copied = {id(p) for _, into in pairs for p in into.parameters()}
-    return [name for name, p in target.named_parameters() if name.startswith(transforms) and id(p) not in copied]
+    return [name for name, p in target.named_parameters() if name.startswith(("g_a.", "g_s.")) and id(p) not in copied]
+
+
+def ladder_gains(rows: torch.Tensor, lambdas: tuple[float, ...], new_lambdas: tuple[float, ...], single_slope: float = 0.5) -> torch.Tensor:
+    """Log-gain rows (one per rung of ``lambdas``) for the rungs of ``new_lambdas``.
+
+    A rung of both ladders keeps its row; any other is interpolated linearly in log lambda
+    between the trained rungs around it, or extrapolated along the two nearest, so a longer
+    ladder starts where the trained gains point. With one trained rung the rows move by
+    ``single_slope`` per unit of log lambda (1/2 for gains: quantisation step ~ lambda^-1/2).
+    """
+    logs = [math.log(v) for v in lambdas]
+    out = []
+    for new in new_lambdas:
+        t = math.log(new)
+        if new in lambdas:
+            out.append(rows[lambdas.index(new)])
+        elif len(logs) == 1:
+            out.append(rows[0] + single_slope * (t - logs[0]))
+        else:
+            i = min(max(sum(1 for v in logs if v <= t) - 1, 0), len(logs) - 2)  # the segment holding t, or the nearest
+            out.append(rows[i] + (t - logs[i]) / (logs[i + 1] - logs[i]) * (rows[i + 1] - rows[i]))
+    return torch.stack(out)

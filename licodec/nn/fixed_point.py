@@ -107,10 +107,17 @@ class FixedPointNetwork:
     layers: tuple[FixedPointLayer, ...]
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The layers as named integer arrays. Weights are int16 (|w| < 2**WEIGHT_BITS); a kernel with taps
+        that are zero for every channel (a masked context) stores the others only, with a (k, k) tap mask."""
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             p = f"{prefix}.{i}"
-            arrays[f"{p}.weight"] = layer.weight.astype(np.int16)  # |w| < 2**WEIGHT_BITS: int16 halves the file
+            live = np.any(layer.weight != 0, axis=(0, 1))
+            if live.all():
+                arrays[f"{p}.weight"] = layer.weight.astype(np.int16)
+            else:
+                arrays[f"{p}.weight"] = layer.weight[:, :, live].astype(np.int16)  # (out, in, taps)
+                arrays[f"{p}.taps"] = live.astype(np.uint8)
             arrays[f"{p}.bias"] = layer.bias
             arrays[f"{p}.shift"] = layer.shift
             arrays[f"{p}.geometry"] = np.array([layer.stride, layer.upsample, layer.pad[0], layer.pad[1], int(layer.relu)], dtype=np.int32)
@@ -125,7 +132,7 @@ class FixedPointNetwork:
             stride, upsample, pad0, pad1, relu = (int(v) for v in arrays[f"{p}.geometry"])
             layers.append(
                 FixedPointLayer(
-                    weight=np.asarray(arrays[f"{p}.weight"], dtype=np.int32),
+                    weight=_full_kernel(np.asarray(arrays[f"{p}.weight"], dtype=np.int32), arrays.get(f"{p}.taps")),
                     bias=np.asarray(arrays[f"{p}.bias"], dtype=np.int64),
                     shift=np.asarray(arrays[f"{p}.shift"], dtype=np.int32),
                     stride=stride,
@@ -149,6 +156,16 @@ class FixedPointNetwork:
         for layer in self.layers:
             x = run_layer(layer, x)
         return x
+
+
+def _full_kernel(weight: np.ndarray, taps: np.ndarray | None) -> np.ndarray:
+    """(out, in, k, k) from a stored kernel: as it is, or its live taps scattered into zeros by the tap mask."""
+    if taps is None:
+        return weight
+    live = np.asarray(taps, dtype=bool)
+    full = np.zeros(weight.shape[:2] + live.shape, dtype=weight.dtype)
+    full[:, :, live] = weight
+    return full
 
 
 def to_fixed(x: torch.Tensor) -> torch.Tensor:
@@ -323,3 +340,24 @@ def _compile_transposed(module: nn.ConvTranspose2d, relu: bool) -> FixedPointLay
     equivalent = nn.Conv2d(module.in_channels, module.out_channels, k, bias=module.bias is not None)
     equivalent.bias = module.bias
     return _compile_conv(equivalent, weight, relu, upsample=module.stride[0], pad=(before, after))
+
+
+def load_into_float(network: FixedPointNetwork, modules: nn.Sequential) -> None:
+    """Set the float layers ``network`` was compiled from to the values its integers stand for.
+
+    The inverse of :func:`compile_network` up to its rounding: a weights file stores the
+    probability path once, as integers, and the float modules (for training and rate
+    estimates) are rebuilt from them, so the two paths compute the same function.
+    """
+    convolutions = [m for m in modules if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    if len(convolutions) != len(network.layers):
+        raise ValueError(f"{len(network.layers)} integer layers for {len(convolutions)} float ones")
+    with torch.no_grad():
+        for module, layer in zip(convolutions, network.layers):
+            scale = np.power(2.0, -layer.shift.astype(np.float64))
+            weight = torch.from_numpy(layer.weight * scale.reshape(-1, 1, 1, 1))
+            if isinstance(module, nn.ConvTranspose2d):  # stored as the flipped, transposed stride-1 kernel
+                weight = weight.transpose(0, 1).flip(2, 3)
+            module.weight.copy_(weight)
+            if module.bias is not None:
+                module.bias.copy_(torch.from_numpy(layer.bias * scale * 2.0**-ACT_FRAC_BITS))

@@ -57,6 +57,7 @@ class TrainSettings:
     mixed_precision: bool = False  # bfloat16 hidden layers in g_a/g_s (LearnedCodec._transform)
     compile: bool = False  # torch.compile the training forward pass (a minute to compile)
     rung_weights: tuple[float, ...] | None = None  # how often each rung is drawn, relative; None draws them evenly
+    device: str = "cpu"  # "cpu", or "cuda" (a GPU, one process; bfloat16 hidden layers as with mixed_precision)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -106,8 +107,11 @@ class Trainer:
             raise LicodecError(f"--rung-weights gives {len(settings.rung_weights)} weights for a ladder of {settings.config.num_rates} rungs")
         if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
+        self.device = training_device(settings.device)
         self.settings = settings
         self.rank, self.world = init_from_environment()
+        if self.world > 1 and self.device.type != "cpu":
+            raise LicodecError("several training processes (torchrun) run on the CPU only; train on a GPU in one process")
         self.run_dir = Path(settings.run_dir)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -115,29 +119,28 @@ class Trainer:
             raise LicodecError(f"cannot create the run folder {self.run_dir}: {exc.strerror}") from None
         torch.manual_seed(settings.seed)
         self.model = create_model(settings.architecture, settings.config)
-        self.model.mixed_precision = settings.mixed_precision
         self._training_forward = self.model  # replaced by a compiled wrapper in run()
         self.prior = Lineage()  # the training behind --init-weights, which export adds to this run's
         if init_weights is not None:
             loaded, metadata = load_weights(init_weights)
-            try:
-                if metadata["architecture"] == settings.architecture:
-                    self.model.load_state_dict(loaded.state_dict())
-                else:  # a larger architecture grown from trained weights, starting where they are
-                    grow_into(loaded, self.model)
+            try:  # the same network, or a larger one or a longer ladder grown from it, starting where it is
+                grow_into(loaded, self.model)
             except (RuntimeError, ValueError):
                 raise LicodecError(
                     f"{init_weights} holds a {metadata['architecture']} network with {metadata['config']}, "
                     f"which does not fit this run's {settings.architecture} with {settings.config.to_json()}"
                 ) from None
             self.prior = Lineage.of_weights(metadata)
+        self.model.to(self.device)
+        self.model.mixed_precision = settings.mixed_precision or self.device.type == "cuda"
         main, aux = _split_parameters(self.model)
         self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
         self.aux_optimizer = torch.optim.Adam(aux, lr=settings.aux_learning_rate)
         self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.step = 0
         self.cpu_seconds = 0.0
-        self.lambdas = torch.tensor(settings.config.lambdas)
+        self.gpu_seconds = 0.0  # wall-clock time of the steps run on a GPU, which process time does not count
+        self.lambdas = torch.tensor(settings.config.lambdas, device=self.device)
         self._stop = False
 
     @property
@@ -154,7 +157,9 @@ class Trainer:
             "aux_optimizer": self.aux_optimizer.state_dict(),
             "step": self.step,
             "cpu_seconds": self.cpu_seconds,
+            "gpu_seconds": self.gpu_seconds,
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "settings": self.settings.to_json(),
             "prior": asdict(self.prior),
         }
@@ -163,15 +168,18 @@ class Trainer:
         tmp.replace(self.checkpoint_path)
 
     def resume(self) -> None:
-        state = torch.load(self.checkpoint_path, weights_only=False)
+        state = torch.load(self.checkpoint_path, weights_only=False, map_location=self.device)
         self.model.load_state_dict(state["model"])
         self.ema = state.get("ema") or {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.optimizer.load_state_dict(state["optimizer"])
         self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         self.step = state["step"]
         self.cpu_seconds = state["cpu_seconds"]
+        self.gpu_seconds = state.get("gpu_seconds", 0.0)
         self.prior = Lineage(**state.get("prior", {}))
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     def export(self, path: Path, name: str) -> str:
         """Ship the averaged (EMA) weights, with their integer coding tables."""
@@ -189,7 +197,7 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor) -> dict:
         key = [self.settings.seed, self.step, 1] + ([self.rank] if self.rank else [])
-        rungs = torch.from_numpy(draw_rungs(np.random.default_rng(key), len(self.lambdas), x.shape[0], self.settings.rung_weights))
+        rungs = torch.from_numpy(draw_rungs(np.random.default_rng(key), len(self.lambdas), x.shape[0], self.settings.rung_weights)).to(self.device)
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
         self.model.train()
@@ -240,19 +248,19 @@ class Trainer:
     def validate(self, images: TrainingImages) -> list[dict]:
         """Estimated bpp and PSNR on held-out centre crops, at every rung (in float32)."""
         self.model.eval()
-        self.model.mixed_precision = False
+        mixed, self.model.mixed_precision = self.model.mixed_precision, False
         rows = []
-        crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0) / 255 for img in images.images]
+        crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0).to(self.device) / 255 for img in images.images]
         crops = [c[..., :256, :256] for c in crops]
         for rung in range(len(self.lambdas)):
             bpp, psnr = [], []
             for c in crops:
-                r = rd_loss(self.model, c, torch.tensor([rung]), self.lambdas, "mse")
+                r = rd_loss(self.model, c, torch.tensor([rung], device=self.device), self.lambdas, "mse")
                 bpp.append(float(r["bpp"]))
                 psnr.append(float(r["psnr"]))
             rows.append({"rung": rung, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
         self.model.train()
-        self.model.mixed_precision = self.settings.mixed_precision
+        self.model.mixed_precision = mixed
         return rows
 
     def replica_digest(self) -> str:
@@ -260,7 +268,7 @@ class Trainer:
         digest = hashlib.sha256()
         for key, value in sorted(self.model.state_dict().items()):
             digest.update(key.encode())
-            digest.update(value.detach().contiguous().numpy().tobytes())
+            digest.update(value.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
 
     def run(self, resume: bool, progress: bool = True) -> None:
@@ -282,11 +290,14 @@ class Trainer:
         last_save = time.monotonic()
         bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True)
         while self.step < s.steps and not any_rank(self._stop, self.world):
-            start = time.process_time()
-            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop, rank=self.rank)
+            start, wall = time.process_time(), time.monotonic()
+            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop, rank=self.rank).to(self.device, non_blocking=True)
             r = self.train_step(x)
             self.step += 1
             self.cpu_seconds += time.process_time() - start
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+                self.gpu_seconds += time.monotonic() - wall
             bar.update(1)
             if self.step % s.log_every == 0:
                 row = {k: round(float(v.detach()), 5) for k, v in r.items()}
@@ -308,6 +319,21 @@ class Trainer:
         log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
         log.close()
         bar.close()
+
+
+def training_device(name: str) -> torch.device:
+    """The device ``--device`` names, checked before any work: "cpu", or "cuda" / "cuda:N" where this torch sees a GPU."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise LicodecError(f"--device takes cpu or cuda, not {name!r}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise LicodecError(f"--device takes cpu or cuda, not {name!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LicodecError(f"--device {name}: this torch ({torch.__version__}) sees no CUDA GPU")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise LicodecError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
 
 
 def bfloat16_is_fast() -> bool:
@@ -356,4 +382,6 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str, prior: Lineage 
         "run_cpu_hours": round(run_hours, 2),
         "ema": "ema" in state,
     }
+    if state.get("gpu_seconds"):
+        extra["run_gpu_hours"] = round(state["gpu_seconds"] / 3600, 2)
     return save_weights(model, output, name, half_precision=True, extra=extra)

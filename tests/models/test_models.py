@@ -1,3 +1,4 @@
+import dataclasses
 import math
 import re
 
@@ -10,10 +11,10 @@ from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
-from licodec.models.growth import grow_into
+from licodec.models.growth import grow_into, ladder_gains
 from licodec.models.registry import retired_table, retired_weights, weights_status
 from licodec.nn import checkerboard_anchor_mask
-from licodec.storage import weights_hash
+from licodec.storage import load_arrays, weights_hash
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
 
 
@@ -124,6 +125,29 @@ def test_weights_file_round_trip_keeps_tables_and_decoding(tmp_path, checkerboar
     assert torch.equal(loaded.decompress(streams, 0.5, 64, 64), checkerboard_model.decompress(streams, 0.5, 64, 64))
 
 
+def test_a_half_precision_file_stores_each_network_once_and_decodes_what_the_model_wrote(tmp_path, checkerboard_model):
+    """The probability path is stored as integers only and the encoder's kernels in 12 bits: files written before
+    saving decode to the same symbols (the pixels differ by g_s's float16 rounding only), and the rebuilt float
+    layers are those the integers stand for."""
+    path = tmp_path / "m.safetensors"
+    save_weights(checkerboard_model, path, "test-model")
+    arrays, _ = load_arrays(path, "weights")
+    compiled = tuple(f"float.{name}." for name in checkerboard_model.tables.networks)
+    assert not any(k.startswith(compiled) for k in arrays)
+    assert {k for k in arrays if k.startswith("int12.")} == {
+        f"int12.{k}" for k, v in checkerboard_model.state_dict().items() if k.startswith(("g_a.", "h_a.")) and v.dim() == 4
+    }
+    loaded, _ = load_weights(path)
+    x = as_tensor(smooth_image(64, 64))
+    streams = checkerboard_model.compress(x, 0.5)
+    assert torch.allclose(loaded.decompress(streams, 0.5, 64, 64), checkerboard_model.decompress(streams, 0.5, 64, 64), atol=2e-3)
+    for name in checkerboard_model.tables.networks:
+        for ours, theirs in zip(loaded.build_tables().networks[name].layers, checkerboard_model.tables.networks[name].layers):
+            np.testing.assert_array_equal(ours.weight, theirs.weight)
+    original, again = checkerboard_model.state_dict()["g_a.0.weight"], loaded.state_dict()["g_a.0.weight"]
+    assert torch.allclose(again, original, rtol=0, atol=float(original.abs().max()) / 2047)
+
+
 def test_a_weights_file_loads_by_path_under_its_own_name_and_hash(tmp_path, checkerboard_model):
     path = tmp_path / "mine.safetensors"
     save_weights(checkerboard_model, path, "my-model")
@@ -190,3 +214,19 @@ def test_a_grown_network_computes_what_the_trained_one_did():
         assert torch.allclose(grown_out["likelihoods"][name], likelihood, atol=1e-6)
     with pytest.raises(ValueError, match="entropy models"):
         grow_into(plain, create_model("mbt2018-mean", TINY))
+
+
+def test_a_longer_ladder_keeps_the_trained_rungs_and_extends_their_gains():
+    """Growing onto a ladder with rungs added at both ends: the old rungs code as before, the new ones start on the trend."""
+    torch.manual_seed(0)
+    short = create_model("he2021-checkerboard", TINY)
+    longer = create_model("he2021-checkerboard", dataclasses.replace(TINY, lambdas=(0.005, *TINY.lambdas, 0.25)))
+    assert grow_into(short, longer) == []
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for old, new in ((0.0, 1.0), (1.0, 2.0)):
+            assert torch.equal(longer.eval()(x, new)["x_hat"], short.eval()(x, old)["x_hat"])
+    rows = torch.tensor([[0.0, 1.0], [1.0, 3.0]])  # log gains at lambda 1 and e
+    grown = ladder_gains(rows, (1.0, math.e), (math.exp(-1), math.exp(0.5), math.exp(2)))
+    assert torch.allclose(grown, torch.tensor([[-1.0, -1.0], [0.5, 2.0], [2.0, 5.0]]))
+    assert torch.allclose(ladder_gains(rows[:1], (1.0,), (math.e,), single_slope=-0.5), torch.tensor([[-0.5, 0.5]]))

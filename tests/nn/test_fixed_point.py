@@ -5,7 +5,7 @@ from torch import nn
 
 from licodec.models.transforms import entropy_parameters, hyper_synthesis
 from licodec.nn import CheckerboardMaskedConv2d, checkerboard_anchor_mask, deconv
-from licodec.nn.fixed_point import ACT_FRAC_BITS, compile_network, from_fixed, run_layer, run_layer_at, to_fixed
+from licodec.nn.fixed_point import ACT_FRAC_BITS, FixedPointNetwork, compile_network, from_fixed, load_into_float, run_layer, run_layer_at, to_fixed
 from tests.nn.reference_int64 import run_network_int64
 
 
@@ -91,3 +91,22 @@ def test_inputs_beyond_the_activation_range_are_clamped_not_inexact():
     clamped = torch.full((1, 10, 2, 2), float(ACT_LIMIT), dtype=torch.float64)
     assert torch.equal(fixed(x), fixed(clamped))
     np.testing.assert_array_equal(fixed(x).numpy().astype(np.int64), run_network_int64(fixed, clamped.numpy().astype(np.int64)))
+
+
+@pytest.mark.parametrize("name", ["hyper_synthesis", "context", "entropy_parameters"])
+def test_stored_integers_rebuild_the_float_layers_that_compile_to_them(name):
+    """A weights file keeps the probability path as integers only: the floats rebuilt from them compile back to the same integers."""
+    fixed = compile_network(networks()[name])
+    arrays = fixed.to_arrays("n")
+    assert (name == "context") == ("n.0.taps" in arrays)  # the masked taps of a context are not stored
+    stored = FixedPointNetwork.from_arrays(arrays, "n")
+    rebuilt = networks()[name]
+    for module in rebuilt.modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(module.weight)  # forget the original floats
+    load_into_float(stored, rebuilt)
+    for ours, theirs in zip(compile_network(rebuilt).layers, fixed.layers):
+        for field in ("weight", "bias", "shift"):
+            np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field))
+    with pytest.raises(ValueError, match="integer layers"):
+        load_into_float(stored, nn.Sequential(*list(rebuilt)[:1]) if len(rebuilt) > 1 else nn.Sequential())

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from licodec.cli import main
 from tests.conftest import REPO
@@ -33,6 +34,15 @@ def run_train(capsys, *args) -> tuple[int, str]:
 def test_bad_settings_are_refused_before_any_work(image_folder, tmp_path, capsys, option, message):
     status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", *option)
     assert status == 2 and message in error
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("device, message", [("tpu", "takes cpu or cuda"), ("cuda:x", "takes cpu or cuda"), ("cuda", "sees no CUDA GPU")])
+def test_a_device_this_machine_lacks_is_one_line(image_folder, tmp_path, capsys, device, message):
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    status, error = run_train(capsys, str(image_folder), "--run-dir", str(tmp_path / "run"), "--steps", "1", "--device", device)
+    assert status == 1 and message in error and error.count("\n") == 0
     assert not (tmp_path / "run").exists()
 
 

@@ -119,7 +119,7 @@ def test_torchrun_keeps_two_replicas_identical(image_folder, tmp_path):
 
 def test_checkpoint_keeps_a_weight_average_that_export_ships(image_folder, tmp_path):
     state = train(image_folder, tmp_path, 3, "--ema-decay", "0.5")
-    key = next(k for k, v in state["model"].items() if v.dtype.is_floating_point and v.numel() > 1)
+    key = next(k for k, v in state["model"].items() if k.startswith("g_s.") and v.numel() > 1)  # stored in float16
     assert not torch.equal(state["ema"][key], state["model"][key])
     export_checkpoint(tmp_path / "checkpoint.pt", tmp_path / "w.safetensors", "tiny-test")
     model, _ = load_weights(tmp_path / "w.safetensors")
@@ -212,3 +212,16 @@ def test_a_larger_architecture_grows_from_trained_weights(image_folder, tmp_path
         )
         == 1
     )
+
+
+def test_a_longer_rate_ladder_grows_from_trained_weights(image_folder, tmp_path):
+    """--init-weights onto a ladder with a rung added at each end: the trained rungs keep their gains."""
+    train(image_folder, tmp_path / "short", 1, "--device", "cpu")
+    weights = tmp_path / "short.safetensors"
+    export_checkpoint(tmp_path / "short" / "checkpoint.pt", weights, "tiny-test")
+    state = train(image_folder, tmp_path / "long", 1, "--init-weights", str(weights), "--lambdas", "0.005,0.01,0.05,0.1")
+    model, _ = load_weights(weights)
+    assert state["settings"]["config"]["lambdas"] == [0.005, 0.01, 0.05, 0.1]
+    assert state["model"]["gains.log_gain"].shape[0] == 4
+    x = torch.rand(1, 3, 64, 64)
+    assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
