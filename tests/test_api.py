@@ -153,7 +153,7 @@ import sys, torch
 torch.set_num_threads(int(sys.argv[1]))
 import licodec
 from tests.conftest import smooth_image, tiny_model
-model = tiny_model("he2021-checkerboard") if sys.argv[3] == "tiny" else licodec.load_model()
+model = tiny_model(sys.argv[3].split(":")[1]) if sys.argv[3].startswith("tiny:") else licodec.load_model()
 image = smooth_image(96, 160, seed=3) if sys.argv[4] == "-" else sys.argv[4]
 if sys.argv[2] == "encode":
     sys.stdout.buffer.write(licodec.compress(image, quality=70, model=model))
@@ -180,8 +180,9 @@ def assert_thread_count_does_not_matter(model: str, image: str = "-") -> None:
     assert run_with_threads(1, "decode", model, stdin=one) == run_with_threads(2, "decode", model, stdin=one)
 
 
-def test_encoding_and_decoding_agree_across_thread_counts():
-    assert_thread_count_does_not_matter("tiny")
+@pytest.mark.parametrize("architecture", ["he2021-checkerboard", "fu2023-asymmetric", "fu2023-gllmm"])
+def test_encoding_and_decoding_agree_across_thread_counts(architecture):
+    assert_thread_count_does_not_matter(f"tiny:{architecture}")
 
 
 @pytest.mark.skipif(not (KODAK / "kodim23.png").exists(), reason="needs ../shared/data/kodak")

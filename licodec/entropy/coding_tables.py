@@ -20,6 +20,7 @@ from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.entropy.gaussian import build_gaussian_tables, scale_thresholds
 from licodec.entropy.latent_coding import encode_latent, read_mode
+from licodec.entropy.mixture_coding import MixtureLatentTables
 from licodec.entropy.tables import CategoricalTables
 from licodec.nn.fixed_point import ACT_FRAC_BITS, ACT_LIMIT, FixedPointNetwork, from_fixed
 
@@ -76,7 +77,7 @@ class GaussianLatentTables:
         return np.searchsorted(self.scale_thresholds, scales_fixed.numpy().astype(np.int64), side="right").astype(np.int32)
 
 
-LatentTables = FactorizedLatentTables | GaussianLatentTables
+LatentTables = FactorizedLatentTables | GaussianLatentTables | MixtureLatentTables
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,10 +97,13 @@ class CodingTables:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays stored in a weights file (the names are part of the weights format)."""
-        arrays = self.y.table.to_arrays("tables.y")
+        if isinstance(self.y, MixtureLatentTables):
+            arrays = self.y.to_arrays("y")
+        else:
+            arrays = self.y.table.to_arrays("tables.y")
         if isinstance(self.y, FactorizedLatentTables):
             arrays["integers.y_medians"] = self.y.medians
-        else:
+        elif isinstance(self.y, GaussianLatentTables):
             arrays["integers.scale_thresholds"] = self.y.scale_thresholds
         if self.z is not None:
             arrays.update(self.z.table.to_arrays("tables.z"))
@@ -114,8 +118,10 @@ class CodingTables:
             return np.asarray(arrays[f"integers.{name}"], dtype=np.int64)
 
         y_table = CategoricalTables.from_arrays(arrays, "tables.y")
-        if "integers.y_medians" in arrays:
-            y: LatentTables = FactorizedLatentTables(y_table, integers("y_medians"))
+        if "integers.mixture_weights" in arrays:
+            y: LatentTables = MixtureLatentTables.from_arrays(arrays, "y")
+        elif "integers.y_medians" in arrays:
+            y = FactorizedLatentTables(y_table, integers("y_medians"))
         else:
             y = GaussianLatentTables(y_table, integers("scale_thresholds"))
         z = None

@@ -6,9 +6,8 @@ mean and scale. Gaussians have light tails, Laplacians sharp peaks and heavy tai
 logistics sit between; mixing them lets each image region pick the shape its
 residuals have, where a single Gaussian must compromise.
 
-These are the training-time densities. Coding with them needs integer tables like
-:mod:`licodec.entropy.coding_tables`'s, which do not exist yet; ``benchmarks/mixture_probe.py``
-measures what they would save.
+These are the training-time densities; :mod:`licodec.entropy.mixture_coding` codes
+with their integer tables, and ``benchmarks/mixture_probe.py`` measures what they save.
 """
 
 from __future__ import annotations

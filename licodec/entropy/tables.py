@@ -45,10 +45,7 @@ class CategoricalTables:
 
     def entries(self, symbols: np.ndarray, indexes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each symbol's entry in its row (int64, same shape) and whether it is escaped (out of the row's range)."""
-        relative = np.asarray(symbols, dtype=np.int64) - self.offsets[indexes]
-        lengths = self.lengths[indexes]
-        escaped = (relative < 0) | (relative >= lengths)
-        return np.where(escaped, lengths, relative), escaped
+        return range_entries(symbols, self.lengths[indexes], self.offsets[indexes])
 
     def model(self, index: int):
         """The constriction model of row ``index``, built on first use and cached."""
@@ -100,6 +97,25 @@ class CategoricalTables:
         )
 
 
+@dataclass(frozen=True)
+class SymbolRanges:
+    """Only the ranges of a set of rows: symbol ``t`` of row ``t`` covers ``offsets[t] .. offsets[t] + lengths[t] - 1``,
+    entry ``lengths[t]`` escapes. For symbols coded under frequencies built per symbol (``rows`` of the coder)."""
+
+    lengths: np.ndarray  # (T,) int64
+    offsets: np.ndarray  # (T,) int64
+
+    def entries(self, symbols: np.ndarray, indexes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return range_entries(symbols, self.lengths[indexes], self.offsets[indexes])
+
+
+def range_entries(symbols: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each symbol's entry in a range starting at ``offsets`` of ``lengths`` symbols, and whether it is escaped."""
+    relative = np.asarray(symbols, dtype=np.int64) - offsets
+    escaped = (relative < 0) | (relative >= lengths)
+    return np.where(escaped, lengths, relative), escaped
+
+
 def pmf_to_frequencies(pmf: np.ndarray, precision_bits: int = PRECISION_BITS) -> np.ndarray:
     """Integer frequencies for ``pmf`` plus one escape entry, each >= 1, summing to 2**precision_bits.
 
@@ -129,7 +145,7 @@ def gaussian_scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: 
 
 def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray, int]:
     """pmf of round(N(0, scale^2)) over [-r, r], r covering all but ``tail_mass``; returns (pmf, -r)."""
-    half_width = math.ceil(scale * _standard_normal_quantile(1.0 - tail_mass / 2.0))
+    half_width = math.ceil(scale * standard_normal_quantile(1.0 - tail_mass / 2.0))
     distance = np.abs(np.arange(-half_width, half_width + 1, dtype=np.float64))
     # Evaluate on the lower tail, where the CDF is small and float64 keeps its precision.
     upper = _normal_cdf((0.5 - distance) / scale)
@@ -141,7 +157,7 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
     return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in np.atleast_1d(x)])
 
 
-def _standard_normal_quantile(p: float) -> float:
+def standard_normal_quantile(p: float) -> float:
     """Inverse of the standard normal CDF by bisection (float64, no scipy needed)."""
     lo, hi = -40.0, 40.0
     for _ in range(200):

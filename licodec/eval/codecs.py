@@ -218,5 +218,5 @@ def _learned(base: str, label: str, steps: dict[str, int]) -> EvalCodec:
         version=" + ".join([f"{model.name} weights {model.weights_hash} format {FORMAT_VERSION}", *adaptation]),
         qualities=LICODEC_QUALITIES,
         encode=lambda image, quality: compress_with(image, replace(options, quality=quality), model)[0],
-        decode=decompress,
+        decode=lambda data: decompress(data, model=model),  # a weights file the package does not ship decodes too
     )

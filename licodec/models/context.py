@@ -113,7 +113,12 @@ class CheckerboardContext(HyperpriorCodec):
         return to_float(y_hat)
 
     def _half_parameters(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool):
-        """Integer (scales, means), each (1, M, K), at the K positions of one half.
+        """Integer (scales, means), each (1, M, K), at the K positions of one half."""
+        scales, means = self._half_output(params, y_hat, half, is_anchor).chunk(2, 1)
+        return scales, means
+
+    def _half_output(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool) -> torch.Tensor:
+        """The integer entropy-parameter network's output (1, C, K) at the K positions of one half.
 
         The anchors see the hyperprior only; the non-anchors also see the decoded
         anchors through the context convolution, evaluated at their positions only.
@@ -125,8 +130,7 @@ class CheckerboardContext(HyperpriorCodec):
         else:
             ctx = run_layer_at(tables.network("context").layers[0], context_input(y_hat), half.numpy()).unsqueeze(-1)
             out = tables.network("ep_nonanchor")(torch.cat([side, ctx], 1))
-        scales, means = out.squeeze(-1).chunk(2, 1)
-        return scales, means
+        return out.squeeze(-1)
 
 
 class AutoregressiveContext(HyperpriorCodec):

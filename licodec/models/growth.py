@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from licodec.models.base import LearnedCodec
+from licodec.models.mixture import MixtureCheckerboard
 from licodec.nn.gdn import GDN
 
 PLAIN_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, GDN)
@@ -25,13 +26,16 @@ def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     """Copy every weight of ``source`` into ``target``; returns the names of ``target``'s parameters left as built.
 
     Modules present in both by name (hyperprior, context, entropy parameters, density)
-    are copied as they are; the transforms g_a and g_s layer by layer, in order, skipping
+    are copied as they are (a Gaussian model's entropy parameters grow into a mixture's,
+    :meth:`~licodec.models.mixture.MixtureCheckerboard.grow_from_gaussian`); the transforms g_a and g_s layer by layer, in order, skipping
     the blocks ``target`` adds; the gain units rung by rung (:func:`ladder_gains`), so the
     target may have a different rate ladder. Raises ``ValueError`` if they do not fit.
     """
     transforms = ("g_a.", "g_s.", "gains.")
     shared = {k: v for k, v in source.state_dict().items() if not k.startswith(transforms)}
     own = {k: v for k, v in target.state_dict().items() if not k.startswith(transforms)}
+    if isinstance(target, MixtureCheckerboard) and not isinstance(source, MixtureCheckerboard):
+        shared = target.grow_from_gaussian(shared)
     if shared.keys() != own.keys() or any(shared[k].shape != own[k].shape for k in shared):
         raise ValueError("the entropy models of the source and the target differ")
     if source.config.latent_channels != target.config.latent_channels:

@@ -21,6 +21,7 @@ from licodec.models.config import CodecConfig
 from licodec.models.context import AsymmetricCheckerboard, AutoregressiveContext, CheckerboardContext
 from licodec.models.factorized import FactorizedPrior
 from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
+from licodec.models.mixture import MixtureCheckerboard
 from licodec.nn.fixed_point import load_into_float
 from licodec.storage import WEIGHTS_DIR, foreign_file, load_arrays, pack_12bit, save_arrays, shipped_file, unpack_12bit, weights_hash
 
@@ -31,6 +32,7 @@ ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "mbt2018": AutoregressiveContext,
     "he2021-checkerboard": CheckerboardContext,
     "fu2023-asymmetric": AsymmetricCheckerboard,
+    "fu2023-gllmm": MixtureCheckerboard,
 }
 
 

@@ -2,6 +2,7 @@ import numpy as np
 import torch
 
 from licodec.entropy.coding_tables import CodingTables, FactorizedLatentTables, GaussianLatentTables, quantize_to_symbols, symbols_to_fixed
+from licodec.entropy.mixture_coding import MixtureLatentTables
 from licodec.models import ARCHITECTURES
 
 
@@ -16,7 +17,7 @@ def test_tables_of_every_architecture_survive_their_arrays(any_tiny_model):
 
 def test_each_kind_of_latent_gets_its_own_typed_tables(any_tiny_model):
     name = next(n for n, cls in ARCHITECTURES.items() if type(any_tiny_model) is cls)
-    expected = FactorizedLatentTables if name == "bmshj2018-factorized" else GaussianLatentTables
+    expected = {"bmshj2018-factorized": FactorizedLatentTables, "fu2023-gllmm": MixtureLatentTables}.get(name, GaussianLatentTables)
     assert isinstance(any_tiny_model.tables.y, expected)
 
 

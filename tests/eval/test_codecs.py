@@ -54,3 +54,14 @@ def test_huffman_fitting_composes_with_the_jpeg_tools_and_changes_bytes_not_pixe
 def test_huffman_fitting_is_refused_where_no_jpeg_encoder_takes_it(name, message):
     with pytest.raises(LicodecError, match=message):
         resolve(name)
+
+
+def test_a_weights_file_the_package_does_not_ship_is_evaluated_with_itself(tmp_path):
+    from licodec.models import save_weights
+    from tests.conftest import smooth_image, tiny_model
+
+    path = tmp_path / "mine.safetensors"
+    save_weights(tiny_model("he2021-checkerboard"), path, "licodec-mse")  # a candidate under the shipped name
+    codec = resolve(f"licodec:{path}")
+    image = smooth_image(32, 48)
+    assert codec.decode(codec.encode(image, 50)).size == (48, 32)

@@ -42,8 +42,9 @@ def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeyp
     plain = model.compress(x, 0.5, local_models=False)
     monkeypatch.setattr(latent_coding, "choose_mode", forced_mode(number))
     coded = model.compress(x, 0.5)
-    # Offsets apply only to y of the hyperprior models (mbt2018 codes y one symbol at a time, in no mode).
-    offsets_only_and_no_latent_takes_them = number == 1 and architecture in ("bmshj2018-factorized", "mbt2018")
+    # Offsets apply only to y of the hyperprior models (mbt2018 codes y one symbol at a time, in no mode;
+    # a mixture's y has no coding mode either).
+    offsets_only_and_no_latent_takes_them = number == 1 and architecture in ("bmshj2018-factorized", "mbt2018", "fu2023-gllmm")
     assert (coded == plain) == offsets_only_and_no_latent_takes_them
     assert torch.equal(model.decode_symbols(coded, 64, 128), model.decode_symbols(plain, 64, 128))
 
@@ -230,3 +231,16 @@ def test_a_longer_ladder_keeps_the_trained_rungs_and_extends_their_gains():
     grown = ladder_gains(rows, (1.0, math.e), (math.exp(-1), math.exp(0.5), math.exp(2)))
     assert torch.allclose(grown, torch.tensor([[-1.0, -1.0], [0.5, 2.0], [2.0, 5.0]]))
     assert torch.allclose(ladder_gains(rows[:1], (1.0,), (math.e,), single_slope=-0.5), torch.tensor([[-0.5, 0.5]]))
+
+
+def test_a_gaussian_model_grows_into_a_mixture_that_codes_as_it_did():
+    """Every mixture component starts as the Gaussian, the added ones at 0.25% weight: the same pixels, and the Gaussian
+    keeps 99.5% of the weight, so no element costs more than -log2(0.995) bits more (the heavier tails may cost less)."""
+    gaussian, mixture = loud_model("he2021-checkerboard"), create_model("fu2023-gllmm", TINY)  # y of many bits
+    assert grow_into(gaussian, mixture) == []
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before, after = gaussian.eval()(x, 0.5), mixture.eval()(x, 0.5)
+    assert torch.equal(after["x_hat"], before["x_hat"])
+    bits = [-torch.log2(out["likelihoods"]["y"]) for out in (before, after)]
+    assert torch.all(bits[1] <= bits[0] - math.log2(1 - 2 * math.exp(-6)) + 1e-4)

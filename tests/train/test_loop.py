@@ -178,12 +178,13 @@ def test_weighted_rungs_train_and_resume_exactly(image_folder, tmp_path):
         assert torch.equal(value, resumed["model"][key]), key
 
 
-def test_the_asymmetric_architecture_trains_exports_and_codes(image_folder, tmp_path):
-    train(image_folder, tmp_path / "run", 2, "--architecture", "fu2023-asymmetric")
-    weights = tmp_path / "asymmetric.safetensors"
-    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), str(weights), "tiny-asymmetric"]) == 0
+@pytest.mark.parametrize("architecture", ["fu2023-asymmetric", "fu2023-gllmm"])
+def test_the_new_architectures_train_export_and_code(image_folder, tmp_path, architecture):
+    train(image_folder, tmp_path / "run", 2, "--architecture", architecture)
+    weights = tmp_path / "new.safetensors"
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), str(weights), "tiny-new"]) == 0
     model, metadata = load_weights(weights)
-    assert metadata["architecture"] == "fu2023-asymmetric"
+    assert metadata["architecture"] == architecture
     x = torch.rand(1, 3, 64, 64)
     assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
 

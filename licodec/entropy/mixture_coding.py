@@ -1,0 +1,177 @@
+"""Exact coding of a latent under a mixture density: integer tables per family and scale, mixed in integers.
+
+The mixture's parameters come out of integer networks (:mod:`licodec.nn.fixed_point`) as
+integers on the fixed-point grid: per element and component a weight logit, a mean and a
+scale. Everything after that is integer arithmetic, so encoder and decoder build the
+same frequencies on any machine:
+
+- the component with the largest logit (the first on a tie) is the *reference*; the
+  symbol is ``round(y - its mean)``, as for a Gaussian;
+- component k's table is that of its family at its scale (the Gaussian's 64-level scale
+  grid and integer thresholds), shifted by ``round(mean_k - reference mean)`` symbols;
+- its weight is ``WEIGHTS[(max logit - logit_k) >> WEIGHT_STEP_BITS]``, a stored table of
+  ``2**15 * exp(-d / 16)`` (components that weigh 0 are left out);
+- an element's frequencies are ``1 + sum_k weight_k * table_k(symbol)`` over the union
+  of the components' ranges, with one escape entry taking ``1 + sum_k weight_k * escape_k``.
+
+The sums stay below 2**35, integers that float64 holds exactly; constriction normalises
+them with the same IEEE operations everywhere (as for adaptive coding). The fractional
+part of a component's offset from the reference is dropped: the price of exactness,
+paid only by the lighter components.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
+from licodec.entropy.gaussian import scale_table, scale_thresholds
+from licodec.entropy.mixture import FAMILIES, bin_probability
+from licodec.entropy.tables import TAIL_MASS, CategoricalTables, SymbolRanges, standard_normal_quantile
+from licodec.nn.fixed_point import ACT_FRAC_BITS
+
+ONE = 1 << ACT_FRAC_BITS
+WEIGHT_STEP_BITS = 6
+"""Logit differences are looked up in steps of 2**6 on the fixed grid: 1/16 nat. Part of the format."""
+WEIGHT_LEVELS = 256
+"""Entries of the weight table; differences beyond it weigh 0. Part of the format."""
+WEIGHT_ONE = 1 << 15
+"""The weight of the reference component."""
+
+
+def tail_width(family: str, scale: float, tail_mass: float = TAIL_MASS) -> int:
+    """Half-width r of a table: P(|X| > r) <= tail_mass for X of ``family`` at ``scale``."""
+    if family == "gaussian":
+        return math.ceil(scale * standard_normal_quantile(1.0 - tail_mass / 2.0))
+    if family == "laplacian":
+        return math.ceil(scale * math.log(1.0 / tail_mass))
+    if family == "logistic":
+        return math.ceil(scale * math.log(2.0 / tail_mass))
+    raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+
+
+def family_pmf(family: str, scale: float) -> tuple[np.ndarray, int]:
+    """pmf of round(X) over [-r, r] for X of ``family`` centred at 0 (float64); returns (pmf, -r)."""
+    r = tail_width(family, scale)
+    values = torch.arange(-r, r + 1, dtype=torch.float64)
+    pmf = bin_probability(family, values, torch.zeros(()), torch.tensor(scale, dtype=torch.float64))
+    return pmf.numpy(), -r
+
+
+def weight_table() -> np.ndarray:
+    """``round(2**15 * exp(-i / 16))`` for i < WEIGHT_LEVELS, built once at export and stored (libm's exp may differ)."""
+    return np.array([round(WEIGHT_ONE * math.exp(-i / (1 << (ACT_FRAC_BITS - WEIGHT_STEP_BITS)))) for i in range(WEIGHT_LEVELS)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the integer parameters of P elements say, per component (arrays (K, P), int64) and per element (P,)."""
+
+    rows: np.ndarray  # table row of each component
+    shifts: np.ndarray  # its offset from the reference mean, in whole symbols
+    weights: np.ndarray  # its integer weight (0: left out)
+    reference_means: np.ndarray  # (P,) the reference component's mean, on the fixed grid
+    ranges: SymbolRanges  # (P,) the union of the weighted components' ranges
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureLatentTables:
+    """A latent coded under a mixture whose K components are of ``families`` (y of a mixture model)."""
+
+    table: CategoricalTables  # SCALE_LEVELS rows per family present, in FAMILIES order
+    scale_thresholds: np.ndarray  # int64 on the fixed grid, as GaussianLatentTables'
+    weights: np.ndarray  # (WEIGHT_LEVELS,) int64: weight_table()
+    families: tuple[str, ...]  # of the components, in the order the networks emit them
+    _window_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, families: tuple[str, ...]) -> MixtureLatentTables:
+        present = [f for f in FAMILIES if f in families]
+        pmfs, offsets = zip(*(family_pmf(f, float(s)) for f in present for s in scale_table()))
+        thresholds = np.ceil(scale_thresholds() * ONE).astype(np.int64)
+        return cls(CategoricalTables.from_pmfs(list(pmfs), list(offsets)), thresholds, weight_table(), tuple(families))
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            **self.table.to_arrays(f"tables.{prefix}"),
+            "integers.scale_thresholds": self.scale_thresholds,
+            "integers.mixture_weights": self.weights,
+            "integers.mixture_families": np.array([FAMILIES.index(f) for f in self.families], dtype=np.int32),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> MixtureLatentTables:
+        families = tuple(FAMILIES[int(i)] for i in arrays["integers.mixture_families"])
+        return cls(
+            CategoricalTables.from_arrays(arrays, f"tables.{prefix}"),
+            np.asarray(arrays["integers.scale_thresholds"], dtype=np.int64),
+            np.asarray(arrays["integers.mixture_weights"], dtype=np.int64),
+            families,
+        )
+
+    def components(self, logits: np.ndarray, means: np.ndarray, scales: np.ndarray) -> Components:
+        """The components of P elements from their integer (K, P) logits, means and scales."""
+        logits, means, scales = (np.asarray(a, dtype=np.int64) for a in (logits, means, scales))
+        present = [f for f in FAMILIES if f in self.families]
+        levels = len(self.scale_thresholds) + 1
+        base = np.array([present.index(f) * levels for f in self.families], dtype=np.int64)[:, None]
+        rows = base + np.searchsorted(self.scale_thresholds, scales, side="right")
+        reference = np.argmax(logits, axis=0)
+        reference_means = np.take_along_axis(means, reference[None], 0)[0]
+        shifts = (means - reference_means + ONE // 2) // ONE
+        steps = (logits.max(axis=0) - logits) >> WEIGHT_STEP_BITS
+        weights = np.where(steps < WEIGHT_LEVELS, self.weights[np.minimum(steps, WEIGHT_LEVELS - 1)], 0)
+        low = self.table.offsets[rows] + shifts
+        high = low + self.table.lengths[rows] - 1
+        active = weights > 0
+        start = np.where(active, low, np.iinfo(np.int64).max).min(axis=0)
+        end = np.where(active, high, np.iinfo(np.int64).min).max(axis=0)
+        return Components(rows, shifts, weights, reference_means, SymbolRanges(lengths=end - start + 1, offsets=start))
+
+    def frequencies(self, parts: Components, positions: np.ndarray, width: int) -> np.ndarray:
+        """Rows (len(positions), width) of integer frequencies (float64) for :class:`SymbolEncoder`'s ``rows``."""
+        lengths = parts.ranges.lengths[positions]
+        counts = (np.arange(width)[None, :] < lengths[:, None]).astype(np.float64)  # integers, exact below 2**53
+        escape = np.ones(len(positions), dtype=np.int64)
+        windows = self._windows(width)
+        for k in range(parts.rows.shape[0]):
+            rows, weights = parts.rows[k, positions], parts.weights[k, positions]
+            shift = self.table.offsets[rows] + parts.shifts[k, positions] - parts.ranges.offsets[positions]  # in [0, width - length]
+            shift = np.where(weights > 0, shift, 0)  # a component left out may lie outside the range
+            counts += windows[rows, width - shift] * weights[:, None].astype(np.float64)
+            escape += weights * self.table.frequencies[rows, self.table.lengths[rows]]
+        np.put_along_axis(counts, lengths[:, None], escape[:, None].astype(np.float64), 1)
+        return counts
+
+    def _windows(self, width: int) -> np.ndarray:
+        """(T, 2 width + 1, width) view: window ``width - c`` of row t is its table placed ``c`` entries in, zeros around.
+
+        One row copy per element and component instead of a gather per entry; built once per width class.
+        """
+        cached = self._window_cache.get(width)
+        if cached is None:
+            padded = np.zeros((self.table.num_tables, 3 * width), dtype=np.int32)
+            for t, length in enumerate(self.table.lengths):
+                if length < width:  # longer rows never meet a range of this width class
+                    padded[t, width : width + length] = self.table.frequencies[t, :length]
+            cached = self._window_cache[width] = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
+        return cached
+
+    def encode(self, encoder: SymbolEncoder, y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+        """Code the P elements of ``y`` (float, (P,)) under their mixtures ((K, P) integers, float64);
+        returns their coded values on the fixed grid (float64, (P,))."""
+        parts = self.components(logits.numpy(), means.numpy(), scales.numpy())
+        symbols = np.round(y.double().numpy() - parts.reference_means / ONE).astype(np.int64)
+        encoder.encode(symbols, np.arange(len(symbols)), parts.ranges, rows=lambda positions, width: self.frequencies(parts, positions, width))
+        return torch.from_numpy((symbols * ONE + parts.reference_means).astype(np.float64))
+
+    def decode(self, decoder: SymbolDecoder, logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`encode`, from the same integer parameters."""
+        parts = self.components(logits.numpy(), means.numpy(), scales.numpy())
+        count = parts.reference_means.shape[0]
+        symbols = decoder.decode(np.arange(count), parts.ranges, rows=lambda positions, width: self.frequencies(parts, positions, width))
+        return torch.from_numpy((symbols.astype(np.int64) * ONE + parts.reference_means).astype(np.float64))
