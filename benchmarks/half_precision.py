@@ -1,10 +1,11 @@
-"""Does shipping the float weights in half precision cost rate-distortion? Measured, not assumed.
+"""Does shipping the weights as they are stored cost rate-distortion? Measured, not assumed.
 
     .venv/bin/python benchmarks/half_precision.py CHECKPOINT [--kodak ../shared/data/kodak] [--images 8]
 
-Exports CHECKPOINT twice (float32 and float16 float weights; the integer coding
-tables are compiled from float32 either way), codes the images at several
-qualities with both, and prints the PSNR and MS-SSIM BD-rates of float16 against float32.
+Exports CHECKPOINT twice: as shipped (float16, and the encoder-only kernels in 12 bits)
+and in float32 (the integer coding tables are compiled from float32 either way), codes
+the images at several qualities with both, and prints the PSNR and MS-SSIM BD-rates of
+the shipped form ("float16") against float32.
 """
 
 from __future__ import annotations

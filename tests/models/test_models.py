@@ -244,3 +244,21 @@ def test_a_gaussian_model_grows_into_a_mixture_that_codes_as_it_did():
     assert torch.equal(after["x_hat"], before["x_hat"])
     bits = [-torch.log2(out["likelihoods"]["y"]) for out in (before, after)]
     assert torch.all(bits[1] <= bits[0] - math.log2(1 - 2 * math.exp(-6)) + 1e-4)
+
+
+@pytest.mark.parametrize("architecture", ["he2021-checkerboard", "fu2023-asymmetric"])
+def test_a_wider_decoder_grows_from_a_trained_one_and_computes_what_it_did(architecture):
+    """The added channels are read with zero weights and normalised by themselves: the same pixels, then gradients for all."""
+    torch.manual_seed(0)
+    narrow = create_model("he2021-checkerboard", TINY)
+    wide = create_model(architecture, dataclasses.replace(TINY, decoder_widths=(12, 10, 16)))
+    grow_into(narrow, wide)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before, after = narrow.eval()(x, 0.5), wide.eval()(x, 0.5)
+    assert torch.allclose(after["x_hat"], before["x_hat"], atol=1e-6)
+    wide.train()(x, 0.5)["x_hat"].square().mean().backward()
+    second = next(m for m in wide.g_s if isinstance(m, torch.nn.ConvTranspose2d) and m.weight.shape[:2] == (12, 10))
+    assert second.weight.grad[8:].abs().sum() > 0  # what reads the added channels learns first
+    with pytest.raises(ValueError):
+        grow_into(wide, create_model("he2021-checkerboard", TINY))  # narrowing is refused
