@@ -48,6 +48,11 @@ class LearnedCodec(nn.Module):
     def synthesis(config: CodecConfig) -> nn.Sequential:
         return synthesis_transform(config.latent_channels, config.decoder_widths)
 
+    def latent_layout(self) -> dict[str, dict]:
+        """How :func:`licodec.models.growth.widen` treats each module when the latent gains channels, by module name
+        (``in_groups``, ``out_groups``, ``zero_added_outputs``); empty where the architecture cannot grow its latent."""
+        return {}
+
     def identify(self, name: str, weights_hash: str) -> None:
         """Record the registry name and weights hash (16 hex digits) the model was loaded as, which its files carry."""
         self.name = name

@@ -79,6 +79,19 @@ class CheckerboardContext(HyperpriorCodec):
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
+    def latent_layout(self) -> dict[str, dict]:
+        """Added channels of y are zero (g_a's last layer), predicted as always 0 at the smallest scale (the entropy
+        parameters' outputs, scales then means), and read with zero weights everywhere (the default)."""
+        if type(self) is not CheckerboardContext:  # subclasses add modules on y's channels
+            return {}
+        last = {net: f"{net}.{len(getattr(self, net)) - 1}" for net in ("g_a", "ep_anchor", "ep_nonanchor")}
+        return {
+            last["g_a"]: {"zero_added_outputs": True},
+            "ep_nonanchor.0": {"in_groups": 2},  # the hyperprior's features, then the context's
+            last["ep_anchor"]: {"out_groups": 2, "zero_added_outputs": True},
+            last["ep_nonanchor"]: {"out_groups": 2, "zero_added_outputs": True},
+        }
+
     def build_tables(self) -> CodingTables:
         context = nn.Sequential(self.context)
         return self._hyper_tables(h_s=self.h_s, context=context, ep_anchor=self.ep_anchor, ep_nonanchor=self.ep_nonanchor)

@@ -1,10 +1,17 @@
-"""Growing a trained network into a larger architecture without changing what it computes.
+"""Growing a trained network into a larger one without changing what it computes.
 
-The blocks the richer architectures add (:mod:`licodec.nn.blocks`) start as the
-identity, so a larger model that takes every weight of a trained smaller one computes
-exactly the same function: training then starts at the smaller model's rate-distortion,
-and every step goes into the new capacity. A longer rate ladder grows the same way: the
-trained rungs keep their gains, and new rungs start where the trained ones' gains point.
+Training then starts at the trained model's rate-distortion, and every step goes into
+the new capacity:
+
+- blocks a richer architecture adds (:mod:`licodec.nn.blocks`) start as the identity;
+- wider layers keep the trained channels in their leading block (:func:`widen`): what
+  reads an added channel starts at zero, so added channels change nothing yet;
+- added latent channels are zero and cost no bits (the architecture says how its
+  channels are grouped: :meth:`~licodec.models.context.CheckerboardContext.latent_layout`);
+- a mixture entropy model starts every component as the trained Gaussian
+  (:meth:`~licodec.models.mixture.MixtureCheckerboard.grow_from_gaussian`);
+- a longer rate ladder keeps the trained rungs' gains, and new rungs start where the
+  trained ones point (:func:`ladder_gains`).
 """
 
 from __future__ import annotations
@@ -20,88 +27,131 @@ from licodec.nn.gdn import GDN
 
 PLAIN_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, GDN)
 """The layers a plain transform is made of; a grown transform has them in the same order, with blocks between."""
+TRANSFORMS = ("g_a.", "g_s.", "gains.")
 
 
 def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     """Copy every weight of ``source`` into ``target``; returns the names of ``target``'s parameters left as built.
 
-    Modules present in both by name (hyperprior, context, entropy parameters, density)
-    are copied as they are (a Gaussian model's entropy parameters grow into a mixture's,
-    :meth:`~licodec.models.mixture.MixtureCheckerboard.grow_from_gaussian`); the transforms g_a and g_s layer by layer, in order, skipping
-    the blocks ``target`` adds; the gain units rung by rung (:func:`ladder_gains`), so the
-    target may have a different rate ladder. Raises ``ValueError`` if they do not fit.
+    Modules of both by name (hyperprior, context, entropy parameters, density) are
+    copied, widened where ``target``'s are wider; the transforms g_a and g_s layer by
+    layer, in order, skipping the blocks ``target`` adds; the gains rung by rung and
+    channel by channel. Raises ``ValueError`` if they do not fit.
     """
-    transforms = ("g_a.", "g_s.", "gains.")
-    shared = {k: v for k, v in source.state_dict().items() if not k.startswith(transforms)}
-    own = {k: v for k, v in target.state_dict().items() if not k.startswith(transforms)}
+    latent_grows = source.config.latent_channels != target.config.latent_channels
+    layout = target.latent_layout() if latent_grows else {}
+    if latent_grows and not (layout and type(source) is type(target)):
+        raise ValueError(f"the latents of the source and the target differ, and {type(target).__name__} cannot grow its latent")
+    shared = {k: v for k, v in source.state_dict().items() if not k.startswith(TRANSFORMS)}
     if isinstance(target, MixtureCheckerboard) and not isinstance(source, MixtureCheckerboard):
         shared = target.grow_from_gaussian(shared)
-    if shared.keys() != own.keys() or any(shared[k].shape != own[k].shape for k in shared):
+    own = {k: v for k, v in target.state_dict().items() if not k.startswith(TRANSFORMS)}
+    if shared.keys() != own.keys() or any(shared[k].dim() != own[k].dim() for k in shared):
         raise ValueError("the entropy models of the source and the target differ")
-    if source.config.latent_channels != target.config.latent_channels:
-        raise ValueError("the latents of the source and the target differ")
-    pairs = []
-    for name in ("g_a", "g_s"):
-        trained, grown_net = getattr(source, name), getattr(target, name)
-        if type(source) is type(target) and _same_shapes(trained, grown_net):  # perhaps on another ladder
-            pairs.append((trained, grown_net))
-            continue
-        plain = [m for m in trained if isinstance(m, PLAIN_LAYERS)]
-        grown = [m for m in grown_net if isinstance(m, PLAIN_LAYERS)]
-        if len(plain) != len(grown):
-            raise ValueError(f"{name} has {len(plain)} plain layers in the source and {len(grown)} in the target")
-        pairs.extend(zip(plain, grown))
-    target.load_state_dict(shared, strict=False)  # checked above: every key of shared is the target's
-    for layer, into in pairs:
-        if _same_shapes(layer, into):
-            into.load_state_dict(layer.state_dict())
-        else:
-            widen(layer, into)
+    names = {id(m): n for n, m in target.named_modules()}
+    pairs = _transform_pairs(source, target) + _entropy_model_pairs(shared, target)
+    for state, into in pairs:
+        _copy_or_widen(state, into, **layout.get(names[id(into)], {}))
     with torch.no_grad():
         for table, slope in (("log_gain", 0.5), ("log_inverse_gain", -0.5)):
             rows = ladder_gains(getattr(source.gains, table), source.config.lambdas, target.config.lambdas, slope)
-            getattr(target.gains, table).copy_(rows)
+            getattr(target.gains, table).zero_()[:, : rows.shape[1]] = rows  # added channels: gain 1
     copied = {id(p) for _, into in pairs for p in into.parameters()}
     return [name for name, p in target.named_parameters() if name.startswith(("g_a.", "g_s.")) and id(p) not in copied]
 
 
-def _same_shapes(a: nn.Module, b: nn.Module) -> bool:
-    first, second = a.state_dict(), b.state_dict()
-    return first.keys() == second.keys() and all(first[k].shape == second[k].shape for k in first)
+def _transform_pairs(source: LearnedCodec, target: LearnedCodec) -> list[tuple[dict, nn.Module]]:
+    """(trained state, target module) for g_a and g_s: whole when they match, else plain layer by plain layer."""
+    pairs = []
+    for name in ("g_a", "g_s"):
+        trained, grown = getattr(source, name), getattr(target, name)
+        if type(source) is type(target) and _shapes(trained.state_dict()) == _shapes(grown.state_dict()):
+            pairs.append((trained.state_dict(), grown))
+            continue
+        plain = [m for m in trained if isinstance(m, PLAIN_LAYERS)]
+        into = [m for m in grown if isinstance(m, PLAIN_LAYERS)]
+        if len(plain) != len(into):
+            raise ValueError(f"{name} has {len(plain)} plain layers in the source and {len(into)} in the target")
+        pairs.extend((layer.state_dict(), layer_into) for layer, layer_into in zip(plain, into))
+    return pairs
+
+
+def _entropy_model_pairs(shared: dict[str, torch.Tensor], target: LearnedCodec) -> list[tuple[dict, nn.Module]]:
+    """(trained state, target module) for every module outside the transforms that holds weights directly."""
+    pairs = []
+    for name, module in target.named_modules():
+        if name.startswith(TRANSFORMS) or not name or name + "." in TRANSFORMS:
+            continue
+        own = dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
+        keys = [k for k in own if f"{name}.{k}" in shared]
+        if keys:
+            pairs.append(({k: shared[f"{name}.{k}"] for k in keys}, module))
+    return pairs
+
+
+def _shapes(state: dict[str, torch.Tensor]) -> dict[str, torch.Size]:
+    return {k: v.shape for k, v in state.items()}
+
+
+def _copy_or_widen(state: dict[str, torch.Tensor], into: nn.Module, **layout) -> None:
+    own = into.state_dict()
+    if _shapes(state) == {k: v.shape for k, v in own.items() if k in state}:
+        into.load_state_dict(state, strict=False)
+    else:
+        widen(state, into, **layout)
 
 
 @torch.no_grad()
-def widen(layer: nn.Module, into: nn.Module) -> None:
-    """Copy a trained layer into a wider one of the same kind so the old channels compute what they did.
+def widen(state: dict[str, torch.Tensor], into: nn.Module, in_groups: int = 1, out_groups: int = 1, zero_added_outputs: bool = False) -> None:
+    """Copy a trained layer's ``state`` into a wider layer of the same kind so its channels compute what they did.
 
-    A convolution's trained kernels fill the leading block; what reads the added input
-    channels is zero (so they change nothing yet), and the added output channels keep
-    their initialisation (so they carry signal, and their readers get gradients). A GDN's
-    added channels are normalised by themselves only. Raises ``ValueError`` if ``into``
-    is narrower or of another kind.
+    Channels come in ``in_groups`` / ``out_groups`` equal groups (a concatenation, or
+    scales then means), each growing at its end. The trained kernels fill each group's
+    leading block; what reads an added input channel is zero, so it changes nothing yet;
+    added outputs keep their initialisation, so they carry signal and their readers get
+    gradients, or are zero (``zero_added_outputs``: an added latent channel, or an entropy
+    parameter that must predict it as always 0). A GDN's added channels are normalised by
+    themselves only. Raises ``ValueError`` if ``into`` is narrower.
     """
-    if type(layer) is not type(into):
-        raise ValueError(f"cannot widen a {type(layer).__name__} into a {type(into).__name__}")
-    if isinstance(layer, GDN):
-        old, new = layer.beta.shape[0], into.beta.shape[0]
+    if isinstance(into, GDN):
+        old, new = state["beta"].shape[0], into.beta.shape[0]
         if new < old:
             raise ValueError("cannot narrow a GDN")
         gamma = torch.diag(torch.diagonal(into._gamma(into.gamma)))
-        gamma[:old, :old] = layer._gamma(layer.gamma)
+        gamma[:old, :old] = into._gamma(state["gamma"])
         into.gamma.copy_(into._gamma.init(gamma))
-        into.beta[:old] = layer.beta
+        into.beta[:old] = state["beta"]
         return
-    transposed = isinstance(layer, nn.ConvTranspose2d)
-    old_in, old_out = (layer.weight.shape[1], layer.weight.shape[0])[:: -1 if transposed else 1]
-    new_in, new_out = (into.weight.shape[1], into.weight.shape[0])[:: -1 if transposed else 1]
-    if new_in < old_in or new_out < old_out or layer.weight.shape[2:] != into.weight.shape[2:]:
-        raise ValueError(f"cannot widen {tuple(layer.weight.shape)} into {tuple(into.weight.shape)}")
-    weight = into.weight if not transposed else into.weight.transpose(0, 1)  # (out, in, k, k) view
-    trained = layer.weight if not transposed else layer.weight.transpose(0, 1)
-    weight[:, old_in:] = 0
-    weight[:old_out, :old_in] = trained
-    if layer.bias is not None:
-        into.bias[:old_out] = layer.bias
+    if not isinstance(into, (nn.Conv2d, nn.ConvTranspose2d)):
+        raise ValueError(f"cannot widen a {type(into).__name__}")
+    transposed = isinstance(into, nn.ConvTranspose2d)
+    weight = into.weight.transpose(0, 1) if transposed else into.weight  # (out, in, k, k) views
+    trained = state["weight"].transpose(0, 1) if transposed else state["weight"]
+    (out_new, in_new), (out_old, in_old) = weight.shape[:2], trained.shape[:2]
+    if out_new < out_old or in_new < in_old or weight.shape[2:] != trained.shape[2:] or out_old % out_groups or in_old % in_groups:
+        raise ValueError(f"cannot widen {tuple(state['weight'].shape)} into {tuple(into.weight.shape)}")
+    outs = _group_slices(out_old, out_new, out_groups)
+    ins = _group_slices(in_old, in_new, in_groups)
+    for *_, added_in in ins:
+        weight[:, added_in] = 0
+    for old_out, new_out, added_out in outs:
+        if zero_added_outputs:
+            weight[added_out] = 0
+            if into.bias is not None:
+                into.bias[added_out] = 0
+        for old_in, new_in, _ in ins:
+            weight[new_out, new_in] = trained[old_out, old_in]
+        if into.bias is not None:
+            into.bias[new_out] = state["bias"][old_out]
+
+
+def _group_slices(old: int, new: int, groups: int) -> list[tuple[slice, slice, slice]]:
+    """Per group: its trained channels in the old layer, where they go in the new one, and the group's added channels."""
+    size_old, size_new = old // groups, new // groups
+    return [
+        (slice(g * size_old, (g + 1) * size_old), slice(g * size_new, g * size_new + size_old), slice(g * size_new + size_old, (g + 1) * size_new))
+        for g in range(groups)
+    ]
 
 
 def ladder_gains(rows: torch.Tensor, lambdas: tuple[float, ...], new_lambdas: tuple[float, ...], single_slope: float = 0.5) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 import licodec
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
-from licodec.models import ARCHITECTURES, SHIPPED, TINY, create_model, load_model, load_weights, save_weights
+from licodec.models import ARCHITECTURES, SHIPPED, TINY, build_coding_tables, create_model, load_model, load_weights, save_weights
 from licodec.models.context import neighbour_classes
 from licodec.models.growth import grow_into, ladder_gains
 from licodec.models.registry import retired_table, retired_weights, weights_status
@@ -262,3 +262,22 @@ def test_a_wider_decoder_grows_from_a_trained_one_and_computes_what_it_did(archi
     assert second.weight.grad[8:].abs().sum() > 0  # what reads the added channels learns first
     with pytest.raises(ValueError):
         grow_into(wide, create_model("he2021-checkerboard", TINY))  # narrowing is refused
+
+
+def test_a_larger_latent_grows_from_a_trained_one_and_its_added_channels_cost_nothing():
+    """M 8 -> 12 (and a wider decoder): the same pixels, the added channels of y are 0, predicted as 0 at the smallest scale."""
+    narrow = loud_model("he2021-checkerboard")
+    wide = create_model("he2021-checkerboard", dataclasses.replace(TINY, latent_channels=12, decoder_widths=(12, 8, 8)))
+    grow_into(narrow, wide)
+    x = as_tensor(smooth_image(64, 64))
+    with torch.no_grad():
+        before, after = narrow.eval()(x, 0.5), wide.eval()(x, 0.5)
+        y = wide.encode_latent(x, 0.5)
+    assert torch.allclose(after["x_hat"], before["x_hat"], atol=1e-6)
+    assert torch.equal(y[:, 8:], torch.zeros_like(y[:, 8:]))
+    bits = [float(-torch.log2(out["likelihoods"]["y"]).sum()) for out in (before, after)]
+    assert bits[0] <= bits[1] < bits[0] + 1e-3 * y[:, 8:].numel()
+    build_coding_tables(wide)
+    assert torch.allclose(wide.decompress(wide.compress(x, 0.5), 0.5, 64, 64), narrow.decompress(narrow.compress(x, 0.5), 0.5, 64, 64), atol=1e-6)
+    with pytest.raises(ValueError, match="cannot grow its latent"):
+        grow_into(narrow, create_model("fu2023-asymmetric", dataclasses.replace(TINY, latent_channels=12)))
