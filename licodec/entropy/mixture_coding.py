@@ -11,8 +11,11 @@ same frequencies on any machine:
   grid and integer thresholds), shifted by ``round(mean_k - reference mean)`` symbols;
 - its weight is ``WEIGHTS[(max logit - logit_k) >> WEIGHT_STEP_BITS]``, a stored table of
   ``2**15 * exp(-d / 16)`` (components that weigh 0 are left out);
-- an element's frequencies are ``1 + sum_k weight_k * table_k(symbol)`` over the union
-  of the components' ranges, with one escape entry taking ``1 + sum_k weight_k * escape_k``.
+- an element's range is the union of the ranges of the components within 3 nats of the
+  heaviest (so a light, wide component does not make every row wide); its frequencies
+  are ``1 + sum_k weight_k * table_k(symbol)`` over that range, every component adding
+  what falls inside it, and one escape entry takes ``1 + sum_k weight_k * escape_k`` over
+  the spanning components.
 
 The sums stay below 2**35, integers that float64 holds exactly; constriction normalises
 them with the same IEEE operations everywhere (as for adaptive coding). The fractional
@@ -41,6 +44,9 @@ WEIGHT_LEVELS = 256
 """Entries of the weight table; differences beyond it weigh 0. Part of the format."""
 WEIGHT_ONE = 1 << 15
 """The weight of the reference component."""
+SPAN_STEPS = 48
+"""Components within 48 steps (3 nats) of the heaviest span an element's range; lighter ones add what falls inside it.
+Part of the format."""
 
 
 def tail_width(family: str, scale: float, tail_mass: float = TAIL_MASS) -> int:
@@ -74,6 +80,7 @@ class Components:
     rows: np.ndarray  # table row of each component
     shifts: np.ndarray  # its offset from the reference mean, in whole symbols
     weights: np.ndarray  # its integer weight (0: left out)
+    spans: np.ndarray  # whether its range is part of the element's (bool)
     reference_means: np.ndarray  # (P,) the reference component's mean, on the fixed grid
     ranges: SymbolRanges  # (P,) the union of the weighted components' ranges
 
@@ -127,10 +134,10 @@ class MixtureLatentTables:
         weights = np.where(steps < WEIGHT_LEVELS, self.weights[np.minimum(steps, WEIGHT_LEVELS - 1)], 0)
         low = self.table.offsets[rows] + shifts
         high = low + self.table.lengths[rows] - 1
-        active = weights > 0
-        start = np.where(active, low, np.iinfo(np.int64).max).min(axis=0)
-        end = np.where(active, high, np.iinfo(np.int64).min).max(axis=0)
-        return Components(rows, shifts, weights, reference_means, SymbolRanges(lengths=end - start + 1, offsets=start))
+        spans = steps < SPAN_STEPS
+        start = np.where(spans, low, np.iinfo(np.int64).max).min(axis=0)
+        end = np.where(spans, high, np.iinfo(np.int64).min).max(axis=0)
+        return Components(rows, shifts, weights, spans, reference_means, SymbolRanges(lengths=end - start + 1, offsets=start))
 
     def frequencies(self, parts: Components, positions: np.ndarray, width: int) -> np.ndarray:
         """Rows (len(positions), width) of integer frequencies (float64) for :class:`SymbolEncoder`'s ``rows``."""
@@ -140,24 +147,26 @@ class MixtureLatentTables:
         windows = self._windows(width)
         for k in range(parts.rows.shape[0]):
             rows, weights = parts.rows[k, positions], parts.weights[k, positions]
-            shift = self.table.offsets[rows] + parts.shifts[k, positions] - parts.ranges.offsets[positions]  # in [0, width - length]
-            shift = np.where(weights > 0, shift, 0)  # a component left out may lie outside the range
-            counts += windows[rows, width - shift] * weights[:, None].astype(np.float64)
-            escape += weights * self.table.frequencies[rows, self.table.lengths[rows]]
+            shift = self.table.offsets[rows] + parts.shifts[k, positions] - parts.ranges.offsets[positions]
+            meets = (shift >= -width) & (shift <= 2 * width)  # beyond, a light component misses the range entirely
+            weights = np.where(meets, weights, 0)
+            counts += windows[rows, 2 * width - np.where(meets, shift, 0)] * weights[:, None].astype(np.float64)
+            escape += np.where(parts.spans[k, positions], weights * self.table.frequencies[rows, self.table.lengths[rows]], 0)
         np.put_along_axis(counts, lengths[:, None], escape[:, None].astype(np.float64), 1)
         return counts
 
     def _windows(self, width: int) -> np.ndarray:
-        """(T, 2 width + 1, width) view: window ``width - c`` of row t is its table placed ``c`` entries in, zeros around.
+        """(T, 3 width + 1, width) view: window ``2 width - c`` of row t is its table placed ``c`` entries in (c may be
+        negative: a light component starting before the range), zeros around, cut to the width.
 
         One row copy per element and component instead of a gather per entry; built once per width class.
         """
         cached = self._window_cache.get(width)
         if cached is None:
-            padded = np.zeros((self.table.num_tables, 3 * width), dtype=np.int32)
+            padded = np.zeros((self.table.num_tables, 4 * width), dtype=np.int32)
             for t, length in enumerate(self.table.lengths):
-                if length < width:  # longer rows never meet a range of this width class
-                    padded[t, width : width + length] = self.table.frequencies[t, :length]
+                if length < width:  # a spanning row is shorter than its range's width class; longer light ones add nothing
+                    padded[t, 2 * width : 2 * width + length] = self.table.frequencies[t, :length]
             cached = self._window_cache[width] = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
         return cached
 
