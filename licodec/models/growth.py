@@ -50,8 +50,13 @@ def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
         raise ValueError("the entropy models of the source and the target differ")
     names = {id(m): n for n, m in target.named_modules()}
     pairs = _transform_pairs(source, target) + _entropy_model_pairs(shared, target)
-    for state, into in pairs:
-        _copy_or_widen(state, into, **layout.get(names[id(into)], {}))
+    built = {k: v.clone() for k, v in target.state_dict().items()}
+    try:
+        for state, into in pairs:
+            _copy_or_widen(state, into, **layout.get(names[id(into)], {}))
+    except ValueError:
+        target.load_state_dict(built)  # a refused growth leaves the target as it was built
+        raise
     with torch.no_grad():
         for table, slope in (("log_gain", 0.5), ("log_inverse_gain", -0.5)):
             rows = ladder_gains(getattr(source.gains, table), source.config.lambdas, target.config.lambdas, slope)

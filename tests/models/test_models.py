@@ -260,8 +260,11 @@ def test_a_wider_decoder_grows_from_a_trained_one_and_computes_what_it_did(archi
     wide.train()(x, 0.5)["x_hat"].square().mean().backward()
     second = next(m for m in wide.g_s if isinstance(m, torch.nn.ConvTranspose2d) and m.weight.shape[:2] == (12, 10))
     assert second.weight.grad[8:].abs().sum() > 0  # what reads the added channels learns first
+    narrower = create_model("he2021-checkerboard", TINY)
+    built = {k: v.clone() for k, v in narrower.state_dict().items()}
     with pytest.raises(ValueError):
-        grow_into(wide, create_model("he2021-checkerboard", TINY))  # narrowing is refused
+        grow_into(wide, narrower)  # narrowing is refused, and leaves the target as built
+    assert all(torch.equal(v, built[k]) for k, v in narrower.state_dict().items())
 
 
 def test_a_larger_latent_grows_from_a_trained_one_and_its_added_channels_cost_nothing():
