@@ -56,6 +56,13 @@ class FactorizedLatentTables:
         symbols = torch.from_numpy(coder.decode(decoder, _channel_indexes(shape)).astype(np.float64))
         return symbols * ONE + self._medians_fixed()
 
+    def to_arrays(self, name: str) -> dict[str, np.ndarray]:
+        return {**self.table.to_arrays(f"tables.{name}"), f"integers.{name}_medians": self.medians}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> FactorizedLatentTables:
+        return cls(CategoricalTables.from_arrays(arrays, f"tables.{name}"), np.asarray(arrays[f"integers.{name}_medians"], dtype=np.int64))
+
     def _medians_fixed(self) -> torch.Tensor:
         return torch.from_numpy(self.medians.astype(np.float64)).view(1, -1, 1, 1)
 
@@ -71,6 +78,13 @@ class GaussianLatentTables:
     def build(cls) -> GaussianLatentTables:
         """The tables of the scale grid, with integer thresholds (ceil on the fixed grid)."""
         return cls(build_gaussian_tables(), np.ceil(scale_thresholds() * ONE).astype(np.int64))
+
+    def to_arrays(self, name: str) -> dict[str, np.ndarray]:
+        return {**self.table.to_arrays(f"tables.{name}"), "integers.scale_thresholds": self.scale_thresholds}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> GaussianLatentTables:
+        return cls(CategoricalTables.from_arrays(arrays, f"tables.{name}"), np.asarray(arrays["integers.scale_thresholds"], dtype=np.int64))
 
     def scale_indexes(self, scales_fixed: torch.Tensor) -> np.ndarray:
         """Table index per element (int32): how many thresholds the integer scale reaches."""
@@ -97,38 +111,23 @@ class CodingTables:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays stored in a weights file (the names are part of the weights format)."""
-        if isinstance(self.y, MixtureLatentTables):
-            arrays = self.y.to_arrays("y")
-        else:
-            arrays = self.y.table.to_arrays("tables.y")
-        if isinstance(self.y, FactorizedLatentTables):
-            arrays["integers.y_medians"] = self.y.medians
-        elif isinstance(self.y, GaussianLatentTables):
-            arrays["integers.scale_thresholds"] = self.y.scale_thresholds
+        arrays = self.y.to_arrays("y")
         if self.z is not None:
-            arrays.update(self.z.table.to_arrays("tables.z"))
-            arrays["integers.z_medians"] = self.z.medians
+            arrays.update(self.z.to_arrays("z"))
         for name, network in self.networks.items():
             arrays.update(network.to_arrays(f"fixed.{name}"))
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> CodingTables:
-        def integers(name: str) -> np.ndarray:
-            return np.asarray(arrays[f"integers.{name}"], dtype=np.int64)
-
-        y_table = CategoricalTables.from_arrays(arrays, "tables.y")
+        kind: type[LatentTables] = GaussianLatentTables  # y's kind, told by the arrays only it stores
         if "integers.mixture_weights" in arrays:
-            y: LatentTables = MixtureLatentTables.from_arrays(arrays, "y")
+            kind = MixtureLatentTables
         elif "integers.y_medians" in arrays:
-            y = FactorizedLatentTables(y_table, integers("y_medians"))
-        else:
-            y = GaussianLatentTables(y_table, integers("scale_thresholds"))
-        z = None
-        if "integers.z_medians" in arrays:
-            z = FactorizedLatentTables(CategoricalTables.from_arrays(arrays, "tables.z"), integers("z_medians"))
+            kind = FactorizedLatentTables
+        z = FactorizedLatentTables.from_arrays(arrays, "z") if "integers.z_medians" in arrays else None
         names = {k.split(".")[1] for k in arrays if k.startswith("fixed.")}
-        return cls(y, z, {n: FixedPointNetwork.from_arrays(arrays, f"fixed.{n}") for n in sorted(names)})
+        return cls(kind.from_arrays(arrays, "y"), z, {n: FixedPointNetwork.from_arrays(arrays, f"fixed.{n}") for n in sorted(names)})
 
 
 def quantize_to_symbols(y: torch.Tensor, means_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

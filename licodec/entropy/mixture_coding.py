@@ -102,19 +102,19 @@ class MixtureLatentTables:
         thresholds = np.ceil(scale_thresholds() * ONE).astype(np.int64)
         return cls(CategoricalTables.from_pmfs(list(pmfs), list(offsets)), thresholds, weight_table(), tuple(families))
 
-    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+    def to_arrays(self, name: str) -> dict[str, np.ndarray]:
         return {
-            **self.table.to_arrays(f"tables.{prefix}"),
+            **self.table.to_arrays(f"tables.{name}"),
             "integers.scale_thresholds": self.scale_thresholds,
             "integers.mixture_weights": self.weights,
             "integers.mixture_families": np.array([FAMILIES.index(f) for f in self.families], dtype=np.int32),
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> MixtureLatentTables:
+    def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> MixtureLatentTables:
         families = tuple(FAMILIES[int(i)] for i in arrays["integers.mixture_families"])
         return cls(
-            CategoricalTables.from_arrays(arrays, f"tables.{prefix}"),
+            CategoricalTables.from_arrays(arrays, f"tables.{name}"),
             np.asarray(arrays["integers.scale_thresholds"], dtype=np.int64),
             np.asarray(arrays["integers.mixture_weights"], dtype=np.int64),
             families,

@@ -99,7 +99,7 @@ class CategoricalTables:
 
 @dataclass(frozen=True)
 class SymbolRanges:
-    """Only the ranges of a set of rows: symbol ``t`` of row ``t`` covers ``offsets[t] .. offsets[t] + lengths[t] - 1``,
+    """Only the ranges of a set of rows: row ``t`` covers the symbols ``offsets[t] .. offsets[t] + lengths[t] - 1``,
     entry ``lengths[t]`` escapes. For symbols coded under frequencies built per symbol (``rows`` of the coder)."""
 
     lengths: np.ndarray  # (T,) int64

@@ -99,8 +99,8 @@ def _shapes(state: dict[str, torch.Tensor]) -> dict[str, torch.Size]:
 
 
 def _copy_or_widen(state: dict[str, torch.Tensor], into: nn.Module, **layout) -> None:
-    own = into.state_dict()
-    if _shapes(state) == {k: v.shape for k, v in own.items() if k in state}:
+    own = _shapes(into.state_dict())
+    if _shapes(state) == {k: own.get(k) for k in state}:
         into.load_state_dict(state, strict=False)
     else:
         widen(state, into, **layout)

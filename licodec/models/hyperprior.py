@@ -10,6 +10,7 @@ from licodec.entropy.coding_tables import (
     CodingTables,
     FactorizedLatentTables,
     GaussianLatentTables,
+    LatentTables,
     quantize_to_symbols,
     symbols_to_fixed,
     to_float,
@@ -42,8 +43,11 @@ class HyperpriorCodec(LearnedCodec):
         return self._hyper_tables(h_s=self.h_s)
 
     def _hyper_tables(self, **networks: nn.Sequential) -> CodingTables:
-        y = GaussianLatentTables.build()
-        return CodingTables(y=y, z=FactorizedLatentTables.from_density(self.z_density), networks=compile_networks(**networks))
+        return CodingTables(y=self._build_y_tables(), z=FactorizedLatentTables.from_density(self.z_density), networks=compile_networks(**networks))
+
+    def _build_y_tables(self) -> LatentTables:
+        """y's tables: the Gaussian scale grid; a model with another density for y overrides this."""
+        return GaussianLatentTables.build()
 
     def _y_tables(self) -> GaussianLatentTables:
         return self._require_tables().y

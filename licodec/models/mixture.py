@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.coding_tables import CodingTables, FactorizedLatentTables, to_float
+from licodec.entropy.coding_tables import to_float
 from licodec.entropy.mixture import mixture_likelihood
 from licodec.entropy.mixture_coding import MixtureLatentTables
 from licodec.entropy.quantize import quantize_around, round_ste
-from licodec.models.base import compile_networks
 from licodec.models.config import CodecConfig
 from licodec.models.context import CheckerboardContext
 from licodec.models.transforms import entropy_parameters
@@ -68,9 +66,8 @@ class MixtureCheckerboard(CheckerboardContext):
         y_likelihoods = mixture_likelihood(y_noisy, logits, means, scales, self.FAMILIES)
         return {"x_hat": self.decode_latent(y_hat, rate_position), "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def build_tables(self) -> CodingTables:
-        networks = compile_networks(h_s=self.h_s, context=nn.Sequential(self.context), ep_anchor=self.ep_anchor, ep_nonanchor=self.ep_nonanchor)
-        return CodingTables(y=MixtureLatentTables.build(self.FAMILIES), z=FactorizedLatentTables.from_density(self.z_density), networks=networks)
+    def _build_y_tables(self) -> MixtureLatentTables:
+        return MixtureLatentTables.build(self.FAMILIES)
 
     def _mixture_tables(self) -> MixtureLatentTables:
         tables = self._require_tables().y
