@@ -30,7 +30,7 @@ from torch import nn
 from licodec.entropy.gaussian import gaussian_likelihood
 from licodec.entropy.quantize import round_ste
 from licodec.models import load_weights
-from licodec.nn import checkerboard_anchor_mask
+from licodec.nn.layers import checkerboard_anchor_mask
 from licodec.train.data import load_split, sample_batch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ For each image of :mod:`licodec.eval.synthetic` (coded with the default model),
 prints y's bytes under the model's tables split into zero and nonzero symbols, and
 the adaptive code length (:func:`licodec.entropy.adaptive.code_length_bits`, exact
 for the staged counts, no coding) of two context splits tried beside the shipped
-one (:data:`licodec.models.context.NEIGHBOUR_CLASSES`):
+one (:data:`licodec.coding.procedures.NEIGHBOUR_CLASSES`):
 
 - "activity": the non-anchor classes also split by how many anchors are nonzero
   at the 4 neighbouring positions summed over all channels, in buckets;
@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 import licodec
+from licodec.coding.procedures import NEIGHBOUR_CLASSES, checkerboard_anchor_mask
 from licodec.entropy import latent_coding
 from licodec.entropy.adaptive import code_length_bits
 from licodec.entropy.latent_coding import context_groups
 from licodec.entropy.table_offsets import symbol_bits
 from licodec.eval.synthetic import low_complexity_images
-from licodec.models.context import NEIGHBOUR_CLASSES, checkerboard_anchor_mask
 
 ACTIVITY_BUCKETS = ([1], [1, 8], [1, 4, 16], [1, 3, 10, 30])
 """Bucket edges of the summed neighbouring nonzero anchors (np.searchsorted, right)."""
@@ -63,7 +63,7 @@ def adaptive_bits(tables, parts) -> float:
 def activity_changes(image, chunks, tables, classes, shipped: float) -> list[float]:
     """Change of each :data:`ACTIVITY_BUCKETS` split of the non-anchor classes."""
     (anchors, anchor_indexes), (rest, rest_indexes) = chunks
-    anchor = checkerboard_anchor_mask(image.height // 16, image.width // 16).numpy()
+    anchor = checkerboard_anchor_mask(image.height // 16, image.width // 16)
     anchor_nonzero = np.zeros(anchor.shape, dtype=np.int64)
     anchor_nonzero[anchor] = (anchors[0] != 0).sum(0)
     padded = np.pad(anchor_nonzero, 1)

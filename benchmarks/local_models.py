@@ -126,7 +126,7 @@ def fixed_prior_bytes(image: Image.Image, quality: int, costs: np.ndarray, overh
     bits = np.where(inside, np.take_along_axis(costs, entries, 1), costs.max(1, keepdims=True) + 16)
     with torch.no_grad():
         x_hat = licodec.load_model().decode_latent(torch.round(y), position)
-    decoded = to_uint8(x_hat[0, :, : image.height, : image.width])
+    decoded = to_uint8(x_hat[0, :, : image.height, : image.width].numpy())
     return overhead_bytes + bits.sum() / 8, psnr(np.array(image.convert("RGB")), decoded)
 
 

@@ -36,7 +36,7 @@ from torch import nn
 from licodec.api import load_model
 from licodec.entropy.gaussian import gaussian_likelihood
 from licodec.entropy.mixture import mixture_likelihood
-from licodec.nn import checkerboard_anchor_mask
+from licodec.nn.layers import checkerboard_anchor_mask
 from licodec.train.data import load_split, sample_batch
 
 ROOT = Path(__file__).resolve().parent.parent

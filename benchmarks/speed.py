@@ -33,9 +33,9 @@ from PIL import Image
 import licodec
 from licodec.codecs import CODECS
 from licodec.entropy import coder
-from licodec.entropy.gaussian import build_gaussian_tables
+from licodec.entropy.tables import build_gaussian_tables
 from licodec.models import SHIPPED, CodecConfig, LearnedCodec, build_coding_tables, create_model
-from licodec.nn import deconv
+from licodec.nn.layers import deconv
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,31 +5,36 @@
     image -> prepare (8-bit RGB, alpha apart) -> tiles -> pad -> model.compress -> streams --+
     header (model, weights hash, quality, size, mode) ------------------------------------> LicFile.to_bytes
 
-    bytes -> LicFile.from_bytes (checksum, stream roles) -> model.decompress per tile -> crop -> finish (mode, alpha)
+    bytes -> LicFile.from_bytes (checksum, stream roles) -> decoder.decompress per tile -> crop -> finish (mode, alpha)
+
+Decoding imports no PyTorch: it runs :class:`licodec.decoder.Decoder` (numpy), or the PyTorch
+model when the process has already imported torch (its synthesis is faster there) or the
+file's architecture needs it. Compressing imports torch on first use.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from licodec.adapt.decoder_bias import decode_bias_updates, encode_bias_updates, fit_bias_updates
-from licodec.adapt.latent import optimize_latent
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
 from licodec.bitstream import FLAG_DECODER_UPDATES, FORMAT_VERSION, TILE_PX, Header, LicFile, tile_grid
+from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_updates
+from licodec.decoder import Decoder, NeedsTorchError, load_decoder
 from licodec.errors import ImageTooLargeError, LicodecError, TargetUnreachableError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
-from licodec.models import SHIPPED
-from licodec.models import load_model as _load_model
-from licodec.models.base import LearnedCodec
-from licodec.models.registry import retired_origin, retired_weights
+from licodec.models.catalog import SHIPPED, retired_origin, retired_weights
 from licodec.options import CompressOptions
+
+if TYPE_CHECKING:
+    import torch
+
+    from licodec.models.base import LearnedCodec
 
 Progress = Callable[[int, float], None]
 """``progress(step, cost)``, called at each step of latent optimisation."""
@@ -37,7 +42,9 @@ Progress = Callable[[int, float], None]
 
 def load_model(name: str | None = None) -> LearnedCodec:
     """A model ready to code: a shipped one by registry name (``None``: the default), or a ``.safetensors`` weights file."""
-    return _load_model(name)
+    from licodec.models.registry import load_model as load_torch_model  # the encoder's transforms are PyTorch modules
+
+    return load_torch_model(name)
 
 
 def compress(image, quality: float = 75, model: str | LearnedCodec | None = None, *, progress: Progress | None = None, **options) -> bytes:
@@ -97,6 +104,11 @@ def _compress_to_target(image: Image.Image, options: CompressOptions, codec: Lea
 
 def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCodec, progress: Progress | None = None) -> bytes:
     """One file at ``options.quality``: each tile through the model, then alpha, ROI cells and decoder updates."""
+    import torch
+
+    from licodec.adapt import decoder_bias
+    from licodec.adapt.latent import optimize_latent
+
     _check_quality(options.quality)
     prepared = prepare(image)
     height, width = prepared.rgb.shape[:2]
@@ -118,7 +130,7 @@ def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCod
         if options.adapt_decoder_steps > 0:
             y_hat = codec.decode_symbols(tile_streams, x.shape[-2], x.shape[-1], FORMAT_VERSION)
             coded_tiles.append((x, y_hat, position))
-    updates = fit_bias_updates(codec, coded_tiles, options.adapt_decoder_steps) if coded_tiles else None
+    updates = decoder_bias.fit_bias_updates(codec, coded_tiles, options.adapt_decoder_steps) if coded_tiles else None
     header = Header(
         model_name=codec.name,
         weights_hash=bytes.fromhex(codec.weights_hash),
@@ -173,13 +185,13 @@ def decompress(data: bytes, model: str | LearnedCodec | None = None, max_pixels:
     codec = _decoding_model(header, model)
     alpha = decode_alpha(lic.alpha, header.width_px, header.height_px) if lic.alpha is not None else None
     cells = decode_roi(lic.roi, header.width_px, header.height_px) if lic.roi is not None else None
-    updates = decode_bias_updates(codec, lic.decoder_updates) if lic.decoder_updates is not None else None
+    updates = decode_bias_updates(_bias_sizes(codec), lic.decoder_updates) if lic.decoder_updates is not None else None
     rgb = np.empty((header.height_px, header.width_px, 3), dtype=np.uint8)
     for (top, left, h, w), tile_streams in zip(tile_grid(header.height_px, header.width_px, header.tile_px), lic.tiles):
         ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
         position = _tile_position(codec, header.quality, header.roi_quality, cells, top, left, ph, pw)
         x_hat = codec.decompress(list(tile_streams), position, ph, pw, updates, header.format_version)
-        rgb[top : top + h, left : left + w] = to_uint8(x_hat[0, :, :h, :w])
+        rgb[top : top + h, left : left + w] = to_uint8(np.asarray(x_hat)[0, :, :h, :w])
     return finish(rgb, header.colour_mode, alpha)
 
 
@@ -193,7 +205,7 @@ def check_pixel_limit(header: Header, max_pixels: int | None) -> None:
         )
 
 
-def _decoding_model(header: Header, model: str | LearnedCodec | None) -> LearnedCodec:
+def _decoding_model(header: Header, model: str | LearnedCodec | None) -> LearnedCodec | Decoder:
     """The model to decode ``header``'s file with, refused unless its weights are the ones that wrote it.
 
     Other weights would decode to a wrong image, never an error, so a mismatch is an error that
@@ -205,7 +217,7 @@ def _decoding_model(header: Header, model: str | LearnedCodec | None) -> Learned
             f"file was written with model {header.model_name!r}, which licodec does not ship; "
             "decode it with the weights that wrote it (--model FILE.safetensors)"
         )
-    codec = model if isinstance(model, LearnedCodec) else load_model(model or header.model_name)
+    codec = model if model is not None and not isinstance(model, str) else _tile_decoder(model or header.model_name)
     if codec.weights_hash == written:
         return codec
     retired = retired_weights(written)
@@ -220,9 +232,32 @@ def _decoding_model(header: Header, model: str | LearnedCodec | None) -> Learned
     )
 
 
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] to (H, W, 3) uint8, rounding to nearest."""
-    return x.clamp(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).numpy()  # one temporary, not three
+def _tile_decoder(name: str) -> LearnedCodec | Decoder:
+    """What decodes files of model ``name``: the numpy decoder, or the PyTorch model where torch is imported already
+    (its synthesis runs faster) or the architecture needs it."""
+    if sys.modules.get("torch") is not None:
+        return load_model(name)
+    try:
+        return load_decoder(name)
+    except NeedsTorchError as exc:
+        try:
+            return load_model(name)
+        except ImportError:
+            raise LicodecError(f"{name}: {exc}; decoding it needs PyTorch (pip install torch)") from None
+
+
+def _bias_sizes(codec: LearnedCodec | Decoder) -> dict[str, int]:
+    if isinstance(codec, Decoder):
+        return codec.bias_sizes()
+    from licodec.adapt.decoder_bias import bias_sizes
+
+    return bias_sizes(codec)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """(3, H, W) float in [0, 1] to (H, W, 3) uint8, rounding to nearest (half to even)."""
+    scaled = np.clip(x, 0, 1) * np.float32(255)
+    return np.rint(scaled, out=scaled).astype(np.uint8).transpose(1, 2, 0)
 
 
 def _padded(size: int, multiple: int) -> int:
@@ -231,6 +266,8 @@ def _padded(size: int, multiple: int) -> int:
 
 def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Replicate-pad (N, C, H, W) up to multiples of ``multiple``: edges cost fewer bits than zeros."""
+    import torch.nn.functional as F
+
     h, w = x.shape[-2:]
     pad_h, pad_w = _padded(h, multiple) - h, _padded(w, multiple) - w
     if pad_h == 0 and pad_w == 0:

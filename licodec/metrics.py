@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from pytorch_msssim import ms_ssim as _ms_ssim
 
 MS_SSIM_MIN_SIDE = 161
 """pytorch-msssim's 5 scales and 11-px window need a side over (11 - 1) * 2**4 pixels."""
@@ -42,6 +40,9 @@ def ms_ssim(reference, decoded) -> float:
     a, b = _rgb(reference), _rgb(decoded)
     if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
         return math.nan
+    import torch  # pytorch-msssim computes it; bpp and PSNR need neither, and commands that only read files start faster
+    from pytorch_msssim import ms_ssim as _ms_ssim
+
     ta = torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).float()
     tb = torch.from_numpy(b).permute(2, 0, 1).unsqueeze(0).float()
     return float(_ms_ssim(ta, tb, data_range=255.0))

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+OPTIMIZE_STEPS = 100
+"""Steps of per-image latent optimisation when asked for without a number (``--optimize``)."""
+ADAPT_DECODER_STEPS = 40
+"""Steps of fitting decoder bias updates when asked for without a number (``--adapt-decoder``)."""
+
 
 @dataclass(frozen=True)
 class CompressOptions:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from licodec.errors import LicodecError, UnknownModelError
 
@@ -61,14 +61,13 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, s
     return weights_hash(path)
 
 
-def load_arrays(path: Path, what: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The arrays and metadata of a safetensors file; anything else is ``not a licodec {what} file``."""
+def load_arrays(path: Path, what: str, keep: Callable[[str], bool] | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The arrays (those whose names ``keep`` accepts, if given) and metadata of a safetensors file;
+    anything else is ``not a licodec {what} file``."""
     if not Path(path).is_file():
         raise LicodecError(f"{path}: no such file")
-    with foreign_file(path, what):
-        with safe_open(str(path), framework="numpy") as handle:
-            metadata = handle.metadata() or {}
-        return load_file(str(path)), metadata
+    with foreign_file(path, what), safe_open(str(path), framework="numpy") as handle:
+        return {name: handle.get_tensor(name) for name in handle.keys() if keep is None or keep(name)}, handle.metadata() or {}  # noqa: SIM118 (not a dict)
 
 
 def pack_12bit(values: np.ndarray) -> np.ndarray:

@@ -10,43 +10,33 @@ model's lambda (Rozendaal et al. 2021 and Lam et al. 2020 adapt decoders this wa
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from licodec.errors import CorruptBitstreamError
+from licodec.coding.decoder_updates import BIAS_LIMIT, BIAS_STEP, encode_bias_updates
+from licodec.coding.decoder_updates import to_updates as _to_updates
 from licodec.models.base import LearnedCodec
+from licodec.options import ADAPT_DECODER_STEPS
 
-BIAS_STEP = 2.0**-8
-"""Quantisation step of a bias update. Part of the format."""
-BIAS_LIMIT = 127
-DEFAULT_STEPS = 40
 LEARNING_RATE = 2e-3
 
 
-def bias_names(model: LearnedCodec) -> list[str]:
-    """The g_s parameters that updates may touch, in a fixed order (part of the format)."""
-    return [name for name, p in model.g_s.named_parameters() if name.endswith(".bias") and p.dim() == 1]
+def bias_sizes(model: LearnedCodec) -> dict[str, int]:
+    """The g_s biases that updates may touch, with their lengths, in a fixed order (part of the format)."""
+    return {name: p.numel() for name, p in model.g_s.named_parameters() if name.endswith(".bias") and p.dim() == 1}
 
 
 def to_updates(model: LearnedCodec, quantised: np.ndarray) -> dict[str, torch.Tensor]:
     """int8 vector -> {bias name: delta tensor} for :meth:`LearnedCodec.decode_latent`."""
-    updates, offset = {}, 0
-    parameters = dict(model.g_s.named_parameters())
-    for name in bias_names(model):
-        size = parameters[name].numel()
-        updates[name] = torch.from_numpy(quantised[offset : offset + size].astype(np.float32) * BIAS_STEP)
-        offset += size
-    return updates
+    return {name: torch.from_numpy(delta) for name, delta in _to_updates(bias_sizes(model), quantised).items()}
 
 
-def fit_bias_updates(model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.Tensor, object]], steps: int = DEFAULT_STEPS) -> np.ndarray | None:
+def fit_bias_updates(
+    model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.Tensor, object]], steps: int = ADAPT_DECODER_STEPS
+) -> np.ndarray | None:
     """Quantised updates (int8) for ``tiles`` of (x, y_hat, rate position), or None if they do not pay."""
-    names = bias_names(model)
-    parameters = dict(model.g_s.named_parameters())
-    sizes = [parameters[n].numel() for n in names]
+    names, sizes = list(bias_sizes(model)), list(bias_sizes(model).values())
     delta = torch.zeros(sum(sizes), requires_grad=True)
     optimizer = torch.optim.Adam([delta], lr=LEARNING_RATE)
 
@@ -71,18 +61,3 @@ def fit_bias_updates(model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.
     if lam * 255.0**2 * saved / 3.0 <= cost_bits:
         return None
     return quantised
-
-
-def encode_bias_updates(quantised: np.ndarray) -> bytes:
-    return zlib.compress(quantised.astype(np.int8).tobytes(), 9)
-
-
-def decode_bias_updates(model: LearnedCodec, data: bytes) -> dict[str, torch.Tensor]:
-    expected = sum(dict(model.g_s.named_parameters())[n].numel() for n in bias_names(model))
-    try:
-        raw = zlib.decompress(data)
-    except zlib.error:
-        raise CorruptBitstreamError("decoder-update stream is damaged") from None
-    if len(raw) != expected:
-        raise CorruptBitstreamError("decoder-update stream does not fit this model")
-    return to_updates(model, np.frombuffer(raw, dtype=np.int8))

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from licodec.entropy.quantize import annealed_rounding
 from licodec.models.base import LearnedCodec
+from licodec.options import OPTIMIZE_STEPS
 
-DEFAULT_STEPS = 100
 LEARNING_RATE = 5e-3
 TEMPERATURES = (0.5, 0.2)  # first and last step's, geometric in between
 
@@ -63,7 +63,7 @@ def optimize_latent(
     model: LearnedCodec,
     x: torch.Tensor,
     rate_position,
-    steps: int = DEFAULT_STEPS,
+    steps: int = OPTIMIZE_STEPS,
     learning_rate: float = LEARNING_RATE,
     on_step: Callable[[int, float], None] | None = None,
 ) -> torch.Tensor:

@@ -13,7 +13,6 @@ import contextlib
 import zlib
 
 import numpy as np
-import torch
 from PIL import ImageOps
 
 from licodec.errors import CorruptBitstreamError, InvalidImageError
@@ -53,9 +52,9 @@ def decode_roi(data: bytes, width: int, height: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: cells_h * cells_w].reshape(cells_h, cells_w).astype(bool)
 
 
-def tile_rate_map(cells: np.ndarray, background: float, region: float, top: int, left: int, padded_h: int, padded_w: int) -> torch.Tensor:
+def tile_rate_map(cells: np.ndarray, background: float, region: float, top: int, left: int, padded_h: int, padded_w: int) -> np.ndarray:
     """Rate map (1, 1, padded_h/16, padded_w/16) of one tile; padding repeats the edge cells."""
     rows, cols = padded_h // CELL_PX, padded_w // CELL_PX
     block = cells[top // CELL_PX : top // CELL_PX + rows, left // CELL_PX : left // CELL_PX + cols]
     block = np.pad(block, ((0, rows - block.shape[0]), (0, cols - block.shape[1])), mode="edge")
-    return torch.from_numpy(np.where(block, region, background).astype(np.float32))[None, None]
+    return np.where(block, region, background).astype(np.float32)[None, None]

@@ -10,19 +10,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tqdm import tqdm
-
 from licodec.api import Progress, compress_with, decompress, load_model
 from licodec.bitstream import LicFile, read_header
 from licodec.cli.args import file_command, non_negative_int, positive_float, positive_int, quality_value
 from licodec.cli.files import image_bytes, image_format_for, input_and_output, input_name, open_input, read_input, report, write_output
 from licodec.errors import LicodecError, TargetUnreachableError
-from licodec.eval.codecs import ADAPTATIONS
 from licodec.jpeg_tools import installed_jpeg_tools
 from licodec.metrics import bits_per_pixel
-from licodec.models import ARCHITECTURES, DEFAULT_MODEL, SHIPPED
-from licodec.models.registry import weights_status
-from licodec.options import CompressOptions
+from licodec.models.catalog import ARCHITECTURE_NAMES, DEFAULT_MODEL, SHIPPED, weights_status
+from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, CompressOptions
 from licodec.storage import weights_hash
 
 
@@ -34,12 +30,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rate.add_argument("--target-bpp", type=positive_float, metavar="BPP", help="best quality at or below BPP bits per pixel")
     p.add_argument("--model", help="model name (see 'licodec models') or a .safetensors weights file")
     p.add_argument(
-        "--optimize", type=non_negative_int, nargs="?", const=ADAPTATIONS["optimize"], default=0, metavar="STEPS",
-        help=f"optimise the latent for this image first (default {ADAPTATIONS['optimize']} steps when given): slower, smaller files",
+        "--optimize", type=non_negative_int, nargs="?", const=OPTIMIZE_STEPS, default=0, metavar="STEPS",
+        help=f"optimise the latent for this image first (default {OPTIMIZE_STEPS} steps when given): slower, smaller files",
     )  # fmt: skip
     p.add_argument(
-        "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPTATIONS["adapt-decoder"], default=0, metavar="STEPS",
-        help=f"fit per-image decoder bias updates and send them when they pay (default {ADAPTATIONS['adapt-decoder']} steps when given)",
+        "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPT_DECODER_STEPS, default=0, metavar="STEPS",
+        help=f"fit per-image decoder bias updates and send them when they pay (default {ADAPT_DECODER_STEPS} steps when given)",
     )  # fmt: skip
     p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
     p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")
@@ -127,6 +123,8 @@ def optimization_progress(steps: int) -> Iterator[Progress | None]:
     if steps <= 0:
         yield None
         return
+    from tqdm import tqdm
+
     with tqdm(desc="optimising latent", unit="step", leave=False, file=sys.stderr) as bar:
         yield lambda step, cost: (bar.update(1), bar.set_postfix(cost=f"{cost:.4f}"))
 
@@ -184,13 +182,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     ]
     tools = installed_jpeg_tools()
     if args.json:
-        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURES), "jpeg_tools": tools}, indent=2))
+        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURE_NAMES), "jpeg_tools": tools}, indent=2))
     else:
         for row in rows:
             flags = " (default)" if row["default"] else ""
             flags += f" [weights {row['weights_hash']}]" if row["installed"] else " [weights missing]"
             print(f"{row['name']}{flags}: {row['description']}")
-        print(f"architectures (trainable with 'licodec train model --architecture'): {', '.join(ARCHITECTURES)}")
+        print(f"architectures (trainable with 'licodec train model --architecture'): {', '.join(ARCHITECTURE_NAMES)}")
         for tool in tools:
             print(f"{tool['name']}: {tool['kind']} (licodec jpeg {tool['option']})")
     return 0

@@ -1,4 +1,7 @@
-"""``licodec eval | compare``: measure codecs on a folder, or one decoded image against its original."""
+"""``licodec eval | compare``: measure codecs on a folder, or one decoded image against its original.
+
+The evaluation machinery (every codec, PyTorch, matplotlib) is imported when ``eval`` runs, not when the parser is built.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from licodec.api import decompress
 from licodec.cli.args import positive_int, quality_list
 from licodec.cli.files import read_input
 from licodec.errors import CodecUnavailableError, LicodecError
-from licodec.eval.codecs import resolve
-from licodec.eval.report import load_reference, write_report
-from licodec.eval.runner import evaluate
 from licodec.image import open_image
 from licodec.image_folders import list_images
 from licodec.metrics import MS_SSIM_MIN_SIDE, bits_per_pixel, ms_ssim, psnr
@@ -37,6 +37,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def available_codecs(names: list[str]) -> list[str]:
     """``names`` without the codecs this machine lacks (each warned about); a misspelt name is an error."""
+    from licodec.eval.codecs import resolve
+
     available = []
     for name in names:
         try:
@@ -50,6 +52,9 @@ def available_codecs(names: list[str]) -> list[str]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from licodec.eval.report import load_reference, write_report
+    from licodec.eval.runner import evaluate
+
     folder = Path(args.folder)
     if not folder.is_dir():
         raise LicodecError(f"{folder} is not a folder")

@@ -1,4 +1,7 @@
-"""``licodec jpeg | webp | avif | postfilter``: standard files, made better by the learned JPEG tools."""
+"""``licodec jpeg | webp | avif | postfilter``: standard files, made better by the learned JPEG tools.
+
+The learned filters (PyTorch networks) are imported when a command uses them, not when the parser is built.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,6 @@ from licodec.cli.files import image_bytes, image_format_for, input_and_output, i
 from licodec.codecs import CODECS, jpeg
 from licodec.errors import LicodecError
 from licodec.image import prepare
-from licodec.jpeg_tools.postfilter import jpeg_with_signal, load_bank, postfilter_decode
-from licodec.jpeg_tools.prefilter import load_prefilter
 from licodec.jpeg_tools.qtables import load_table_set
 from licodec.metrics import bits_per_pixel
 
@@ -85,9 +86,13 @@ def cmd_standard(args: argparse.Namespace) -> int:
     else:
         encode, notes = lambda image, comment: codec.encode(image, args.quality), []
     if args.prefilter is not None:
+        from licodec.jpeg_tools.prefilter import load_prefilter
+
         image = load_prefilter(args.prefilter or None).apply_for(image, lambda im: encode(im, None))
         notes.insert(0, "pre-filtered")
     if getattr(args, "postfilter", None) is not None:
+        from licodec.jpeg_tools.postfilter import jpeg_with_signal, load_bank
+
         name, bank = load_bank(args.postfilter or None)
         data = jpeg_with_signal(image, encode, name, bank)
         notes.append(f"post-filter choices for {name} in the comment")
@@ -102,6 +107,8 @@ def cmd_standard(args: argparse.Namespace) -> int:
 
 
 def cmd_postfilter(args: argparse.Namespace) -> int:
+    from licodec.jpeg_tools.postfilter import load_bank, postfilter_decode
+
     raw, output = input_and_output(args, ".png")
     format = image_format_for(output)
     name, bank = load_bank(args.filters)

@@ -1,4 +1,7 @@
-"""``licodec train model | tables | prefilter | postfilter`` and ``licodec export``: making the shipped weights."""
+"""``licodec train model | tables | prefilter | postfilter`` and ``licodec export``: making the shipped weights.
+
+The training machinery (PyTorch) is imported when a command runs, not when the parser is built.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import argparse
 import pickle
 import sys
 from pathlib import Path
-
-import torch
 
 from licodec.cli.args import (
     crop_side,
@@ -25,8 +26,6 @@ from licodec.cli.files import fresh_output
 from licodec.errors import LicodecError
 from licodec.jpeg_tools.qtables import ANCHOR_QUALITIES, METRICS, save_table_set
 from licodec.models.config import LADDERS, SHIPPED_CONFIG, CodecConfig
-from licodec.train import jpeg_tables, postfilter, prefilter
-from licodec.train.loop import MS_SSIM_MIN_CROP, Lineage, Trainer, TrainSettings, bfloat16_is_fast, export_checkpoint
 
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 """Where ``licodec train model --run NAME`` keeps its checkpoints."""
@@ -139,6 +138,8 @@ def run_directory(args: argparse.Namespace) -> Path:
 
 
 def cmd_train_model(args: argparse.Namespace) -> int:
+    from licodec.train.loop import MS_SSIM_MIN_CROP, Trainer, TrainSettings, bfloat16_is_fast
+
     if args.mixed_precision and args.device == "cpu" and not bfloat16_is_fast():
         print("licodec: warning: this CPU has no native bfloat16 (no AVX-512): --mixed-precision will be far slower than float32", file=sys.stderr)
     config = CodecConfig(
@@ -178,6 +179,8 @@ def cmd_train_model(args: argparse.Namespace) -> int:
 
 
 def cmd_train_tables(args: argparse.Namespace) -> int:
+    from licodec.train import jpeg_tables
+
     output = fresh_output(args.output, args.force)
     partial = output.with_name(f"{output.stem}.partial.json")  # each anchor is saved here as it is learned
     training = {"data": list(args.data), "crops": args.crops, "crop": args.crop, "seed": args.seed, "passes": args.passes}
@@ -198,6 +201,10 @@ def cmd_train_tables(args: argparse.Namespace) -> int:
 
 def cmd_train_filter(args: argparse.Namespace) -> int:
     """train prefilter and train postfilter: the same arguments, each its own trainer."""
+    import torch
+
+    from licodec.train import postfilter, prefilter
+
     if args.trainer == "prefilter":
         settings = prefilter.PreFilterTraining(tables=args.tables, init=args.init, **_filter_settings(args))
         train = prefilter.train_prefilter
@@ -221,6 +228,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     A run started with ``--init-weights`` recorded the training behind those weights;
     ``--prior-*`` overrides it, for runs whose starting weights did not carry their lineage.
     """
+    from licodec.train.loop import Lineage, export_checkpoint
+
     if (args.prior_steps is None) != (args.prior_cpu_hours is None):
         raise LicodecError("give --prior-steps and --prior-cpu-hours together")
     if not args.checkpoint.is_file():

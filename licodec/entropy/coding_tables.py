@@ -4,9 +4,9 @@ Built once (:func:`licodec.models.build_coding_tables`, float64 on the CPU), sto
 beside the weights and loaded unchanged by encoder and decoder, so that no float
 computation on either machine can change a probability.
 
-Coded latents live on the fixed-point grid of :mod:`licodec.nn.fixed_point`
+Coded latents live on the fixed-point grid of :mod:`licodec.nn.integer_network`
 (``ONE`` = 1.0): a mean or median is an integer there, so ``round(y - mean)`` and
-``symbol + mean`` come out the same on every machine.
+``symbol + mean`` come out the same on every machine. numpy only: decoders run it without PyTorch.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.factorized import FactorizedDensity
-from licodec.entropy.gaussian import build_gaussian_tables, scale_thresholds
 from licodec.entropy.latent_coding import encode_latent, read_mode
 from licodec.entropy.mixture_coding import MixtureLatentTables
-from licodec.entropy.tables import CategoricalTables
-from licodec.nn.fixed_point import ACT_FRAC_BITS, ACT_LIMIT, FixedPointNetwork, from_fixed
+from licodec.entropy.tables import CategoricalTables, build_gaussian_tables, scale_thresholds
+from licodec.nn.integer_network import ACT_FRAC_BITS, ACT_LIMIT, FixedPointNetwork
 
 ONE = float(1 << ACT_FRAC_BITS)
 """1.0 on the fixed-point grid."""
@@ -36,24 +33,19 @@ class FactorizedLatentTables:
     table: CategoricalTables  # one row per channel
     medians: np.ndarray  # (C,) int64 on the fixed-point grid: the exact offsets both sides use
 
-    @classmethod
-    def from_density(cls, density: FactorizedDensity) -> FactorizedLatentTables:
-        medians = np.round(density.medians.double().numpy() * ONE).astype(np.int64)
-        return cls(density.build_tables(medians / ONE), medians)
-
-    def encode(self, latent: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> torch.Tensor:
+    def encode(self, latent: np.ndarray, encoder: SymbolEncoder, local_models: bool) -> np.ndarray:
         """Code ``latent`` (1, C, h, w) around the medians in the cheapest mode (or plainly, without
         ``local_models``); returns its coded value on the fixed-point grid (float64)."""
         medians = self._medians_fixed()
-        symbols = torch.round(latent.double() - medians / ONE)
-        chunks = [(symbols.numpy().astype(np.int64), _channel_indexes(latent.shape))]
+        symbols = np.round(np.asarray(latent, dtype=np.float64) - medians / ONE)
+        chunks = [(symbols.astype(np.int64), _channel_indexes(latent.shape))]
         encode_latent(encoder, chunks, self.table, offsets=False, local_models=local_models)
         return symbols * ONE + medians
 
-    def decode(self, shape: tuple[int, int, int, int], decoder: SymbolDecoder, format_version: int) -> torch.Tensor:
+    def decode(self, shape: tuple[int, int, int, int], decoder: SymbolDecoder, format_version: int) -> np.ndarray:
         """Inverse of :meth:`encode` for a latent of ``shape``, read in the syntax of ``format_version``."""
         coder = read_mode(decoder, self.table, shape[1], offsets=False, format_version=format_version)
-        symbols = torch.from_numpy(coder.decode(decoder, _channel_indexes(shape)).astype(np.float64))
+        symbols = coder.decode(decoder, _channel_indexes(shape)).astype(np.float64)
         return symbols * ONE + self._medians_fixed()
 
     def to_arrays(self, name: str) -> dict[str, np.ndarray]:
@@ -63,8 +55,8 @@ class FactorizedLatentTables:
     def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> FactorizedLatentTables:
         return cls(CategoricalTables.from_arrays(arrays, f"tables.{name}"), np.asarray(arrays[f"integers.{name}_medians"], dtype=np.int64))
 
-    def _medians_fixed(self) -> torch.Tensor:
-        return torch.from_numpy(self.medians.astype(np.float64)).view(1, -1, 1, 1)
+    def _medians_fixed(self) -> np.ndarray:
+        return self.medians.astype(np.float64).reshape(1, -1, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,9 +78,9 @@ class GaussianLatentTables:
     def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> GaussianLatentTables:
         return cls(CategoricalTables.from_arrays(arrays, f"tables.{name}"), np.asarray(arrays["integers.scale_thresholds"], dtype=np.int64))
 
-    def scale_indexes(self, scales_fixed: torch.Tensor) -> np.ndarray:
+    def scale_indexes(self, scales_fixed: np.ndarray) -> np.ndarray:
         """Table index per element (int32): how many thresholds the integer scale reaches."""
-        return np.searchsorted(self.scale_thresholds, scales_fixed.numpy().astype(np.int64), side="right").astype(np.int32)
+        return np.searchsorted(self.scale_thresholds, scales_fixed.astype(np.int64), side="right").astype(np.int32)
 
 
 LatentTables = FactorizedLatentTables | GaussianLatentTables | MixtureLatentTables
@@ -130,25 +122,25 @@ class CodingTables:
         return cls(kind.from_arrays(arrays, "y"), z, {n: FixedPointNetwork.from_arrays(arrays, f"fixed.{n}") for n in sorted(names)})
 
 
-def quantize_to_symbols(y: torch.Tensor, means_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symbols round(y - mean) and y_hat = symbol + mean on the fixed grid (both float64)."""
-    symbols = torch.round(y.double() - means_fixed / ONE)
-    return symbols, symbols * ONE + means_fixed
+def quantize_to_symbols(y: np.ndarray, means_fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symbols round(y - mean) (int64) and y_hat = symbol + mean on the fixed grid (float64)."""
+    symbols = np.round(np.asarray(y, dtype=np.float64) - means_fixed / ONE)
+    return symbols.astype(np.int64), symbols * ONE + means_fixed
 
 
-def symbols_to_fixed(symbols: np.ndarray, means_fixed: torch.Tensor) -> torch.Tensor:
+def symbols_to_fixed(symbols: np.ndarray, means_fixed: np.ndarray) -> np.ndarray:
     """Decoder side of :func:`quantize_to_symbols`: y_hat = symbol + mean on the fixed grid."""
-    return torch.from_numpy(symbols.astype(np.float64)) * ONE + means_fixed
+    return symbols.astype(np.float64) * ONE + means_fixed
 
 
-def context_input(y_hat_fixed: torch.Tensor) -> torch.Tensor:
+def context_input(y_hat_fixed: np.ndarray) -> np.ndarray:
     """y_hat as input to an integer context network: clamped to the activation range."""
-    return torch.clamp(y_hat_fixed, -ACT_LIMIT, ACT_LIMIT)
+    return np.clip(y_hat_fixed, -ACT_LIMIT, ACT_LIMIT)
 
 
-def to_float(y_hat_fixed: torch.Tensor) -> torch.Tensor:
-    """A decoded latent off the fixed grid, for the synthesis transform."""
-    return from_fixed(y_hat_fixed)
+def to_float(y_hat_fixed: np.ndarray) -> np.ndarray:
+    """A decoded latent off the fixed grid (float32), for the synthesis transform."""
+    return (y_hat_fixed * (1.0 / ONE)).astype(np.float32)
 
 
 def _channel_indexes(shape) -> np.ndarray:

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from licodec.entropy.coding_tables import ONE, FactorizedLatentTables
 from licodec.entropy.quantize import quantize_around
 from licodec.entropy.tables import TAIL_MASS, CategoricalTables
 
@@ -81,6 +82,11 @@ class FactorizedDensity(nn.Module):
         return torch.abs(logits - self.target).sum()
 
     @torch.no_grad()
+    def coding_tables(self) -> FactorizedLatentTables:
+        """The integer tables a coder uses for this density, around its medians rounded onto the fixed-point grid."""
+        medians = np.round(self.medians.double().numpy() * ONE).astype(np.int64)
+        return FactorizedLatentTables(self.build_tables(medians / ONE), medians)
+
     def build_tables(self, medians: np.ndarray) -> CategoricalTables:
         """Integer tables of symbol = round(x - median), one per channel, in float64.
 

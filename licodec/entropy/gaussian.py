@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from licodec.entropy.quantize import lower_bound, quantize_around
-from licodec.entropy.tables import CategoricalTables, gaussian_pmf, gaussian_scale_table
+from licodec.entropy.tables import SCALE_MIN
 
 LIKELIHOOD_BOUND = 1e-9
-SCALE_MIN = 0.11
-SCALE_MAX = 256.0
-SCALE_LEVELS = 64
-"""The scale grid of the indexed tables (CompressAI's constants). Part of the format."""
 
 
 def gaussian_likelihood(x: torch.Tensor, scales: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
@@ -38,19 +33,3 @@ class GaussianConditional(nn.Module):
             means = torch.zeros_like(y)
         y_noisy, y_hat = quantize_around(y, means, self.training)
         return y_hat, gaussian_likelihood(y_noisy, scales, means)
-
-
-def scale_table() -> np.ndarray:
-    return gaussian_scale_table(SCALE_MIN, SCALE_MAX, SCALE_LEVELS)
-
-
-def scale_thresholds() -> np.ndarray:
-    """Geometric midpoints between neighbouring table scales: scale >= t[k-1] selects table k."""
-    table = scale_table()
-    return np.sqrt(table[:-1] * table[1:])
-
-
-def build_gaussian_tables() -> CategoricalTables:
-    """One integer table per scale of the grid, for symbol = round(y - mean)."""
-    pmfs, offsets = zip(*(gaussian_pmf(float(s)) for s in scale_table()))
-    return CategoricalTables.from_pmfs(list(pmfs), list(offsets))

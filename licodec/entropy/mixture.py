@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import torch
 
-from licodec.entropy.gaussian import LIKELIHOOD_BOUND, SCALE_MIN
+from licodec.entropy.gaussian import LIKELIHOOD_BOUND
+from licodec.entropy.mixture_coding import FAMILIES
 from licodec.entropy.quantize import lower_bound
-
-FAMILIES = ("gaussian", "laplacian", "logistic")
-"""The component families, by the names a mixture's ``families`` tuple uses."""
+from licodec.entropy.tables import SCALE_MIN
 
 
 def _cdf(family: str, t: torch.Tensor) -> torch.Tensor:

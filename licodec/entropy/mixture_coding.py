@@ -1,6 +1,6 @@
 """Exact coding of a latent under a mixture density: integer tables per family and scale, mixed in integers.
 
-The mixture's parameters come out of integer networks (:mod:`licodec.nn.fixed_point`) as
+The mixture's parameters come out of integer networks (:mod:`licodec.nn.integer_network`) as
 integers on the fixed-point grid: per element and component a weight logit, a mean and a
 scale. Everything after that is integer arithmetic, so encoder and decoder build the
 same frequencies on any machine:
@@ -29,15 +29,14 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.gaussian import scale_table, scale_thresholds
-from licodec.entropy.mixture import FAMILIES, bin_probability
-from licodec.entropy.tables import TAIL_MASS, CategoricalTables, SymbolRanges, standard_normal_quantile
-from licodec.nn.fixed_point import ACT_FRAC_BITS
+from licodec.entropy.tables import TAIL_MASS, CategoricalTables, SymbolRanges, gaussian_scale_table, scale_thresholds, standard_normal_quantile
+from licodec.nn.integer_network import ACT_FRAC_BITS
 
 ONE = 1 << ACT_FRAC_BITS
+FAMILIES = ("gaussian", "laplacian", "logistic")
+"""The component families a mixture may use; a weights file names them by their index here. Part of the format."""
 WEIGHT_STEP_BITS = 6
 """Logit differences are looked up in steps of 2**6 on the fixed grid: 1/16 nat. Part of the format."""
 WEIGHT_LEVELS = 256
@@ -61,11 +60,25 @@ def tail_width(family: str, scale: float, tail_mass: float = TAIL_MASS) -> int:
 
 
 def family_pmf(family: str, scale: float) -> tuple[np.ndarray, int]:
-    """pmf of round(X) over [-r, r] for X of ``family`` centred at 0 (float64); returns (pmf, -r)."""
+    """pmf of round(X) over [-r, r] for X of ``family`` centred at 0 (float64); returns (pmf, -r).
+
+    The bins are folded onto the lower tail, as the training densities' (:mod:`licodec.entropy.mixture`) are.
+    """
     r = tail_width(family, scale)
-    values = torch.arange(-r, r + 1, dtype=torch.float64)
-    pmf = bin_probability(family, values, torch.zeros(()), torch.tensor(scale, dtype=torch.float64))
-    return pmf.numpy(), -r
+    distance = np.abs(np.arange(-r, r + 1, dtype=np.float64))
+    return _lower_cdf(family, (0.5 - distance) / scale) - _lower_cdf(family, (-0.5 - distance) / scale), -r
+
+
+def _lower_cdf(family: str, t: np.ndarray) -> np.ndarray:
+    """The standard CDF of ``family`` at ``t``, in forms that keep relative precision for t < 0."""
+    if family == "gaussian":
+        return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in t])
+    if family == "laplacian":
+        half_tail = 0.5 * np.exp(-np.abs(t))
+        return np.where(t <= 0, half_tail, 1 - half_tail)
+    if family == "logistic":
+        return 1.0 / (1.0 + np.exp(-t))
+    raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 
 
 def weight_table() -> np.ndarray:
@@ -98,7 +111,7 @@ class MixtureLatentTables:
     @classmethod
     def build(cls, families: tuple[str, ...]) -> MixtureLatentTables:
         present = [f for f in FAMILIES if f in families]
-        pmfs, offsets = zip(*(family_pmf(f, float(s)) for f in present for s in scale_table()))
+        pmfs, offsets = zip(*(family_pmf(f, float(s)) for f in present for s in gaussian_scale_table()))
         thresholds = np.ceil(scale_thresholds() * ONE).astype(np.int64)
         return cls(CategoricalTables.from_pmfs(list(pmfs), list(offsets)), thresholds, weight_table(), tuple(families))
 
@@ -170,17 +183,17 @@ class MixtureLatentTables:
             cached = self._window_cache[width] = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
         return cached
 
-    def encode(self, encoder: SymbolEncoder, y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-        """Code the P elements of ``y`` (float, (P,)) under their mixtures ((K, P) integers, float64);
+    def encode(self, encoder: SymbolEncoder, y: np.ndarray, logits: np.ndarray, means: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Code the P elements of ``y`` (float, (P,)) under their mixtures ((K, P) integers);
         returns their coded values on the fixed grid (float64, (P,))."""
-        parts = self.components(logits.numpy(), means.numpy(), scales.numpy())
-        symbols = np.round(y.double().numpy() - parts.reference_means / ONE).astype(np.int64)
+        parts = self.components(logits, means, scales)
+        symbols = np.round(np.asarray(y, dtype=np.float64) - parts.reference_means / ONE).astype(np.int64)
         encoder.encode(symbols, np.arange(len(symbols)), parts.ranges, rows=lambda positions, width: self.frequencies(parts, positions, width))
-        return torch.from_numpy((symbols * ONE + parts.reference_means).astype(np.float64))
+        return (symbols * ONE + parts.reference_means).astype(np.float64)
 
-    def decode(self, decoder: SymbolDecoder, logits: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    def decode(self, decoder: SymbolDecoder, logits: np.ndarray, means: np.ndarray, scales: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`encode`, from the same integer parameters."""
-        parts = self.components(logits.numpy(), means.numpy(), scales.numpy())
+        parts = self.components(logits, means, scales)
         count = parts.reference_means.shape[0]
         symbols = decoder.decode(np.arange(count), parts.ranges, rows=lambda positions, width: self.frequencies(parts, positions, width))
-        return torch.from_numpy((symbols.astype(np.int64) * ONE + parts.reference_means).astype(np.float64))
+        return (symbols.astype(np.int64) * ONE + parts.reference_means).astype(np.float64)

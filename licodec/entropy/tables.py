@@ -138,9 +138,27 @@ def pmf_to_frequencies(pmf: np.ndarray, precision_bits: int = PRECISION_BITS) ->
     return freqs.astype(np.int32)
 
 
-def gaussian_scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: int = 64) -> np.ndarray:
+SCALE_MIN = 0.11
+SCALE_MAX = 256.0
+SCALE_LEVELS = 64
+"""The scale grid of the indexed tables (CompressAI's constants). Part of the format."""
+
+
+def gaussian_scale_table(minimum: float = SCALE_MIN, maximum: float = SCALE_MAX, levels: int = SCALE_LEVELS) -> np.ndarray:
     """Log-spaced standard deviations of the indexed Gaussian tables (as in Ballé et al. 2018)."""
     return np.exp(np.linspace(math.log(minimum), math.log(maximum), levels))
+
+
+def scale_thresholds() -> np.ndarray:
+    """Geometric midpoints between neighbouring table scales: scale >= t[k-1] selects table k."""
+    table = gaussian_scale_table()
+    return np.sqrt(table[:-1] * table[1:])
+
+
+def build_gaussian_tables() -> CategoricalTables:
+    """One integer table per scale of the grid, for symbol = round(y - mean)."""
+    pmfs, offsets = zip(*(gaussian_pmf(float(s)) for s in gaussian_scale_table()))
+    return CategoricalTables.from_pmfs(list(pmfs), list(offsets))
 
 
 def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray, int]:

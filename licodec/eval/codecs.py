@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from licodec.adapt import decoder_bias, latent
 from licodec.api import compress_with, decompress, load_model
 from licodec.bitstream import FORMAT_VERSION
 from licodec.codecs import CODECS
@@ -30,7 +29,7 @@ from licodec.jpeg_tools.postfilter import (
 )
 from licodec.jpeg_tools.prefilter import load_prefilter, prefilter_file
 from licodec.jpeg_tools.qtables import load_table_set
-from licodec.options import CompressOptions
+from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, CompressOptions
 from licodec.storage import weights_hash
 
 LICODEC_QUALITIES = (1, 12, 25, 40, 55, 70, 85, 100)
@@ -64,7 +63,7 @@ def resolve(name: str) -> EvalCodec:
     return codec
 
 
-ADAPTATIONS = {"optimize": latent.DEFAULT_STEPS, "adapt-decoder": decoder_bias.DEFAULT_STEPS}
+ADAPTATIONS = {"optimize": OPTIMIZE_STEPS, "adapt-decoder": ADAPT_DECODER_STEPS}
 """Per-image encoder adaptations of a licodec model (``licodec+optimize[:STEPS]``), with the CLI's default steps."""
 
 

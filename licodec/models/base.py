@@ -6,11 +6,13 @@ import torch
 from torch import nn
 
 from licodec.bitstream import FORMAT_VERSION
+from licodec.coding.procedures import LatentProcedure
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.coding_tables import CodingTables
 from licodec.models.config import CodecConfig
 from licodec.models.transforms import GainUnits, analysis_transform, synthesis_transform
-from licodec.nn.fixed_point import FixedPointNetwork, compile_network
+from licodec.nn.fixed_point import compile_network
+from licodec.nn.integer_network import FixedPointNetwork
 
 UNNAMED = "unnamed"
 """The name a model built in memory writes into files (a loaded one writes its registry name)."""
@@ -23,10 +25,11 @@ class LearnedCodec(nn.Module):
 
     ``forward`` trains: it returns ``x_hat`` and the likelihoods whose negative log2
     is the rate. ``compress``/``decompress`` code one padded tile through integer
-    tables; they need :attr:`tables`, which :func:`build_coding_tables` creates.
+    tables with the architecture's :attr:`procedure` (:mod:`licodec.coding.procedures`);
+    they need :attr:`tables`, which :func:`build_coding_tables` creates.
     """
 
-    pad_multiple = 64  # total downsampling of the deepest latent
+    procedure: type[LatentProcedure] = LatentProcedure
 
     def __init__(self, config: CodecConfig) -> None:
         super().__init__()
@@ -53,6 +56,11 @@ class LearnedCodec(nn.Module):
         (``in_groups``, ``out_groups``, ``zero_added_outputs``); empty where the architecture cannot grow its latent."""
         return {}
 
+    @property
+    def pad_multiple(self) -> int:
+        """A tile's sides are padded to this multiple: the total downsampling of the deepest latent."""
+        return self.procedure.pad_multiple
+
     def identify(self, name: str, weights_hash: str) -> None:
         """Record the registry name and weights hash (16 hex digits) the model was loaded as, which its files carry."""
         self.name = name
@@ -62,8 +70,7 @@ class LearnedCodec(nn.Module):
 
     def rate_position(self, quality: float) -> float:
         """Map quality 1..100 (higher = more bits) onto the rate ladder, monotonically."""
-        q = min(max(float(quality), 1.0), 100.0)
-        return (q - 1.0) / 99.0 * (self.config.num_rates - 1)
+        return self.config.rate_position(quality)
 
     def _positions(self, x: torch.Tensor, rate_position) -> torch.Tensor:
         """Rate positions as (N,), or a rate map (N, 1, h, w) at latent resolution, passed through."""
@@ -80,7 +87,7 @@ class LearnedCodec(nn.Module):
         y_hat = y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))
         if not bias_updates:
             return self._transform(self.g_s, y_hat)
-        parameters = {name: p + bias_updates[name] if name in bias_updates else p for name, p in self.g_s.named_parameters()}
+        parameters = {name: p + torch.as_tensor(bias_updates[name]) if name in bias_updates else p for name, p in self.g_s.named_parameters()}
         return torch.func.functional_call(self.g_s, parameters, (y_hat,))
 
     def _transform(self, net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
@@ -106,6 +113,10 @@ class LearnedCodec(nn.Module):
             raise RuntimeError("this model has no coding tables; run licodec.models.build_coding_tables(model) first")
         return self.tables
 
+    def coding(self) -> LatentProcedure:
+        """The procedure that codes this model's latents through its integer tables."""
+        return self.procedure(self._require_tables(), self.config.latent_channels)
+
     def build_tables(self) -> CodingTables:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -128,6 +139,10 @@ class LearnedCodec(nn.Module):
         frac = position - low.double()
         return torch.exp((1 - frac) * log_lambdas[low] + frac * log_lambdas[high]).float()
 
+    def side_latent(self, y: torch.Tensor) -> torch.Tensor | None:
+        """The side information coded before y (z of the hyperpriors), or None."""
+        return None
+
     def compress(self, x: torch.Tensor, rate_position, y: torch.Tensor | None = None, local_models: bool = True) -> list[bytes]:
         """Code one tile (1, 3, H, W) in [0, 1], H and W multiples of :attr:`pad_multiple`.
 
@@ -137,7 +152,9 @@ class LearnedCodec(nn.Module):
         """
         encoder = SymbolEncoder()
         with torch.no_grad():
-            self._encode(self.encode_latent(x, rate_position) if y is None else y, encoder, local_models)
+            y = self.encode_latent(x, rate_position) if y is None else y
+            z = self.side_latent(y)
+            self.coding().encode(encoder, y.detach().double().numpy(), None if z is None else z.detach().double().numpy(), local_models)
         return encoder.finish()
 
     def decompress(
@@ -156,16 +173,7 @@ class LearnedCodec(nn.Module):
 
     def decode_symbols(self, streams: list[bytes], height: int, width: int, format_version: int = FORMAT_VERSION) -> torch.Tensor:
         """The decoded latent y_hat (1, M, H/16, W/16) of a tile, before the synthesis transform."""
-        with torch.no_grad():
-            return self._decode(SymbolDecoder(streams), height // 16, width // 16, format_version)
-
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:  # pragma: no cover - abstract
-        """Code y (1, M, h, w); ``local_models`` allows image-dependent entropy models (:mod:`licodec.entropy.latent_coding`)."""
-        raise NotImplementedError
-
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:  # pragma: no cover
-        """Decode y_hat (1, M, height, width) from streams written in the syntax of ``format_version``."""
-        raise NotImplementedError
+        return torch.from_numpy(self.coding().decode(SymbolDecoder(streams), height // 16, width // 16, format_version))
 
 
 def compile_networks(**networks: nn.Sequential) -> dict[str, FixedPointNetwork]:

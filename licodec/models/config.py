@@ -41,6 +41,11 @@ class CodecConfig:
     def num_rates(self) -> int:
         return len(self.lambdas)
 
+    def rate_position(self, quality: float) -> float:
+        """Map quality 1..100 (higher = more bits) onto the rate ladder, monotonically."""
+        q = min(max(float(quality), 1.0), 100.0)
+        return (q - 1.0) / 99.0 * (self.num_rates - 1)
+
 
 SHIPPED_CONFIG = CodecConfig(latent_channels=160, decoder_widths=(128, 128, 64), lambdas=RATE_LADDER_MSE)
 """The architecture of the shipped ``licodec-mse`` (and ``licodec-ms-ssim``, on its own ladder): ``licodec train``'s defaults."""

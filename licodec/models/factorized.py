@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.coding_tables import CodingTables, FactorizedLatentTables, to_float
+from licodec.coding.procedures import FactorizedProcedure
+from licodec.entropy.coding_tables import CodingTables
 from licodec.entropy.factorized import FactorizedDensity
 from licodec.models.base import LearnedCodec
 from licodec.models.config import CodecConfig
@@ -14,7 +14,7 @@ from licodec.models.config import CodecConfig
 class FactorizedPrior(LearnedCodec):
     """x -> g_a -> y -> [factorized density] -> y_hat -> g_s -> x_hat. No side information."""
 
-    pad_multiple = 16
+    procedure = FactorizedProcedure
 
     def __init__(self, config: CodecConfig) -> None:
         super().__init__(config)
@@ -28,11 +28,4 @@ class FactorizedPrior(LearnedCodec):
         return self.y_density.aux_loss()
 
     def build_tables(self) -> CodingTables:
-        return CodingTables(y=FactorizedLatentTables.from_density(self.y_density))
-
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
-        self._require_tables().y.encode(y, encoder, local_models)
-
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
-        shape = (1, self.config.latent_channels, height, width)
-        return to_float(self._require_tables().y.decode(shape, decoder, format_version))
+        return CodingTables(y=self.y_density.coding_tables())

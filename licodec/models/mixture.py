@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.coding_tables import to_float
+from licodec.coding.procedures import MixtureCheckerboardProcedure
 from licodec.entropy.mixture import mixture_likelihood
-from licodec.entropy.mixture_coding import MixtureLatentTables
+from licodec.entropy.mixture_coding import FAMILIES, MixtureLatentTables
 from licodec.entropy.quantize import quantize_around, round_ste
 from licodec.models.config import CodecConfig
 from licodec.models.context import CheckerboardContext
 from licodec.models.transforms import entropy_parameters
-from licodec.nn import checkerboard_anchor_mask
+from licodec.nn.layers import checkerboard_anchor_mask
 
 GROWN_LOGIT = -6.0
 """Logit bias of the components a mixture grown from a Gaussian model adds: they start at 0.25% weight each,
@@ -29,7 +28,8 @@ class MixtureCheckerboard(CheckerboardContext):
     image-dependent models of the Gaussian tables do not apply to a mixture.
     """
 
-    FAMILIES = ("gaussian", "laplacian", "logistic")
+    FAMILIES = FAMILIES
+    procedure = MixtureCheckerboardProcedure
 
     def __init__(self, config: CodecConfig) -> None:
         super().__init__(config)
@@ -68,36 +68,6 @@ class MixtureCheckerboard(CheckerboardContext):
 
     def _build_y_tables(self) -> MixtureLatentTables:
         return MixtureLatentTables.build(self.FAMILIES)
-
-    def _mixture_tables(self) -> MixtureLatentTables:
-        tables = self._require_tables().y
-        if not isinstance(tables, MixtureLatentTables):
-            raise RuntimeError("a mixture model needs mixture coding tables")
-        return tables
-
-    def _encode(self, y: torch.Tensor, encoder: SymbolEncoder, local_models: bool) -> None:
-        tables = self._mixture_tables()
-        params = self._require_tables().network("h_s")(self._encode_z(y, encoder, local_models))
-        anchor = checkerboard_anchor_mask(*y.shape[-2:])
-        y_hat = torch.zeros_like(y, dtype=torch.float64)
-        for half in (anchor, ~anchor):
-            mixture = self._half_mixture(params, y_hat, half, half is anchor)
-            y_hat[..., half] = tables.encode(encoder, y[..., half].reshape(-1), *mixture).view(y_hat[..., half].shape)
-
-    def _decode(self, decoder: SymbolDecoder, height: int, width: int, format_version: int) -> torch.Tensor:
-        tables = self._mixture_tables()
-        params = self._require_tables().network("h_s")(self._decode_z(decoder, height, width, format_version))
-        anchor = checkerboard_anchor_mask(height, width)
-        y_hat = torch.zeros_like(params[:, : self.config.latent_channels])
-        for half in (anchor, ~anchor):
-            mixture = self._half_mixture(params, y_hat, half, half is anchor)
-            y_hat[..., half] = tables.decode(decoder, *mixture).view(y_hat[..., half].shape)
-        return to_float(y_hat)
-
-    def _half_mixture(self, params: torch.Tensor, y_hat: torch.Tensor, half: torch.Tensor, is_anchor: bool):
-        """Integer (logits, means, scales), each (K, M * P), at the P positions of one half, in y[..., half]'s order."""
-        logits, means, scales = self._split(self._half_output(params, y_hat, half, is_anchor))  # (1, M, K, P)
-        return tuple(t[0].transpose(0, 1).reshape(len(self.FAMILIES), -1) for t in (logits, means, scales))
 
     def grow_from_gaussian(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A Gaussian checkerboard model's entropy-parameter weights as this mixture's: every component starts as

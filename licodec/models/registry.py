@@ -6,7 +6,6 @@ Names are stored in every .lic file, so renaming one is a format change.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,13 +16,14 @@ from torch import nn
 from licodec.entropy.coding_tables import CodingTables
 from licodec.errors import UnknownModelError
 from licodec.models.base import LearnedCodec
+from licodec.models.catalog import weights_path
 from licodec.models.config import CodecConfig
 from licodec.models.context import AsymmetricCheckerboard, AutoregressiveContext, CheckerboardContext
 from licodec.models.factorized import FactorizedPrior
 from licodec.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
 from licodec.models.mixture import MixtureCheckerboard
 from licodec.nn.fixed_point import load_into_float
-from licodec.storage import WEIGHTS_DIR, foreign_file, load_arrays, pack_12bit, save_arrays, shipped_file, unpack_12bit, weights_hash
+from licodec.storage import foreign_file, load_arrays, pack_12bit, save_arrays, unpack_12bit, weights_hash
 
 ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "bmshj2018-factorized": FactorizedPrior,
@@ -34,25 +34,6 @@ ARCHITECTURES: dict[str, type[LearnedCodec]] = {
     "fu2023-asymmetric": AsymmetricCheckerboard,
     "fu2023-gllmm": MixtureCheckerboard,
 }
-
-
-@dataclass(frozen=True)
-class ShippedModel:
-    name: str
-    description: str
-
-    @property
-    def weights_path(self) -> Path:
-        return shipped_file(self.name, ".safetensors")
-
-
-SHIPPED: dict[str, ShippedModel] = {
-    "licodec-mse": ShippedModel("licodec-mse", "mean-scale hyperprior + checkerboard context, variable rate, MSE-optimised"),
-    "licodec-ms-ssim": ShippedModel(
-        "licodec-ms-ssim", "licodec-mse fine-tuned for MS-SSIM: same architecture and speed, fewer bits at equal MS-SSIM"
-    ),
-}
-DEFAULT_MODEL = "licodec-mse"
 
 
 def create_model(architecture: str, config: CodecConfig) -> LearnedCodec:
@@ -169,20 +150,8 @@ def load_model(name: str | None = None) -> LearnedCodec:
     """A trained model ready to code: a shipped one by registry name (default: the default model),
     or any weights file :func:`save_weights` wrote (``licodec train``'s export, or retired shipped
     weights kept to read old files), by a path ending in ``.safetensors``."""
-    name = name or DEFAULT_MODEL
-    if name.endswith(".safetensors"):
-        path = Path(name).expanduser().resolve()
-        if not path.is_file():
-            raise UnknownModelError(f"{name}: no such weights file")
-        return _ready_model(path, path.stat().st_mtime_ns)
-    shipped = SHIPPED.get(name)
-    if shipped is None:
-        if name in ARCHITECTURES:
-            raise UnknownModelError(f"{name!r} is an architecture with no trained weights shipped; use one of: {', '.join(SHIPPED)}")
-        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(SHIPPED)}, or a .safetensors weights file")
-    if not shipped.weights_path.exists():
-        raise UnknownModelError(f"weights for {name!r} are missing from this installation ({shipped.weights_path})")
-    return _ready_model(shipped.weights_path, shipped.weights_path.stat().st_mtime_ns)
+    path = weights_path(name)
+    return _ready_model(path, path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
@@ -192,35 +161,3 @@ def _ready_model(path: Path, modified_ns: int) -> LearnedCodec:
     model.to(memory_format=torch.channels_last)  # matches the inference layout of LearnedCodec._transform
     model.identify(metadata.get("name") or path.stem, weights_hash(path))
     return model
-
-
-def weights_status(model_name: str, hash_hex: str) -> str:
-    """Whether a file naming these weights decodes with this installation as it is, for ``licodec info``."""
-    shipped = SHIPPED.get(model_name)
-    if shipped is not None and shipped.weights_path.exists() and weights_hash(shipped.weights_path) == hash_hex:
-        return "installed"
-    retired = retired_weights(hash_hex)
-    if retired is not None:
-        return f"retired: {retired_origin(retired)}; decode with those weights as --model"
-    return "not shipped: decode with the weights that wrote the file as --model"
-
-
-@lru_cache(maxsize=1)
-def retired_table() -> dict[str, dict[str, str]]:
-    """Every weights hash licodec shipped once but no longer does, to ``{"model", "commit", "date", "version"}``.
-
-    Files written with those weights name their hash; ``licodec/weights/retired.json`` maps it to
-    the commit that shipped them, so a user can fetch those weights and decode with ``--model FILE``.
-    Read once per process (the file ships with the package); treat the result as read-only.
-    """
-    return json.loads((WEIGHTS_DIR / "retired.json").read_text())
-
-
-def retired_weights(hash_hex: str) -> dict[str, str] | None:
-    """Where retired weights of this hash came from (:func:`retired_table`), or None."""
-    return retired_table().get(hash_hex)
-
-
-def retired_origin(retired: dict[str, str]) -> str:
-    """Where a user finds retired weights (an entry of :func:`retired_table`), in the words every message uses."""
-    return f"shipped at commit {retired['commit']} (licodec {retired['version']}, {retired['date']})"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from licodec.nn import GDN, SubpixelTransposedConv2d, conv, deconv
 from licodec.nn.blocks import ImportanceMap, MultiScaleResidualBlock, PostQuantisationFilter
+from licodec.nn.gdn import GDN
+from licodec.nn.layers import SubpixelTransposedConv2d, conv, deconv
 
 
 def analysis_transform(channels: int, latent_channels: int) -> nn.Sequential:

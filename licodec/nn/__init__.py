@@ -1,21 +1,5 @@
-"""Neural-network layers: no rate, table or file logic lives here."""
+"""Layers: GDN, masked and sub-pixel convolutions, residual blocks (PyTorch), and exact integer networks (numpy).
 
-from licodec.nn.gdn import GDN
-from licodec.nn.layers import (
-    CheckerboardMaskedConv2d,
-    MaskedConv2d,
-    SubpixelTransposedConv2d,
-    checkerboard_anchor_mask,
-    conv,
-    deconv,
-)
-
-__all__ = [
-    "GDN",
-    "CheckerboardMaskedConv2d",
-    "MaskedConv2d",
-    "SubpixelTransposedConv2d",
-    "checkerboard_anchor_mask",
-    "conv",
-    "deconv",
-]
+Import the modules themselves: this package imports nothing, so that a decoder can use
+:mod:`licodec.nn.integer_network` and :mod:`licodec.nn.numpy_synthesis` without PyTorch.
+"""

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from licodec.nn.numpy_layers import subpixel_taps
+
 
 def conv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.Conv2d:
     """'Same' convolution that divides the resolution by ``stride``."""
@@ -65,19 +67,11 @@ class SubpixelTransposedConv2d(nn.ConvTranspose2d):
         return self._cache[2]
 
     def _rearranged_weight(self) -> torch.Tensor:
-        s, r, k, pad = self.stride[0], self._reach, self.kernel_size[0], self.padding[0]
         source = self.weight.detach()
-        taps = source.new_zeros(self.out_channels, s, s, self.in_channels, 2 * r + 1, 2 * r + 1)
-        for py in range(s):
-            for dy in range(-r, r + 1):
-                ky = py + pad - s * dy
-                for px in range(s):
-                    for dx in range(-r, r + 1):
-                        kx = px + pad - s * dx
-                        if 0 <= ky < k and 0 <= kx < k:
-                            taps[:, py, px, :, dy + r, dx + r] = source[:, :, ky, kx].t()
-        weight = taps.reshape(-1, self.in_channels, 2 * r + 1, 2 * r + 1)
-        return weight.contiguous(memory_format=torch.channels_last)
+        taps = torch.from_numpy(subpixel_taps(source.cpu().numpy(), self.stride[0]))  # (dy, dx, in, py, px, out)
+        side = 2 * self._reach + 1
+        weight = taps.permute(5, 3, 4, 2, 0, 1).reshape(-1, self.in_channels, side, side)  # output channel = (out, py, px)
+        return weight.to(source.device).contiguous(memory_format=torch.channels_last)
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -108,7 +102,7 @@ def checkerboard_anchor_mask(height: int, width: int) -> torch.Tensor:
     """
     rows = torch.arange(height).view(-1, 1)
     cols = torch.arange(width).view(1, -1)
-    return (rows + cols) % 2 == 1
+    return (rows + cols) % 2 == 1  # as licodec.coding.procedures.checkerboard_anchor_mask, for training on any device
 
 
 class CheckerboardMaskedConv2d(nn.Conv2d):

@@ -3,7 +3,7 @@ import pytest
 
 from licodec.entropy.adaptive import AdaptiveContexts, code_length_bits
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits
-from licodec.entropy.gaussian import build_gaussian_tables
+from licodec.entropy.tables import build_gaussian_tables
 
 TABLES = build_gaussian_tables()
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder, escape_bits, stable_argsort
-from licodec.entropy.gaussian import build_gaussian_tables
+from licodec.entropy.tables import build_gaussian_tables
 from licodec.errors import CorruptBitstreamError
 
 TABLES = build_gaussian_tables()

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.gaussian import build_gaussian_tables
 from licodec.entropy.latent_coding import MODE_TABLES, PLAIN, CodingMode, LatentCoder, choose_mode, encode_latent, mode_bits, read_mode, write_latent
 from licodec.entropy.table_offsets import encode_offsets
+from licodec.entropy.tables import build_gaussian_tables
 from licodec.errors import CorruptBitstreamError
 from tests.entropy.test_adaptive import chunks
 

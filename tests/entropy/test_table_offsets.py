@@ -1,8 +1,8 @@
 import numpy as np
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.gaussian import build_gaussian_tables
 from licodec.entropy.table_offsets import apply_offsets, choose_offsets, decode_offsets, encode_offsets, symbol_bits
+from licodec.entropy.tables import build_gaussian_tables
 
 TABLES = build_gaussian_tables()
 

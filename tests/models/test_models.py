@@ -10,10 +10,8 @@ import licodec
 from licodec.entropy import latent_coding
 from licodec.errors import UnknownModelError
 from licodec.models import ARCHITECTURES, SHIPPED, TINY, build_coding_tables, create_model, load_model, load_weights, save_weights
-from licodec.models.context import neighbour_classes
+from licodec.models.catalog import retired_table, retired_weights, weights_status
 from licodec.models.growth import grow_into, ladder_gains
-from licodec.models.registry import retired_table, retired_weights, weights_status
-from licodec.nn import checkerboard_anchor_mask
 from licodec.storage import load_arrays, weights_hash
 from tests.conftest import forced_mode, loud_model, rate_ladder_model, smooth_image, tiny_model
 
@@ -47,15 +45,6 @@ def test_every_coding_mode_decodes_the_same_latent(architecture, number, monkeyp
     offsets_only_and_no_latent_takes_them = number == 1 and architecture in ("bmshj2018-factorized", "mbt2018", "fu2023-gllmm")
     assert (coded == plain) == offsets_only_and_no_latent_takes_them
     assert torch.equal(model.decode_symbols(coded, 64, 128), model.decode_symbols(plain, 64, 128))
-
-
-def test_checkerboard_neighbour_classes_count_nonzero_anchors_around_each_non_anchor():
-    anchor = checkerboard_anchor_mask(3, 4)  # anchors where (row + column) is odd
-    grid = np.zeros((3, 4), dtype=np.int32)
-    grid[0, 1], grid[1, 0], grid[1, 2] = 5, -1, 2  # anchors
-    classes = neighbour_classes(grid[anchor.numpy()][None, None], anchor)
-    # non-anchors in C order: (0,0) (0,2) (1,1) (1,3) (2,0) (2,2): nonzero neighbours 2, 2, 3, 1, 1, 1
-    np.testing.assert_array_equal(classes, [[[3, 3, 3, 2, 2, 2]]])
 
 
 def test_training_forward_returns_reconstruction_and_likelihoods(any_tiny_model):

@@ -1,6 +1,6 @@
 """A second, independent evaluation of fixed-point networks: numpy int64, tap by tap.
 
-It shares no code with ``licodec.nn.fixed_point`` beyond reading the stored
+It shares no code with ``licodec.nn.integer_network`` beyond reading the stored
 integers: integer arithmetic instead of float64, a loop over kernel taps instead
 of im2col + BLAS, arithmetic shifts instead of float division.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from licodec.nn.fixed_point import ACT_LIMIT, FixedPointNetwork
+from licodec.nn.integer_network import ACT_LIMIT, FixedPointNetwork
 
 
 def run_network_int64(network: FixedPointNetwork, x: np.ndarray) -> np.ndarray:

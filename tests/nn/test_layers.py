@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from licodec.nn import SubpixelTransposedConv2d, deconv
+from licodec.nn.layers import SubpixelTransposedConv2d, deconv
 
 
 def transposed_pair(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> tuple[nn.ConvTranspose2d, SubpixelTransposedConv2d]:

@@ -1,0 +1,106 @@
+"""Inference of the synthesis transform's layers in numpy: the transposed convolution and inverse GDN.
+
+So that a decoder needs no PyTorch (:mod:`licodec.coding.decoder`). Activations are
+channels-last (H, W, C) float32 and every layer is a matrix product that BLAS runs: the
+products sum in another order than PyTorch's convolutions, so outputs agree with
+:class:`licodec.nn.layers.SubpixelTransposedConv2d` and :class:`licodec.nn.gdn.GDN` to float
+rounding (a decoded pixel may differ by 1 in a vanishing fraction; ``tests/coding``
+measures it). The probability path never runs here: it is exact integers
+(:mod:`licodec.nn.integer_network`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STRIPE_PIXELS = 8192
+"""Input pixels per matrix product: a stripe's im2col copy (9 C floats a pixel) stays in cache instead of
+streaming the whole layer's through memory."""
+
+NON_NEGATIVE_PEDESTAL = 2.0**-36
+"""GDN's reparametrisation (:class:`licodec.nn.gdn.GDN`): a stored value v stands for max(v, bound)^2 - pedestal."""
+
+
+def subpixel_taps(weight: np.ndarray, stride: int = 2) -> np.ndarray:
+    """A transposed convolution's kernel (in, out, k, k), padding k // 2, as the stride-1 kernel of its sub-pixel form:
+    (2r + 1, 2r + 1, in, stride, stride, out), zero where a phase's output meets no kernel tap.
+
+    Output pixel ``s m + p`` (per axis) sums input pixels ``m + d``, ``|d| <= r``, through kernel tap ``p + pad - s d``.
+    """
+    in_channels, out_channels, k, _ = weight.shape
+    pad = k // 2
+    reach = (pad + stride - 1) // stride
+    taps = np.zeros((2 * reach + 1, 2 * reach + 1, in_channels, stride, stride, out_channels), weight.dtype)
+    for py in range(stride):
+        for dy in range(-reach, reach + 1):
+            ky = py + pad - stride * dy
+            for px in range(stride):
+                for dx in range(-reach, reach + 1):
+                    kx = px + pad - stride * dx
+                    if 0 <= ky < k and 0 <= kx < k:
+                        taps[dy + reach, dx + reach, :, py, px] = weight[:, :, ky, kx]
+    return taps
+
+
+class TransposedConv:
+    """A stride-2 transposed convolution with a 5x5 (any odd) kernel, as :func:`licodec.nn.layers.deconv` builds it.
+
+    Run in its sub-pixel form (:func:`subpixel_taps`): one stride-1 3x3 correlation with
+    4 outputs per channel (one per phase), then a pixel shuffle.
+    """
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, stride: int = 2) -> None:
+        taps = subpixel_taps(np.asarray(weight, np.float32), stride)
+        self.stride, self.reach, self.out_channels = stride, taps.shape[0] // 2, taps.shape[-1]
+        self.matrix = np.ascontiguousarray(taps.reshape(-1, stride * stride * self.out_channels))
+        self.bias = np.tile(np.asarray(bias, np.float32), stride * stride)  # phase-major, as the matrix's columns
+
+    def __call__(self, x: np.ndarray, bias_delta: np.ndarray | None = None) -> np.ndarray:
+        """(H, W, C) -> (sH, sW, out); ``bias_delta`` (out,) is added to the bias (decoder updates)."""
+        h, w, c = x.shape
+        s, r, out_channels = self.stride, self.reach, self.out_channels
+        bias = self.bias if bias_delta is None else self.bias + np.tile(bias_delta.astype(np.float32), s * s)
+        taps = 2 * r + 1
+        padded = np.pad(x, ((r, r), (r, r), (0, 0)))
+        out = np.empty((h, s, w, s, out_channels), np.float32)
+        rows = max(1, STRIPE_PIXELS // w)
+        columns = np.empty((min(rows, h), w, taps * taps, c), np.float32)
+        for top in range(0, h, rows):
+            n = min(rows, h - top)
+            stripe = columns[:n]
+            for dy in range(taps):
+                for dx in range(taps):
+                    stripe[:, :, dy * taps + dx] = padded[top + dy : top + dy + n, dx : dx + w]
+            result = stripe.reshape(n * w, -1) @ self.matrix
+            result += bias
+            out[top : top + n] = result.reshape(n, w, s, s, out_channels).transpose(0, 2, 1, 3, 4)
+        return out.reshape(s * h, s * w, out_channels)
+
+
+class InverseGDN:
+    """``x * sqrt(beta + gamma x^2)`` per pixel, from GDN's stored (reparametrised) beta and gamma."""
+
+    BLOCK_PIXELS = 4096
+    """Pixels per block: the block's temporaries stay in cache."""
+
+    def __init__(self, beta: np.ndarray, gamma: np.ndarray, beta_min: float = 1e-6) -> None:
+        self.beta = _non_negative(beta, beta_min)
+        self.gamma_t = np.ascontiguousarray(_non_negative(gamma, 0.0).T)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        h, w, c = x.shape
+        pixels = x.reshape(-1, c)
+        out = np.empty_like(pixels)
+        for start in range(0, pixels.shape[0], self.BLOCK_PIXELS):
+            rows = pixels[start : start + self.BLOCK_PIXELS]
+            norm = np.square(rows) @ self.gamma_t
+            norm += self.beta
+            np.sqrt(norm, out=norm)
+            np.multiply(norm, rows, out=out[start : start + self.BLOCK_PIXELS])
+        return out.reshape(h, w, c)
+
+
+def _non_negative(stored: np.ndarray, minimum: float) -> np.ndarray:
+    bound = (minimum + NON_NEGATIVE_PEDESTAL) ** 0.5
+    value = np.maximum(np.asarray(stored, np.float32), np.float32(bound))
+    return (value * value - np.float32(NON_NEGATIVE_PEDESTAL)).astype(np.float32)
