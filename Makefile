@@ -8,11 +8,11 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e .
+	$(PIP) -e ".[torch]"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(PIP) -e ".[dev,eval]"
+	$(PIP) -e ".[torch,dev,eval]"
 	touch $@
 
 setup: $(VENV)/.installed

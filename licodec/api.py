@@ -36,15 +36,26 @@ if TYPE_CHECKING:
 
     from licodec.models.base import LearnedCodec
 
+NEEDS_TORCH = "this needs PyTorch, which is not installed: pip install 'licodec[torch]'"
+
 Progress = Callable[[int, float], None]
 """``progress(step, cost)``, called at each step of latent optimisation."""
 
 
 def load_model(name: str | None = None) -> LearnedCodec:
     """A model ready to code: a shipped one by registry name (``None``: the default), or a ``.safetensors`` weights file."""
-    from licodec.models.registry import load_model as load_torch_model  # the encoder's transforms are PyTorch modules
+    return _torch_registry().load_model(name)
 
-    return load_torch_model(name)
+
+def _torch_registry():
+    """:mod:`licodec.models.registry`, whose models are PyTorch modules; a one-line error where torch is missing."""
+    try:
+        from licodec.models import registry
+    except ImportError as exc:
+        if exc.name != "torch":
+            raise
+        raise LicodecError(NEEDS_TORCH) from None
+    return registry
 
 
 def compress(image, quality: float = 75, model: str | LearnedCodec | None = None, *, progress: Progress | None = None, **options) -> bytes:
@@ -241,9 +252,10 @@ def _tile_decoder(name: str) -> LearnedCodec | Decoder:
         return load_decoder(name)
     except NeedsTorchError as exc:
         try:
-            return load_model(name)
-        except ImportError:
-            raise LicodecError(f"{name}: {exc}; decoding it needs PyTorch (pip install torch)") from None
+            registry = _torch_registry()
+        except LicodecError:
+            raise LicodecError(f"{name}: {exc}; {NEEDS_TORCH}") from None
+        return registry.load_model(name)
 
 
 def _bias_sizes(codec: LearnedCodec | Decoder) -> dict[str, int]:

@@ -94,6 +94,13 @@ def test_without_torch_a_file_that_needs_it_is_a_one_line_error(tmp_path, folder
     assert result.returncode == 1 and "needs PyTorch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [["compress", "tests/data/v2-he2021-checkerboard-decoder-updates.png"], ["eval", "tests/data"]])
+def test_without_torch_the_commands_that_need_it_say_so_in_one_line(command, tmp_path):
+    result = run_without_torch(*command, *(["-o", str(tmp_path / "x.lic")] if command[0] == "compress" else ["--out", str(tmp_path)]))
+    assert result.returncode == 1 and "pip install 'licodec[torch]'" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 IMPORTS_AFTER = """
 import sys
 from licodec.cli import main

@@ -16,6 +16,7 @@ import os
 import sys
 
 from licodec import __version__
+from licodec.api import NEEDS_TORCH
 from licodec.cli import codec, evaluate, jpeg, train
 from licodec.errors import LicodecError
 
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"licodec: error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:  # a command of the torch extra in a decode-only install
+        if args.debug or exc.name not in ("torch", "pytorch_msssim"):
+            raise
+        print(f"licodec: error: {NEEDS_TORCH}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("licodec: interrupted", file=sys.stderr)
