@@ -15,6 +15,10 @@ CompressAI's layout; random weights, so only its network time means anything) an
 prints each shipped model's network time as a fraction of it. Both run their last
 synthesis layer as the plain transposed convolution that CompressAI uses; the default
 model is also timed that way, which measures what the sub-pixel form saves.
+
+The numpy decoder (what ``licodec decompress`` runs, no PyTorch) is timed on the same
+files, and the command itself end to end, as a fresh process: ``licodec --version`` and
+``licodec decompress`` of the first image's file (median wall seconds; the output a PNG).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +39,7 @@ from PIL import Image
 
 import licodec
 from licodec.codecs import CODECS
+from licodec.decoder import load_decoder
 from licodec.entropy import coder
 from licodec.entropy.tables import build_gaussian_tables
 from licodec.models import SHIPPED, CodecConfig, LearnedCodec, build_coding_tables, create_model
@@ -96,6 +104,38 @@ def time_licodec(images: list[Image.Image], model: LearnedCodec, repeats: int) -
                 totals["decode_all"] += time.perf_counter() - mid
         runs.append({k: v / len(images) for k, v in totals.items()})
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def time_numpy_decoder(images: list[Image.Image], repeats: int) -> float:
+    """Per-image decode seconds of the default model's files with the numpy decoder (median of ``repeats``)."""
+    decoder = load_decoder("licodec-mse")
+    files = [licodec.compress(image) for image in images]
+    licodec.decompress(files[0], model=decoder)  # warm-up
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for data in files:
+            licodec.decompress(data, model=decoder)
+        runs.append((time.perf_counter() - start) / len(files))
+    return statistics.median(runs)
+
+
+def time_commands(image: Image.Image, repeats: int) -> dict[str, float]:
+    """Median wall seconds of ``licodec --version`` and ``licodec decompress FILE -o OUT.png`` as fresh processes."""
+    command = [sys.executable, "-m", "licodec.cli"]
+    with tempfile.TemporaryDirectory() as folder:
+        lic, png = Path(folder) / "image.lic", Path(folder) / "image.png"
+        lic.write_bytes(licodec.compress(image))
+        runs = {"--version": [command, "--version"], "decompress": [command, "decompress", str(lic), "-o", str(png), "--force"]}
+        seconds = {}
+        for name, (program, *arguments) in runs.items():
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                subprocess.run([*program, *arguments], check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            seconds[name] = statistics.median(times)
+    return seconds
 
 
 def network_seconds(timing: dict[str, float], side: str) -> float:
@@ -167,6 +207,12 @@ def main() -> None:
     for name, t in timings.items():
         ratios = [network_seconds(t, side) / network_seconds(reference, side) for side in ("encode", "decode")]
         print(f"{name}: network time / mbt2018-mean 128/192's: encode {ratios[0]:.2f}, decode {ratios[1]:.2f}")
+    numpy_seconds = time_numpy_decoder(images, args.repeats)
+    print(
+        f"licodec-mse, numpy decoder: decode {numpy_seconds:.3f} s per image ({numpy_seconds / timings['licodec-mse']['decode_all']:.2f}x the PyTorch model's)"
+    )
+    commands = time_commands(images[0], max(3, args.repeats))
+    print(f"as a process ({paths[0].name}): licodec --version {commands['--version']:.2f} s, licodec decompress {commands['decompress']:.2f} s")
     enc_rate, dec_rate = coder_throughput()
     print(f"\nrange coder, 64 indexed Gaussian tables: encode {enc_rate / 1e6:.1f} M symbols/s, decode {dec_rate / 1e6:.1f} M symbols/s")
 

@@ -372,3 +372,64 @@ def test_todays_names_pass_unchanged(argv, capsys):
 def test_python_m_licodec_is_the_command():
     result = subprocess.run([sys.executable, "-m", "licodec", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("licodec ")
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(smooth_image(32, 48, seed=seed)).save(folder / f"p{seed}.png")
+    return folder
+
+
+def test_many_files_and_folders_are_coded_in_one_process(photos, tmp_path, capsys):
+    extra = tmp_path / "extra.png"
+    Image.fromarray(smooth_image(40, 24)).save(extra)
+    assert main(["compress", str(photos), str(extra), "-q", "30"]) == 0
+    assert sorted(p.name for p in photos.glob("*.lic")) == ["p0.lic", "p1.lic", "p2.lic"] and (tmp_path / "extra.lic").exists()
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    assert main(["decompress", str(photos), str(tmp_path / "extra.lic"), "-o", str(decoded)]) == 0
+    assert sorted(p.name for p in decoded.iterdir()) == ["extra.png", "p0.png", "p1.png", "p2.png"]
+    assert Image.open(decoded / "extra.png").size == (24, 40)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 8 and all(": " in line for line in lines)
+
+
+def test_a_batch_checks_every_output_before_any_work(photos, capsys):
+    (photos / "p1.lic").write_bytes(b"kept")
+    assert main(["compress", str(photos)]) == 1
+    assert "p1.lic exists; use --force" in capsys.readouterr().err
+    assert sorted(p.name for p in photos.glob("*.lic")) == ["p1.lic"] and (photos / "p1.lic").read_bytes() == b"kept"
+
+
+def test_a_damaged_file_in_a_batch_is_one_line_and_the_others_decode(photos, tmp_path):
+    assert main(["compress", str(photos)]) == 0
+    (photos / "p1.lic").write_bytes(b"LICODEC damaged")
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    result = run_cli("decompress", str(photos), "-o", str(decoded))
+    assert_one_line_error(result)
+    assert "p1.lic" in result.stderr
+    assert sorted(p.name for p in decoded.iterdir()) == ["p0.png", "p2.png"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compress", "photos", "-", "-o", "out"],  # standard input among others
+        ["compress", "photos", "--roi", "photos/p0.png"],  # one mask for many images
+        ["compress", "photos", "-o", "photos/p0.png"],  # -o not a folder
+        ["compress", "photos", "twins/p0.jpg", "-o", "out"],  # two inputs writing out/p0.lic
+        ["decompress", "photos"],  # no .lic files in it
+        ["decompress", "photos/p0.lic", "photos/p1.lic"],  # would overwrite the source photos
+    ],
+)
+def test_batch_mistakes_are_one_line_errors(args, photos):
+    (photos.parent / "out").mkdir()
+    (photos.parent / "twins").mkdir()
+    (photos.parent / "twins" / "p0.jpg").write_bytes(b"")
+    if "p1.lic" in args:
+        assert main(["compress", str(photos)]) == 0
+    assert_one_line_error(run_cli(*args, cwd=photos.parent))

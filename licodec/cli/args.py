@@ -92,3 +92,12 @@ def file_command(sub: argparse._SubParsersAction, name: str, summary: str, outpu
     parser.add_argument("-o", "--output", help=output)
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     return parser
+
+
+def files_command(sub: argparse._SubParsersAction, name: str, summary: str, output: str, input: str) -> argparse.ArgumentParser:
+    """:func:`file_command` for a command that also takes several inputs or folders, in one process."""
+    parser = sub.add_parser(name, help=summary)
+    parser.add_argument("inputs", nargs="+", metavar="input", help=f"{input}, or - for standard input; several, or folders, to code many")
+    parser.add_argument("-o", "--output", help=f"{output}; with several inputs, a folder")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    return parser

@@ -7,14 +7,26 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from licodec.api import Progress, compress_with, decompress, load_model
 from licodec.bitstream import LicFile, read_header
-from licodec.cli.args import file_command, non_negative_int, positive_float, positive_int, quality_value
-from licodec.cli.files import image_bytes, image_format_for, input_and_output, input_name, open_input, read_input, report, write_output
+from licodec.cli.args import files_command, non_negative_int, positive_float, positive_int, quality_value
+from licodec.cli.files import (
+    batch_pairs,
+    image_bytes,
+    image_format_for,
+    input_and_output,
+    input_name,
+    open_input,
+    output_name,
+    read_input,
+    report,
+    write_output,
+)
 from licodec.errors import LicodecError, TargetUnreachableError
+from licodec.image_folders import list_images
 from licodec.jpeg_tools import installed_jpeg_tools
 from licodec.metrics import bits_per_pixel
 from licodec.models.catalog import ARCHITECTURE_NAMES, DEFAULT_MODEL, SHIPPED, weights_status
@@ -23,7 +35,7 @@ from licodec.storage import weights_hash
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = file_command(sub, "compress", "compress an image to a .lic file", "output .lic, or - for standard output (default: beside the input)")
+    p = files_command(sub, "compress", "compress images to .lic files", "output .lic, or - for standard output (default: beside the input)", "image")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=quality_value, default=75, help="1-100, higher is better (default 75)")
     rate.add_argument("--target-size", type=positive_int, metavar="BYTES", help="best quality whose file fits in BYTES")
@@ -45,9 +57,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.set_defaults(func=cmd_compress)
 
-    p = file_command(
-        sub, "decompress", "decode a .lic file to an image",
-        "output image, format from its extension; - writes PNG to standard output (default: .png beside the input)",
+    p = files_command(
+        sub, "decompress", "decode .lic files to images",
+        "output image, format from its extension; - writes PNG to standard output (default: .png beside the input)", ".lic file",
     )  # fmt: skip
     p.add_argument(
         "--model",
@@ -88,9 +100,41 @@ def compress_options(args: argparse.Namespace, roi: bytes | None, pixels: int) -
     )
 
 
+FileWork = Callable[[argparse.Namespace, bytes, Path, str], str]
+"""``work(args, input bytes, output, input name)``: code one file, write it, return the result line."""
+
+
+def for_each_input(args: argparse.Namespace, suffix: str, in_folder: Callable[[Path], list[Path]], work: FileWork) -> int:
+    """Run ``work`` on one input as before, or on several inputs and folders in this one process (the start-up paid once):
+    outputs checked before any work, a progress bar on a terminal, each file's error reported in one line, the others
+    still coded, exit code 1 if any failed."""
+    if len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        args.input = args.inputs[0]
+        raw, output = input_and_output(args, suffix)
+        report(output, work(args, raw, output, input_name(args)))
+        return 0
+    from tqdm import tqdm
+
+    failed = 0
+    pairs = batch_pairs(args.inputs, args.output, suffix, in_folder, args.force)
+    with tqdm(pairs, unit="file", file=sys.stderr, disable=None, leave=False) as bar:
+        for source, output in bar:
+            try:
+                bar.write(f"{output_name(output)}: {work(args, read_input(source), output, str(source))}", file=sys.stdout)
+            except LicodecError as exc:
+                failed += 1
+                bar.write(f"licodec: error: {exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_compress(args: argparse.Namespace) -> int:
-    raw, output = input_and_output(args, ".lic")
-    image = open_input(raw, input_name(args))
+    if args.roi and (len(args.inputs) > 1 or Path(args.inputs[0]).is_dir()):
+        raise LicodecError("--roi takes the mask of one image; give one input with it")
+    return for_each_input(args, ".lic", list_images, compress_file)
+
+
+def compress_file(args: argparse.Namespace, raw: bytes, output: Path, name: str) -> str:
+    image = open_input(raw, name)
     model = load_model(args.model)
     roi = read_input(Path(args.roi)) if args.roi else None
     options = compress_options(args, roi, image.width * image.height)
@@ -105,8 +149,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     header = read_header(data)
     bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
     note = " (the highest: the target allows more)" if options.target_bytes is not None and quality == 100 else ""
-    report(output, f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms")
-    return 0
+    return f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms"
 
 
 def _in_bpp(error: TargetUnreachableError, args: argparse.Namespace, pixels: int) -> LicodecError:
@@ -130,15 +173,28 @@ def optimization_progress(steps: int) -> Iterator[Progress | None]:
 
 
 def cmd_decompress(args: argparse.Namespace) -> int:
-    data, output = input_and_output(args, ".png")
+    return for_each_input(args, ".png", lic_files, decompress_file)
+
+
+def lic_files(folder: Path) -> list[Path]:
+    """The .lic files directly in ``folder``, sorted; none is a user error."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".lic" and p.is_file())
+    if not paths:
+        raise LicodecError(f"no .lic files found in {folder}")
+    return paths
+
+
+def decompress_file(args: argparse.Namespace, data: bytes, output: Path, name: str) -> str:
     format = image_format_for(output)
     start = time.perf_counter()
     limit = "pillow" if args.max_pixels is None else args.max_pixels or None  # 0: no limit
-    image = decompress(data, args.model, max_pixels=limit)
+    try:
+        image = decompress(data, args.model, max_pixels=limit)
+    except LicodecError as exc:
+        raise LicodecError(f"{name}: {exc}") from None
     seconds = time.perf_counter() - start
     write_output(output, image_bytes(image, format), args.force)
-    report(output, f"{image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms")
-    return 0
+    return f"{image.width}x{image.height} {image.mode}, {seconds * 1000:.0f} ms"
 
 
 def cmd_info(args: argparse.Namespace) -> int:
