@@ -65,6 +65,14 @@ def rate_ladder(text: str) -> tuple[float, ...]:
     return values
 
 
+def step_pair(text: str) -> tuple[int, int]:
+    """Two step numbers, the second not before the first (``--distill-stages 2000,5000``)."""
+    parts = [non_negative_int(part.strip()) for part in text.split(",")]
+    if len(parts) != 2 or parts[1] < parts[0]:
+        raise argparse.ArgumentTypeError(f"expected two steps A,B with A <= B, not {text!r}")
+    return parts[0], parts[1]
+
+
 def decay(text: str) -> float:
     """An exponential-average decay in [0, 1): 1 would freeze the average at the initial weights."""
     value = number(text, float, 0.0)

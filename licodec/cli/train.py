@@ -21,6 +21,7 @@ from licodec.cli.args import (
     positive_int,
     quality_list,
     rate_ladder,
+    step_pair,
 )
 from licodec.cli.files import fresh_output
 from licodec.errors import LicodecError
@@ -87,6 +88,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="start the run over, replacing its checkpoint (and the --export file)")
     parser.add_argument("--init-weights", type=Path, help="start from a shipped .safetensors (fresh optimizer)")
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
+    parser.add_argument(
+        "--distill-from", metavar="MODEL",
+        help="distil a narrower decoder (--decoder-widths) from this trained model (a name or .safetensors): "
+        "its features, then its images, then rate-distortion (docs/training.md)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--distill-stages", type=step_pair, metavar="A,B",
+        help="the steps where the image stage and the rate-distortion stage begin (default: a fifth and half of --steps)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=cmd_train_model)
 
@@ -170,6 +180,8 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         checkpoint_minutes=args.checkpoint_minutes,
         validate_every=args.validate_every,
         log_every=args.log_every,
+        distill_from=args.distill_from,
+        distill_stages=args.distill_stages,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)

@@ -82,9 +82,13 @@ class LearnedCodec(nn.Module):
     def encode_latent(self, x: torch.Tensor, rate_position) -> torch.Tensor:
         return self._transform(self.g_a, x) * self.gains.gain(self._positions(x, rate_position))
 
+    def synthesis_input(self, y_hat: torch.Tensor, rate_position) -> torch.Tensor:
+        """What g_s reads: the decoded latent times the inverse gains of its rate position (or rate map)."""
+        return y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))
+
     def decode_latent(self, y_hat: torch.Tensor, rate_position, bias_updates: dict | None = None) -> torch.Tensor:
         """g_s of the inverse-gained latent; ``bias_updates`` maps g_s bias names to additive deltas."""
-        y_hat = y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))
+        y_hat = self.synthesis_input(y_hat, rate_position)
         if not bias_updates:
             return self._transform(self.g_s, y_hat)
         parameters = {name: p + torch.as_tensor(bias_updates[name]) if name in bias_updates else p for name, p in self.g_s.named_parameters()}

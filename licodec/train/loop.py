@@ -27,8 +27,9 @@ from tqdm import tqdm
 from licodec.errors import LicodecError
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
-from licodec.models.growth import grow_into
+from licodec.models.growth import grow_into, narrow_into
 from licodec.train.data import TrainingImages, load_split, sample_batch
+from licodec.train.distill import Distillation, check_student, distill_loss, load_teacher
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
 
 MS_SSIM_MIN_CROP = 192  # MS-SSIM's five scales need sides above 160 pixels; the model needs multiples of 64
@@ -58,6 +59,8 @@ class TrainSettings:
     compile: bool = False  # torch.compile the training forward pass (a minute to compile)
     rung_weights: tuple[float, ...] | None = None  # how often each rung is drawn, relative; None draws them evenly
     device: str = "cpu"  # "cpu", or "cuda" (a GPU, one process; bfloat16 hidden layers as with mixed_precision)
+    distill_from: str | None = None  # a trained model the run distils a narrower decoder from (licodec.train.distill)
+    distill_stages: tuple[int, int] | None = None  # steps where "reconstruction" and "joint" begin; None: a fifth and half
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -121,6 +124,9 @@ class Trainer:
         self.model = create_model(settings.architecture, settings.config)
         self._training_forward = self.model  # replaced by a compiled wrapper in run()
         self.prior = Lineage()  # the training behind --init-weights, which export adds to this run's
+        self.distillation = self._distillation(settings) if settings.distill_from is not None else None
+        if self.distillation is not None and init_weights is None:
+            narrow_into(self.distillation.teacher, self.model)
         if init_weights is not None:
             loaded, metadata = load_weights(init_weights)
             try:  # the same network, or a larger one or a longer ladder grown from it, starting where it is
@@ -142,6 +148,14 @@ class Trainer:
         self.gpu_seconds = 0.0  # wall-clock time of the steps run on a GPU, which process time does not count
         self.lambdas = torch.tensor(settings.config.lambdas, device=self.device)
         self._stop = False
+
+    def _distillation(self, settings: TrainSettings) -> Distillation:
+        teacher = load_teacher(settings.distill_from, self.device)
+        check_student(teacher, self.model)
+        starts = settings.distill_stages or (settings.steps // 5, settings.steps // 2)
+        if not 0 <= starts[0] <= starts[1]:
+            raise LicodecError(f"--distill-stages takes two steps in order, not {starts[0]},{starts[1]}")
+        return Distillation(teacher, starts)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -203,16 +217,21 @@ class Trainer:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         self.aux_optimizer.zero_grad(set_to_none=True)
-        result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion)
+        stage = self.distillation.stage(self.step) if self.distillation is not None else "joint"
+        if stage == "joint":
+            result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion)
+        else:
+            result = distill_loss(self.distillation.teacher, self.model, x, rungs, stage)
         result["loss"].backward()
         main, aux_parameters = _split_parameters(self.model)
         average_gradients(main, self.world)
         torch.nn.utils.clip_grad_norm_(main, self.settings.clip_norm)
         self.optimizer.step()
         aux = self.model.aux_loss()
-        aux.backward()
-        average_gradients(aux_parameters, self.world)
-        self.aux_optimizer.step()
+        if stage == "joint":  # distillation's decoder stages leave the entropy model as the teacher's
+            aux.backward()
+            average_gradients(aux_parameters, self.world)
+            self.aux_optimizer.step()
         self._update_ema()
         result["aux"] = aux.detach()
         return result

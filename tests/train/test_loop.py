@@ -226,3 +226,37 @@ def test_a_longer_rate_ladder_grows_from_trained_weights(image_folder, tmp_path)
     assert state["model"]["gains.log_gain"].shape[0] == 4
     x = torch.rand(1, 3, 64, 64)
     assert model.decompress(model.compress(x, 0.5), 0.5, 64, 64).shape == x.shape
+
+
+def test_distillation_trains_the_decoder_first_then_everything_and_resumes_exactly(image_folder, tmp_path):
+    teacher = tmp_path / "teacher"
+    train(image_folder, teacher, 2, "--export", str(tmp_path / "teacher.safetensors"))
+    student_args = ["--decoder-widths", "4,4,8", "--distill-from", str(tmp_path / "teacher.safetensors"), "--distill-stages", "2,4"]
+    straight = train(image_folder, tmp_path / "a", 6, *student_args)
+    teacher_state = load_weights(tmp_path / "teacher.safetensors")[0].state_dict()
+    after_decoder_stages = train(image_folder, tmp_path / "b", 4, *student_args)["model"]
+    decoder = ("g_s.", "gains.log_inverse_gain")  # what the features and images stages train
+    for name, value in after_decoder_stages.items():
+        started = teacher_state[name][tuple(slice(0, n) for n in value.shape)]
+        assert torch.equal(value, started) != name.startswith(decoder) or value.numel() == 0, name
+    assert not all(torch.equal(straight["model"][k], teacher_state[k]) for k in straight["model"] if k.startswith("g_a."))  # then everything
+    resumed = train(image_folder, tmp_path / "b", 6, *student_args, "--resume")
+    for key, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+    rows = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines() if '"loss"' in line]
+    assert len(rows) == 6 and all(r["bpp"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--latent-channels", "6"], "--latent-channels must be 8"),
+        (["--decoder-widths", "16,8,8"], "at most the teacher's"),
+        (["--architecture", "mbt2018-mean"], "he2021-checkerboard"),
+    ],
+)
+def test_a_student_that_cannot_decode_the_teachers_latent_is_refused(image_folder, tmp_path, capsys, extra, message):
+    train(image_folder, tmp_path / "teacher", 1, "--export", str(tmp_path / "teacher.safetensors"))
+    args = ["train", str(image_folder), "--run-dir", str(tmp_path / "s"), "--steps", "2", *TINY_ARGS, "--distill-from", str(tmp_path / "teacher.safetensors"), *extra]
+    assert main(args) == 1
+    assert message in capsys.readouterr().err
