@@ -17,14 +17,18 @@ synthesis layer as the plain transposed convolution that CompressAI uses; the de
 model is also timed that way, which measures what the sub-pixel form saves.
 
 The numpy decoder (what ``licodec decompress`` runs, no PyTorch) is timed on the same
-files, and the command itself end to end, as a fresh process: ``licodec --version`` and
-``licodec decompress`` of the first image's file (median wall seconds; the output a PNG).
+files with 1 and 2 BLAS threads, in a process without torch; the command itself end to
+end, as a fresh process: ``licodec --version`` and ``licodec decompress`` of the first
+image's file (median wall seconds; the output a PNG); and decoding the first image resized
+to 4000x3000 (1024-pixel tiles) with each decoder in a fresh process: its time and the
+process's peak resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import subprocess
 import sys
@@ -121,15 +125,45 @@ print(statistics.median(runs))
 """
 
 
-def time_numpy_decoder(images: list[Image.Image], repeats: int) -> float:
+def time_numpy_decoder(images: list[Image.Image], repeats: int, threads: int) -> float:
     """Per-image decode seconds of the default model's files with the numpy decoder, in a process without PyTorch
-    (as ``licodec decompress`` runs it), median of ``repeats``."""
+    (as ``licodec decompress`` runs it) and ``threads`` BLAS threads, median of ``repeats``."""
     with tempfile.TemporaryDirectory() as folder:
         paths = [Path(folder) / f"{i}.lic" for i in range(len(images))]
         for path, image in zip(paths, images):
             path.write_bytes(licodec.compress(image))
-        result = subprocess.run([sys.executable, "-c", NUMPY_DECODE, str(repeats), *map(str, paths)], check=True, capture_output=True, text=True)
+        command = [sys.executable, "-c", NUMPY_DECODE, str(repeats), *map(str, paths)]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": str(threads)})
     return float(result.stdout)
+
+
+PEAK_MEMORY = """
+import resource, sys, time
+if sys.argv[2] == "numpy":
+    sys.modules["torch"] = None
+else:
+    import torch
+    torch.set_num_threads(2)
+import licodec
+data = open(sys.argv[1], "rb").read()
+start = time.perf_counter()
+licodec.decompress(data, max_pixels=None)
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def large_image_decode(image: Image.Image, size: tuple[int, int] = (4000, 3000)) -> dict[str, tuple[float, float]]:
+    """(seconds, peak resident MB) of decoding ``image`` resized to ``size`` (1024-pixel tiles), per decoder, each
+    in a fresh process."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "large.lic"
+        path.write_bytes(licodec.compress(image.resize(size, Image.LANCZOS)))
+        rows = {}
+        for decoder in ("numpy", "torch"):
+            out = subprocess.run([sys.executable, "-c", PEAK_MEMORY, str(path), decoder], check=True, capture_output=True, text=True).stdout
+            seconds, megabytes = map(float, out.split())
+            rows[decoder] = (seconds, megabytes)
+    return rows
 
 
 def time_commands(image: Image.Image, repeats: int) -> dict[str, float]:
