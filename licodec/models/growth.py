@@ -112,14 +112,14 @@ def narrow_into(source: LearnedCodec, target: LearnedCodec) -> None:
     trained one. Not function-preserving (a layer loses the inputs it no longer has): a start for distillation
     (:mod:`licodec.train.distill`), which teaches the narrower layers what they lost."""
     trained = source.state_dict()
-    with torch.no_grad():
-        for name, value in target.state_dict().items():
-            source_value = trained.get(name)
-            if source_value is None or source_value.dim() != value.dim() or any(t > s for t, s in zip(value.shape, source_value.shape)):
-                raise ValueError(f"{name} is not a narrowing of the trained network's")
-            value.copy_(source_value[tuple(slice(0, n) for n in value.shape)])
+    for name, value in target.state_dict().items():
+        source_value = trained.get(name)
+        if source_value is None or source_value.dim() != value.dim() or any(t > s for t, s in zip(value.shape, source_value.shape)):
+            raise ValueError(f"{name} is not a narrowing of the trained network's")
+        value.copy_(source_value[tuple(slice(0, n) for n in value.shape)])
 
 
+@torch.no_grad()
 def widen(state: dict[str, torch.Tensor], into: nn.Module, in_groups: int = 1, out_groups: int = 1, zero_added_outputs: bool = False) -> None:
     """Copy a trained layer's ``state`` into a wider layer of the same kind so its channels compute what they did.
 

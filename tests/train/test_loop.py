@@ -257,6 +257,17 @@ def test_distillation_trains_the_decoder_first_then_everything_and_resumes_exact
 )
 def test_a_student_that_cannot_decode_the_teachers_latent_is_refused(image_folder, tmp_path, capsys, extra, message):
     train(image_folder, tmp_path / "teacher", 1, "--export", str(tmp_path / "teacher.safetensors"))
-    args = ["train", str(image_folder), "--run-dir", str(tmp_path / "s"), "--steps", "2", *TINY_ARGS, "--distill-from", str(tmp_path / "teacher.safetensors"), *extra]
+    args = [
+        "train",
+        str(image_folder),
+        "--run-dir",
+        str(tmp_path / "s"),
+        "--steps",
+        "2",
+        *TINY_ARGS,
+        "--distill-from",
+        str(tmp_path / "teacher.safetensors"),
+        *extra,
+    ]
     assert main(args) == 1
     assert message in capsys.readouterr().err
