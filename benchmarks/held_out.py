@@ -54,9 +54,11 @@ def weights_validation_row(weights: Path, data: Path) -> dict:
     if not weights.is_file():
         sys.exit(f"held_out: no weights file {weights}")
     with safe_open(str(weights), framework="numpy") as handle:
-        config = CodecConfig.from_json(handle.metadata()["config"])
+        metadata = handle.metadata()
+    config = CodecConfig.from_json(metadata["config"])
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(TrainSettings(data=[str(data)], run_dir=run_dir, config=config), init_weights=weights)
+        settings = TrainSettings(data=[str(data)], run_dir=run_dir, architecture=metadata["architecture"], config=config)
+        trainer = Trainer(settings, init_weights=weights)
         held_out = [p for p in find_images([data]) if is_validation(p, trainer.settings.validation_fraction)]
         rows = trainer.validate(load_images(held_out, 64))
     return {"step": 0, "validation": rows, "validation_ema": rows}
