@@ -1,7 +1,7 @@
 """Architectural parts against the shipped default at an equal training budget: Kodak BD-rate, encode and decode time, in one run.
 
     .venv/bin/python benchmarks/ablation.py NAME=WEIGHTS.safetensors ... [--kodak ../shared/data/kodak] [--images 24]
-        [--qualities 1,21,41,60,80,100]
+        [--qualities 1,21,41,60,80,100] [--out results/ablation]
 
 Each NAME=WEIGHTS is a candidate (``licodec export`` of a run); the shipped default is measured in the same run
 as the reference, and the first candidate is the control (the default trained for the same steps of the same
@@ -9,7 +9,8 @@ recipe), so that "against the control" isolates what the part bought. For every 
 encodes and decodes in turn (the same conditions for all: this machine is noisy), in this process, with 2 threads.
 Prints, per model: the mean bpp and PSNR at each quality, the PSNR BD-rate (`bjontegaard`, Akima) against the default
 and against the control over the rates both cover, the encode and decode seconds per image (mean over the run), and
-the training each file records.
+the training each file records. ``--out`` also writes that table (``ablation.md``) and the curves and times
+(``ablation.json``) there.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--qualities", default="1,21,41,60,80,100", help="comma-separated; the default is near the six rungs")
+    parser.add_argument("--out", type=Path, help="a folder for ablation.md and ablation.json")
     args = parser.parse_args()
     torch.set_num_threads(2)
     qualities = [int(q) for q in args.qualities.split(",")]
@@ -86,15 +88,29 @@ def main() -> None:
     paths: dict[str, Path | None] = {"default (shipped)": None, **dict(args.candidates)}
     models = {name: licodec.load_model(str(path) if path else None) for name, path in paths.items()}
     results = measure(models, images, qualities)
-    reference, control = results["default (shipped)"], results[args.candidates[0][0]]
-    print(f"{len(images)} Kodak images, qualities {qualities}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'model':<20} {'BD vs default':>13} {'BD vs control':>13} {'encode s':>9} {'decode s':>9}  training")
+    lines = report(results, paths, args.candidates[0][0], len(images), qualities)
+    print("\n".join(lines))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "ablation.md").write_text("\n".join(["```", *lines, "```", ""]))
+        (args.out / "ablation.json").write_text(json.dumps({"qualities": qualities, "models": results}, indent=1))
+
+
+def report(results: dict[str, dict], paths: dict[str, Path | None], control_name: str, count: int, qualities: list[int]) -> list[str]:
+    """The table: BD-rates against the default and the control, times, training; then each model's curve."""
+    reference, control = results["default (shipped)"], results[control_name]
+    lines = [
+        f"{count} Kodak images, qualities {qualities}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        f"{'model':<20} {'BD vs default':>13} {'BD vs control':>13} {'encode s':>9} {'decode s':>9}  training",
+    ]
     for name, row in results.items():
         against = [bd_rate(curve, row, "psnr") if row is not curve else 0.0 for curve in (reference, control)]
-        print(f"{name:<20} {against[0]:>12.2f}% {against[1]:>12.2f}% {row['encode']:>9.3f} {row['decode']:>9.3f}  {training_note(paths[name])}")
-    print("\nper quality: bpp / PSNR")
-    for name, row in results.items():
-        print(f"{name:<20} " + "  ".join(f"{b:.3f}/{p:.2f}" for b, p in zip(row["bpp"], row["psnr"])))
+        lines.append(
+            f"{name:<20} {against[0]:>12.2f}% {against[1]:>12.2f}% {row['encode']:>9.3f} {row['decode']:>9.3f}  {training_note(paths[name])}"
+        )
+    lines += ["", "per quality: bpp / PSNR"]
+    lines += [f"{name:<20} " + "  ".join(f"{b:.3f}/{p:.2f}" for b, p in zip(row["bpp"], row["psnr"])) for name, row in results.items()]
+    return lines
 
 
 if __name__ == "__main__":
