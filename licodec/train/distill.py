@@ -9,8 +9,9 @@ tensor cut to its leading channels (:func:`licodec.models.growth.narrow_into`), 
 3. ``joint``: ordinary rate-distortion training of the whole student (:func:`licodec.train.loop.rd_loss`).
 
 In the first two stages the loss reaches the synthesis transform only, so the student's encoder
-and entropy model stay the teacher's; the third lets everything move. The stage follows from the
-step, so a run resumes exactly like any other. Lighter decoders for the same latent are how the
+and entropy model stay the teacher's; the third lets everything move. The weight average that
+export ships starts afresh with each stage. The stage follows from the step, so a run resumes
+exactly like any other. Lighter decoders for the same latent are how the
 literature's three-step distillation trades decoder cost for quality.
 """
 

@@ -218,6 +218,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.aux_optimizer.zero_grad(set_to_none=True)
         stage = self.distillation.stage(self.step) if self.distillation is not None else "joint"
+        if self.distillation is not None and self.step in self.distillation.stage_starts:
+            self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}  # average each stage on its own
         if stage == "joint":
             result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion)
         else:

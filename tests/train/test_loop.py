@@ -271,3 +271,15 @@ def test_a_student_that_cannot_decode_the_teachers_latent_is_refused(image_folde
     ]
     assert main(args) == 1
     assert message in capsys.readouterr().err
+
+
+def test_the_weight_average_starts_afresh_with_each_distillation_stage(image_folder, tmp_path):
+    """The first stages' weights are far from the last's: an average spanning stages would ship neither."""
+    train(image_folder, tmp_path / "teacher", 1, "--export", str(tmp_path / "teacher.safetensors"))
+    student = ["--decoder-widths", "4,4,8", "--distill-from", str(tmp_path / "teacher.safetensors"), "--distill-stages", "1,2"]
+    at_stage = train(image_folder, tmp_path / "a", 2, *student)  # the "joint" stage begins with the third step
+    after = train(image_folder, tmp_path / "b", 3, *student)
+    for key, live in at_stage["model"].items():
+        if live.dtype.is_floating_point:
+            expected = live.clone().mul_(0.999).add_(after["model"][key], alpha=1 - 0.999)
+            assert torch.equal(after["ema"][key], expected), key
