@@ -122,3 +122,15 @@ def test_commands_that_do_not_code_import_no_torch(args):
 
 def test_the_torch_model_decodes_where_torch_is_imported_already():
     assert torch is not None and isinstance(licodec.api._tile_decoder("licodec-mse"), licodec.models.LearnedCodec)
+
+
+def test_tiles_and_alpha_decode_as_with_torch(folder):
+    path = saved("he2021-checkerboard", folder)
+    torch_model = load_model(path)
+    rgba = np.dstack([smooth_image(40, 1100, seed=4), np.linspace(0, 255, 1100 * 40).reshape(40, 1100).astype(np.uint8)])
+    data = licodec.compress(rgba, quality=70, model=torch_model)
+    assert licodec.bitstream.read_header(data).tile_px > 0
+    ours, theirs = licodec.decompress(data, model=Decoder(Path(path))), licodec.decompress(data, model=torch_model)
+    assert ours.mode == theirs.mode == "RGBA"
+    difference = np.abs(np.asarray(ours, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
+    assert difference.max() <= 1 and np.array_equal(np.asarray(ours)[..., 3], rgba[..., 3])
