@@ -22,7 +22,7 @@ from licodec.entropy.coding_tables import CodingTables
 from licodec.errors import LicodecError
 from licodec.models.catalog import weights_path
 from licodec.models.config import CodecConfig
-from licodec.nn.numpy_layers import InverseGDN, TransposedConv
+from licodec.nn.numpy_layers import InverseGDN, TransposedConv, same_on_any_thread_count
 from licodec.storage import foreign_file, load_arrays, weights_hash
 
 
@@ -70,11 +70,12 @@ class Synthesis:
     def __call__(self, y_hat: np.ndarray, rate_position, bias_updates: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """x_hat (1, 3, H, W) in [0, 1] from y_hat (1, M, h, w)."""
         x = np.ascontiguousarray((y_hat[0] * self.inverse_gain(rate_position)).transpose(1, 2, 0))  # channels-last
-        for name, layer in self.layers:
-            if isinstance(layer, TransposedConv):
-                x = layer(x, None if bias_updates is None else bias_updates.get(f"{name}.bias"))
-            else:
-                x = layer(x)
+        with same_on_any_thread_count():
+            for name, layer in self.layers:
+                if isinstance(layer, TransposedConv):
+                    x = layer(x, None if bias_updates is None else bias_updates.get(f"{name}.bias"))
+                else:
+                    x = layer(x)
         return np.clip(x, 0, 1).transpose(2, 0, 1)[None]
 
 

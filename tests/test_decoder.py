@@ -1,5 +1,6 @@
 """The numpy decoder decodes what the PyTorch model decodes: the same latent, bit for bit, and pixels within rounding."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,25 @@ def test_tiles_and_alpha_decode_as_with_torch(folder):
     assert ours.mode == theirs.mode == "RGBA"
     difference = np.abs(np.asarray(ours, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
     assert difference.max() <= 1 and np.array_equal(np.asarray(ours)[..., 3], rgba[..., 3])
+
+
+ONE_CORE_OR_TWO = """
+import hashlib, os, sys
+sys.modules["torch"] = None
+if sys.argv[1] == "1":
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+import licodec
+print(hashlib.sha256(licodec.decompress(open(sys.argv[2], "rb").read()).tobytes()).hexdigest())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_the_numpy_decoder_gives_the_same_pixels_on_one_core_and_on_two(tmp_path):
+    (tmp_path / "a.lic").write_bytes(licodec.compress(smooth_image(200, 300, seed=5), quality=90))
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", ONE_CORE_OR_TWO, cores, str(tmp_path / "a.lic")], capture_output=True, text=True, cwd=REPO, check=True
+        ).stdout
+        for cores in ("1", "2")
+    }
+    assert len(digests) == 1

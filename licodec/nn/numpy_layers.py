@@ -4,14 +4,27 @@ So that a decoder needs no PyTorch (:mod:`licodec.coding.decoder`). Activations 
 channels-last (H, W, C) float32 and every layer is a matrix product that BLAS runs: the
 products sum in another order than PyTorch's convolutions, so outputs agree with
 :class:`licodec.nn.layers.SubpixelTransposedConv2d` and :class:`licodec.nn.gdn.GDN` to float
-rounding (a decoded pixel may differ by 1 in a vanishing fraction; ``tests/coding``
+rounding (a decoded pixel may differ by 1 in a vanishing fraction; ``tests/test_decoder.py``
 measures it). The probability path never runs here: it is exact integers
 (:mod:`licodec.nn.integer_network`).
+
+Pixels do not depend on the number of threads: a multi-threaded BLAS splits one product
+differently for 1 and 2 threads (a Kodak decode differed in one value of 1.2 million), so
+inside :func:`same_on_any_thread_count` every product runs single-threaded on a piece of fixed
+size, and the pieces are spread over worker threads (numpy releases the GIL in them).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 STRIPE_PIXELS = 8192
 """Input pixels per matrix product: a stripe's im2col copy (9 C floats a pixel) stays in cache instead of
@@ -24,6 +37,40 @@ threads): the last layer 0.036 s instead of 0.073 s; the wide layers were 20-50%
 
 NON_NEGATIVE_PEDESTAL = 2.0**-36
 """GDN's reparametrisation (:class:`licodec.nn.gdn.GDN`): a stored value v stands for max(v, bound)^2 - pedestal."""
+
+
+@contextlib.contextmanager
+def same_on_any_thread_count() -> Iterator[None]:
+    """BLAS single-threaded inside: the layers parallelise over pieces of fixed size themselves."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@cache
+def _workers() -> ThreadPoolExecutor | None:
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return ThreadPoolExecutor(count, thread_name_prefix="licodec") if count > 1 else None
+
+
+def in_parallel(work: Callable[[int], None], count: int) -> None:
+    """``work(i)`` for i in range(count), on the worker threads (each i a piece of fixed size: see the module)."""
+    workers = _workers()
+    if workers is None or count == 1:
+        for i in range(count):
+            work(i)
+    else:
+        list(workers.map(work, range(count)))
+
+
+_scratch = threading.local()
+
+
+def scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 buffer of ``shape`` kept per thread: an im2col stripe is tens of megabytes, allocated once."""
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    if shape not in buffers:
+        buffers[shape] = np.empty(shape, np.float32)
+    return buffers[shape]
 
 
 def subpixel_taps(weight: np.ndarray, stride: int = 2) -> np.ndarray:
@@ -75,16 +122,19 @@ class TransposedConv:
         s, out_channels = self.stride, self.out_channels
         out = np.empty((h, s, w, s, out_channels), np.float32)
         rows = max(1, STRIPE_PIXELS // w)
-        columns = np.empty((min(rows, h), w, taps * taps, c), np.float32)
-        for top in range(0, h, rows):
+
+        def stripe(i: int) -> None:
+            top = i * rows
             n = min(rows, h - top)
-            stripe = columns[:n]
+            columns = scratch((rows, w, taps * taps, c))[:n]
             for dy in range(taps):
                 for dx in range(taps):
-                    stripe[:, :, dy * taps + dx] = padded[top + dy : top + dy + n, dx : dx + w]
-            result = stripe.reshape(n * w, -1) @ self.matrix
+                    columns[:, :, dy * taps + dx] = padded[top + dy : top + dy + n, dx : dx + w]
+            result = columns.reshape(n * w, -1) @ self.matrix
             result += bias
             out[top : top + n] = result.reshape(n, w, s, s, out_channels).transpose(0, 2, 1, 3, 4)
+
+        in_parallel(stripe, -(-h // rows))
         return out
 
     def _by_tap(self, padded: np.ndarray, h: int, w: int, bias: np.ndarray) -> np.ndarray:
@@ -94,16 +144,22 @@ class TransposedConv:
         s, out_channels = self.stride, self.out_channels
         padded_w = padded.shape[1]
         flat = padded.reshape(-1, c)
-        span = h * padded_w
         matrices = self.matrix.reshape(taps, taps, c, -1)
-        acc = np.empty((span, matrices.shape[-1]), np.float32)
-        acc[:] = bias
-        product = np.empty_like(acc)
-        for dy in range(taps):
-            for dx in range(taps):
-                offset = dy * padded_w + dx
-                np.matmul(flat[offset : offset + span], matrices[dy, dx], out=product)
-                acc += product
+        acc = np.empty((h * padded_w, matrices.shape[-1]), np.float32)
+        rows = max(1, STRIPE_PIXELS // padded_w)
+
+        def stripe(i: int) -> None:
+            first, last = i * rows * padded_w, min(h, (i + 1) * rows) * padded_w
+            part = acc[first:last]
+            part[:] = bias
+            product = scratch((rows * padded_w, matrices.shape[-1]))[: last - first]
+            for dy in range(taps):
+                for dx in range(taps):
+                    offset = dy * padded_w + dx
+                    np.matmul(flat[first + offset : last + offset], matrices[dy, dx], out=product)
+                    part += product
+
+        in_parallel(stripe, -(-h // rows))
         return acc.reshape(h, padded_w, s, s, out_channels)[:, :w].transpose(0, 2, 1, 3, 4)
 
 
@@ -121,12 +177,15 @@ class InverseGDN:
         h, w, c = x.shape
         pixels = x.reshape(-1, c)
         out = np.empty_like(pixels)
-        for start in range(0, pixels.shape[0], self.BLOCK_PIXELS):
-            rows = pixels[start : start + self.BLOCK_PIXELS]
+
+        def block(i: int) -> None:
+            rows = pixels[i * self.BLOCK_PIXELS : (i + 1) * self.BLOCK_PIXELS]
             norm = np.square(rows) @ self.gamma_t
             norm += self.beta
             np.sqrt(norm, out=norm)
-            np.multiply(norm, rows, out=out[start : start + self.BLOCK_PIXELS])
+            np.multiply(norm, rows, out=out[i * self.BLOCK_PIXELS : (i + 1) * self.BLOCK_PIXELS])
+
+        in_parallel(block, -(-pixels.shape[0] // self.BLOCK_PIXELS))
         return out.reshape(h, w, c)
 
 
