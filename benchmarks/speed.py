@@ -17,7 +17,7 @@ synthesis layer as the plain transposed convolution that CompressAI uses; the de
 model is also timed that way, which measures what the sub-pixel form saves.
 
 The numpy decoder (what ``licodec decompress`` runs, no PyTorch) is timed on the same
-files with 1 and 2 BLAS threads, in a process without torch; the command itself end to
+files on 1 and 2 cores, in a process without torch; the command itself end to
 end, as a fresh process: ``licodec --version`` and ``licodec decompress`` of the first
 image's file (median wall seconds; the output a PNG); and decoding the first image resized
 to 4000x3000 (1024-pixel tiles) with each decoder in a fresh process: its time and the
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import statistics
 import subprocess
 import sys
@@ -110,10 +109,11 @@ def time_licodec(images: list[Image.Image], model: LearnedCodec, repeats: int) -
 
 
 NUMPY_DECODE = """
-import statistics, sys, time
+import os, statistics, sys, time
 sys.modules["torch"] = None  # as where it is not installed
+os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(sys.argv[2])])  # the decoder's threads follow the cores
 import licodec
-files = [open(path, "rb").read() for path in sys.argv[2:]]
+files = [open(path, "rb").read() for path in sys.argv[3:]]
 licodec.decompress(files[0])  # warm-up
 runs = []
 for _ in range(int(sys.argv[1])):
@@ -127,13 +127,13 @@ print(statistics.median(runs))
 
 def time_numpy_decoder(images: list[Image.Image], repeats: int, threads: int) -> float:
     """Per-image decode seconds of the default model's files with the numpy decoder, in a process without PyTorch
-    (as ``licodec decompress`` runs it) and ``threads`` BLAS threads, median of ``repeats``."""
+    (as ``licodec decompress`` runs it) on ``threads`` cores, median of ``repeats``."""
     with tempfile.TemporaryDirectory() as folder:
         paths = [Path(folder) / f"{i}.lic" for i in range(len(images))]
         for path, image in zip(paths, images):
             path.write_bytes(licodec.compress(image))
-        command = [sys.executable, "-c", NUMPY_DECODE, str(repeats), *map(str, paths)]
-        result = subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": str(threads)})
+        command = [sys.executable, "-c", NUMPY_DECODE, str(repeats), str(threads), *map(str, paths)]
+        result = subprocess.run(command, check=True, capture_output=True, text=True)
     return float(result.stdout)
 
 
@@ -254,10 +254,12 @@ def main() -> None:
     for name, t in timings.items():
         ratios = [network_seconds(t, side) / network_seconds(reference, side) for side in ("encode", "decode")]
         print(f"{name}: network time / mbt2018-mean 128/192's: encode {ratios[0]:.2f}, decode {ratios[1]:.2f}")
-    numpy_seconds = time_numpy_decoder(images, args.repeats)
-    print(
-        f"licodec-mse, numpy decoder: decode {numpy_seconds:.3f} s per image ({numpy_seconds / timings['licodec-mse']['decode_all']:.2f}x the PyTorch model's)"
-    )
+    for threads in (1, 2):
+        numpy_seconds = time_numpy_decoder(images, args.repeats, threads)
+        ratio = numpy_seconds / timings["licodec-mse"]["decode_all"]
+        print(f"licodec-mse, numpy decoder, {threads} thread(s): decode {numpy_seconds:.3f} s per image ({ratio:.2f}x the PyTorch model's at 2)")
+    for decoder, (seconds, megabytes) in large_image_decode(images[0]).items():
+        print(f"4000x3000 image, {decoder} decoder, as a process: decode {seconds:.2f} s, peak resident memory {megabytes:.0f} MB")
     commands = time_commands(images[0], max(3, args.repeats))
     print(f"as a process ({paths[0].name}): licodec --version {commands['--version']:.2f} s, licodec decompress {commands['decompress']:.2f} s")
     enc_rate, dec_rate = coder_throughput()
