@@ -196,7 +196,7 @@ def decompress(data: bytes, model: str | LearnedCodec | None = None, max_pixels:
     codec = _decoding_model(header, model)
     alpha = decode_alpha(lic.alpha, header.width_px, header.height_px) if lic.alpha is not None else None
     cells = decode_roi(lic.roi, header.width_px, header.height_px) if lic.roi is not None else None
-    updates = decode_bias_updates(_bias_sizes(codec), lic.decoder_updates) if lic.decoder_updates is not None else None
+    updates = decode_bias_updates(codec.bias_sizes(), lic.decoder_updates) if lic.decoder_updates is not None else None
     rgb = np.empty((header.height_px, header.width_px, 3), dtype=np.uint8)
     for (top, left, h, w), tile_streams in zip(tile_grid(header.height_px, header.width_px, header.tile_px), lic.tiles):
         ph, pw = _padded(h, codec.pad_multiple), _padded(w, codec.pad_multiple)
@@ -256,14 +256,6 @@ def _tile_decoder(name: str) -> LearnedCodec | Decoder:
         except LicodecError:
             raise LicodecError(f"{name}: {exc}; {NEEDS_TORCH}") from None
         return registry.load_model(name)
-
-
-def _bias_sizes(codec: LearnedCodec | Decoder) -> dict[str, int]:
-    if isinstance(codec, Decoder):
-        return codec.bias_sizes()
-    from licodec.adapt.decoder_bias import bias_sizes
-
-    return bias_sizes(codec)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:

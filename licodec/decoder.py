@@ -42,7 +42,7 @@ class Synthesis:
             if {f"{p}.beta", f"{p}.gamma"} <= arrays.keys():
                 layer, names = InverseGDN(arrays[f"{p}.beta"], arrays[f"{p}.gamma"]), {f"{p}.beta", f"{p}.gamma"}
             elif {f"{p}.weight", f"{p}.bias"} <= arrays.keys() and arrays[f"{p}.weight"].ndim == 4:
-                layer, names = TransposedConv(arrays[f"{p}.weight"].astype(np.float32), arrays[f"{p}.bias"]), {f"{p}.weight", f"{p}.bias"}
+                layer, names = TransposedConv(arrays[f"{p}.weight"], arrays[f"{p}.bias"]), {f"{p}.weight", f"{p}.bias"}
             else:
                 break
             self.layers.append((str(len(self.layers)), layer))
@@ -52,7 +52,7 @@ class Synthesis:
         self.log_inverse_gain = np.asarray(arrays["float.gains.log_inverse_gain"], dtype=np.float32)  # (rungs, M)
 
     def bias_sizes(self) -> dict[str, int]:
-        """The biases decoder updates may touch, as :func:`licodec.adapt.decoder_bias.bias_sizes` names them."""
+        """The biases decoder updates may touch, as :meth:`licodec.models.LearnedCodec.bias_sizes` names them."""
         return {f"{name}.bias": layer.out_channels for name, layer in self.layers if isinstance(layer, TransposedConv)}
 
     def inverse_gain(self, rate_position) -> np.ndarray:

@@ -46,7 +46,7 @@ def test_the_latent_is_the_torch_models_and_the_pixels_within_rounding(architect
 def test_rate_maps_and_decoder_updates_decode_as_with_torch(folder, monkeypatch):
     path = saved("he2021-checkerboard", folder)
     torch_model = load_model(path)
-    forced = (np.arange(sum(decoder_bias.bias_sizes(torch_model).values())) % 60 - 30).astype(np.int8)
+    forced = (np.arange(sum(torch_model.bias_sizes().values())) % 60 - 30).astype(np.int8)
     monkeypatch.setattr(decoder_bias, "fit_bias_updates", lambda model, tiles, steps: forced)
     image, mask = smooth_image(80, 96), np.zeros((80, 96), dtype=np.uint8)
     mask[10:40, 20:70] = 255

@@ -22,21 +22,17 @@ from licodec.options import ADAPT_DECODER_STEPS
 LEARNING_RATE = 2e-3
 
 
-def bias_sizes(model: LearnedCodec) -> dict[str, int]:
-    """The g_s biases that updates may touch, with their lengths, in a fixed order (part of the format)."""
-    return {name: p.numel() for name, p in model.g_s.named_parameters() if name.endswith(".bias") and p.dim() == 1}
-
-
 def to_updates(model: LearnedCodec, quantised: np.ndarray) -> dict[str, torch.Tensor]:
     """int8 vector -> {bias name: delta tensor} for :meth:`LearnedCodec.decode_latent`."""
-    return {name: torch.from_numpy(delta) for name, delta in _to_updates(bias_sizes(model), quantised).items()}
+    return {name: torch.from_numpy(delta) for name, delta in _to_updates(model.bias_sizes(), quantised).items()}
 
 
 def fit_bias_updates(
     model: LearnedCodec, tiles: list[tuple[torch.Tensor, torch.Tensor, object]], steps: int = ADAPT_DECODER_STEPS
 ) -> np.ndarray | None:
     """Quantised updates (int8) for ``tiles`` of (x, y_hat, rate position), or None if they do not pay."""
-    names, sizes = list(bias_sizes(model)), list(bias_sizes(model).values())
+    sizes = model.bias_sizes()
+    names, sizes = list(sizes), list(sizes.values())
     delta = torch.zeros(sum(sizes), requires_grad=True)
     optimizer = torch.optim.Adam([delta], lr=LEARNING_RATE)
 

@@ -82,6 +82,11 @@ class LearnedCodec(nn.Module):
     def encode_latent(self, x: torch.Tensor, rate_position) -> torch.Tensor:
         return self._transform(self.g_a, x) * self.gains.gain(self._positions(x, rate_position))
 
+    def bias_sizes(self) -> dict[str, int]:
+        """The g_s biases decoder updates may touch (:mod:`licodec.adapt.decoder_bias`), with their lengths, in the
+        format's order."""
+        return {name: p.numel() for name, p in self.g_s.named_parameters() if name.endswith(".bias") and p.dim() == 1}
+
     def synthesis_input(self, y_hat: torch.Tensor, rate_position) -> torch.Tensor:
         """What g_s reads: the decoded latent times the inverse gains of its rate position (or rate map)."""
         return y_hat * self.gains.inverse_gain(self._positions(y_hat, rate_position))

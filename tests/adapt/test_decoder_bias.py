@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import licodec
-from licodec.adapt.decoder_bias import bias_sizes, fit_bias_updates, to_updates
+from licodec.adapt.decoder_bias import fit_bias_updates, to_updates
 from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_updates
 from licodec.errors import CorruptBitstreamError
 from tests.conftest import smooth_image
@@ -28,7 +28,7 @@ def test_updates_lower_the_distortion_of_the_image_they_were_fitted_on(checkerbo
 
 
 def test_update_stream_round_trips_and_is_checked(checkerboard_model):
-    sizes = bias_sizes(checkerboard_model)
+    sizes = checkerboard_model.bias_sizes()
     quantised = np.arange(sum(sizes.values()), dtype=np.int8) - 5
     updates = decode_bias_updates(sizes, encode_bias_updates(quantised))
     assert {name: v.size for name, v in updates.items()} == sizes
@@ -41,7 +41,7 @@ def test_update_stream_round_trips_and_is_checked(checkerboard_model):
 def test_files_with_decoder_updates_decode_to_what_the_encoder_fitted(monkeypatch, checkerboard_model):
     from licodec.adapt import decoder_bias
 
-    forced = np.full(sum(bias_sizes(checkerboard_model).values()), 40, dtype=np.int8)
+    forced = np.full(sum(checkerboard_model.bias_sizes().values()), 40, dtype=np.int8)
     monkeypatch.setattr(decoder_bias, "fit_bias_updates", lambda model, tiles, steps: forced)
     image = smooth_image(48, 48)
     data = licodec.compress(image, quality=60, model=checkerboard_model, adapt_decoder_steps=1)
