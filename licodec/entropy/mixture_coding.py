@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
-from licodec.entropy.tables import TAIL_MASS, CategoricalTables, SymbolRanges, gaussian_scale_table, scale_thresholds, standard_normal_quantile
+from licodec.entropy.tables import (
+    TAIL_MASS,
+    CategoricalTables,
+    SymbolRanges,
+    gaussian_scale_table,
+    normal_cdf,
+    scale_thresholds,
+    standard_normal_quantile,
+)
 from licodec.nn.integer_network import ACT_FRAC_BITS
 
 ONE = 1 << ACT_FRAC_BITS
@@ -72,7 +80,7 @@ def family_pmf(family: str, scale: float) -> tuple[np.ndarray, int]:
 def _lower_cdf(family: str, t: np.ndarray) -> np.ndarray:
     """The standard CDF of ``family`` at ``t``, in forms that keep relative precision for t < 0."""
     if family == "gaussian":
-        return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in t])
+        return normal_cdf(t)
     if family == "laplacian":
         half_tail = 0.5 * np.exp(-np.abs(t))
         return np.where(t <= 0, half_tail, 1 - half_tail)

@@ -166,12 +166,13 @@ def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray
     half_width = math.ceil(scale * standard_normal_quantile(1.0 - tail_mass / 2.0))
     distance = np.abs(np.arange(-half_width, half_width + 1, dtype=np.float64))
     # Evaluate on the lower tail, where the CDF is small and float64 keeps its precision.
-    upper = _normal_cdf((0.5 - distance) / scale)
-    lower = _normal_cdf((-0.5 - distance) / scale)
+    upper = normal_cdf((0.5 - distance) / scale)
+    lower = normal_cdf((-0.5 - distance) / scale)
     return upper - lower, -half_width
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """The standard normal CDF, element by element with math.erfc (exact to float64 in both tails)."""
     return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in np.atleast_1d(x)])
 
 
