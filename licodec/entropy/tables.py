@@ -172,7 +172,7 @@ def gaussian_pmf(scale: float, tail_mass: float = TAIL_MASS) -> tuple[np.ndarray
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
-    """The standard normal CDF, element by element with math.erfc (exact to float64 in both tails)."""
+    """The standard normal CDF, element by element with math.erfc: precise far into the lower tail."""
     return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in np.atleast_1d(x)])
 
 
