@@ -19,7 +19,7 @@ from licodec.errors import CorruptBitstreamError, UnsupportedFormatVersionError
 
 MAGIC = b"\x89LIC\r\n\x1a\n"
 """As PNG's: a high first byte and CR LF / EOF bytes expose 7-bit or text-mode mangling."""
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bump on any layout change, and on any change to a constant that changes the bits. Writers write this one."""
 OLDEST_VERSION = 1
 """Readers decode every version from this one up (docs/bitstream.md, "Versions")."""

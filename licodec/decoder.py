@@ -73,7 +73,7 @@ class Synthesis:
         with same_on_any_thread_count():
             for name, layer in self.layers:
                 if isinstance(layer, TransposedConv):
-                    x = layer(x, None if bias_updates is None else bias_updates.get(f"{name}.bias"))
+                    x = layer(x, None if bias_updates is None else bias_updates.get(f"{name}.bias"), skip_zero_channels=name == "0")
                 else:
                     x = layer(x)
         return np.clip(x, 0, 1).transpose(2, 0, 1)[None]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from licodec.bitstream import FORMAT_VERSION
 from licodec.cli import main, with_new_names
 from tests.conftest import smooth_image
 
@@ -142,7 +143,7 @@ def test_info_and_models_print_json(lic_file):
     import json
 
     info = json.loads(run_cli("info", str(lic_file), "--json").stdout)
-    assert info["width"] == 96 and info["model"] == "licodec-mse" and info["format_version"] == 2
+    assert info["width"] == 96 and info["model"] == "licodec-mse" and info["format_version"] == FORMAT_VERSION
     assert info["weights"] == "installed"
     models = json.loads(run_cli("models", "--json").stdout)
     assert any(m["default"] for m in models["models"])

@@ -13,6 +13,7 @@ import licodec
 from licodec.adapt import decoder_bias
 from licodec.decoder import Decoder, NeedsTorchError
 from licodec.models import load_model, save_weights
+from tests.coding.test_channel_mask import latent_with_dead_channels, sparse_model
 from tests.conftest import REPO, loud_model, smooth_image
 from tests.models.test_models import as_tensor
 
@@ -157,3 +158,18 @@ def test_the_numpy_decoder_gives_the_same_pixels_on_one_core_and_on_two(tmp_path
         for cores in ("1", "2")
     }
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("architecture", ["mbt2018-mean", "he2021-checkerboard"])
+def test_a_masked_latent_decodes_as_with_torch(architecture, tmp_path):
+    model = sparse_model(architecture)
+    path = tmp_path / "sparse.safetensors"
+    save_weights(model, path, "test-sparse")
+    torch_model, numpy_decoder = load_model(str(path)), Decoder(path)
+    x = as_tensor(smooth_image(64, 128))
+    streams = torch_model.compress(x, 1.0, y=latent_with_dead_channels(torch_model, x))
+    y_hat = numpy_decoder.decode_symbols(streams, 64, 128)
+    np.testing.assert_array_equal(y_hat, torch_model.decode_symbols(streams, 64, 128).numpy())
+    assert not y_hat[:, [1, 4, 6]].any() and y_hat.any()
+    expected = torch_model.decompress(streams, 1.0, 64, 128).numpy()
+    assert np.abs(numpy_decoder.decompress(streams, 1.0, 64, 128) - expected).max() < 1e-4

@@ -97,6 +97,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--distill-stages", type=step_pair, metavar="A,B",
         help="the steps where the image stage and the rate-distortion stage begin (default: a fifth and half of --steps)",
     )  # fmt: skip
+    parser.add_argument(
+        "--l1-weights", type=float_list, metavar="W[,W...]",
+        help="train a sparse latent: an L1 penalty on y (one weight per rung, or one for all) and y's channels that round "
+        "to zero masked, in training and in the files, where the decoder skips them",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=cmd_train_model)
 
@@ -159,7 +164,9 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         decoder_widths=args.decoder_widths,
         lambdas=args.lambdas or LADDERS[args.distortion],
         distortion=args.distortion,
+        channel_mask=args.l1_weights is not None,
     )
+    l1_weights = None if args.l1_weights is None else tuple(args.l1_weights) * (config.num_rates if len(args.l1_weights) == 1 else 1)
     settings = TrainSettings(
         data=[str(d) for d in args.data],
         run_dir=str(run_directory(args)),
@@ -182,6 +189,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         log_every=args.log_every,
         distill_from=args.distill_from,
         distill_stages=args.distill_stages,
+        l1_weights=l1_weights,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)

@@ -147,6 +147,17 @@ def read_mode(
     return LatentCoder(CodingMode(shifts, adaptive=bool(number & 2)), tables, channels, num_classes)
 
 
+def write_flags(encoder: SymbolEncoder, flags: np.ndarray) -> None:
+    """Write booleans at one bit each (uniform): the syntax of small side information such as a channel mask."""
+    flags = np.asarray(flags, dtype=np.int64)
+    encoder.encode(flags, np.zeros(flags.shape, dtype=np.int32), MODE_TABLES)
+
+
+def read_flags(decoder: SymbolDecoder, count: int) -> np.ndarray:
+    """The ``count`` booleans :func:`write_flags` wrote."""
+    return decoder.decode(np.zeros(count, dtype=np.int32), MODE_TABLES) != 0
+
+
 def mode_bits(mode: CodingMode, chunks: Chunks, tables: CategoricalTables, classes: Classes = None) -> float:
     """The bits :func:`write_latent` spends on ``chunks`` in ``mode`` (the mode symbol aside), priced without coding.
 

@@ -124,14 +124,16 @@ class LearnedCodec(nn.Module):
 
     def coding(self) -> LatentProcedure:
         """The procedure that codes this model's latents through its integer tables."""
-        return self.procedure(self._require_tables(), self.config.latent_channels)
+        return self.procedure(self._require_tables(), self.config.latent_channels, self.config.channel_mask)
 
     def build_tables(self) -> CodingTables:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, rate_position=None) -> dict:
-        """Training pass: ``{"x_hat", "likelihoods": {name: tensor}}``; -log2 of the likelihoods is the rate."""
-        return self.forward_latent(self.encode_latent(x, rate_position), rate_position)
+        """Training pass: ``{"x_hat", "likelihoods": {name: tensor}, "y"}``; -log2 of the likelihoods is the rate,
+        y the latent before quantisation (what an L1 penalty reads)."""
+        y = self.encode_latent(x, rate_position)
+        return {**self.forward_latent(y, rate_position), "y": y}
 
     def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

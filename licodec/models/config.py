@@ -26,6 +26,7 @@ class CodecConfig:
     decoder_widths: tuple[int, int, int] = (128, 128, 128)  # synthesis widths, coarse to fine
     lambdas: tuple[float, ...] = (0.0130,)  # one per rung of the rate ladder; one rung = fixed rate
     distortion: str = "mse"  # "mse" (lambda * 255^2 * MSE) or "ms-ssim" (lambda * (1 - MS-SSIM)), plus bpp
+    channel_mask: bool = False  # y's channels that round to zero are masked, in training and coding (licodec.coding.channel_mask)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -46,13 +46,16 @@ class CheckerboardContext(HyperpriorCodec):
         anchor = checkerboard_anchor_mask(*y.shape[-2:]).to(y.device)
         scales_a, means_a = self.ep_anchor(params).chunk(2, 1)
         y_hat_anchor = (round_ste(y - means_a) + means_a) * anchor
+        active = self.channel_activity(y)
+        if active is not None:
+            y_hat_anchor = y_hat_anchor * active
         ctx = self.context(y_hat_anchor)
         scales_n, means_n = self.ep_nonanchor(torch.cat([params, ctx], 1)).chunk(2, 1)
         return torch.where(anchor, scales_a, scales_n), torch.where(anchor, means_a, means_n), z_likelihoods
 
     def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         scales, means, z_likelihoods = self.latent_parameters(y)
-        y_hat, y_likelihoods = self.gaussian(y, scales, means)
+        y_hat, y_likelihoods = self.mask_inactive(y, *self.gaussian(y, scales, means))
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 

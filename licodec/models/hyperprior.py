@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from licodec.coding.channel_mask import ACTIVE_FROM
 from licodec.coding.procedures import HyperpriorProcedure, ScaleHyperpriorProcedure
 from licodec.entropy.coding_tables import CodingTables, GaussianLatentTables, LatentTables
 from licodec.entropy.factorized import FactorizedDensity
@@ -30,6 +31,24 @@ class HyperpriorCodec(LearnedCodec):
 
     def side_latent(self, y: torch.Tensor) -> torch.Tensor:
         return self.h_a(self.hyper_input(y))
+
+    def channel_activity(self, y: torch.Tensor) -> torch.Tensor | None:
+        """(N, M, 1, 1) bool: the channels of y the coder codes (:mod:`licodec.coding.channel_mask`); None where the
+        model codes every channel."""
+        if not self.config.channel_mask:
+            return None
+        return y.detach().abs().amax(dim=(2, 3), keepdim=True) >= ACTIVE_FROM
+
+    def mask_inactive(self, y: torch.Tensor, y_hat: torch.Tensor, likelihoods: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y_hat, likelihoods) as coded: an inactive channel decodes to 0 and costs no bits.
+
+        The gradient of y_hat still reaches y in an inactive channel (straight through), so that a channel
+        the distortion needs can come back: without it, a channel once turned off would stay off.
+        """
+        active = self.channel_activity(y)
+        if active is None:
+            return y_hat, likelihoods
+        return torch.where(active, y_hat, y_hat - y_hat.detach()), torch.where(active, likelihoods, torch.ones_like(likelihoods))
 
     def aux_loss(self) -> torch.Tensor:
         return self.z_density.aux_loss()
@@ -60,7 +79,7 @@ class ScaleHyperprior(HyperpriorCodec):
 
     def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(self.hyper_input(y)))
-        y_hat, y_likelihoods = self.gaussian(y, self.h_s(z_hat))
+        y_hat, y_likelihoods = self.mask_inactive(y, *self.gaussian(y, self.h_s(z_hat)))
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
@@ -76,6 +95,6 @@ class MeanScaleHyperprior(HyperpriorCodec):
     def forward_latent(self, y: torch.Tensor, rate_position=None) -> dict:
         z_hat, z_likelihoods = self.z_density(self.h_a(y))
         scales, means = self.h_s(z_hat).chunk(2, 1)
-        y_hat, y_likelihoods = self.gaussian(y, scales, means)
+        y_hat, y_likelihoods = self.mask_inactive(y, *self.gaussian(y, scales, means))
         x_hat = self.decode_latent(y_hat, rate_position)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}

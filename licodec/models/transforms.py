@@ -7,7 +7,7 @@ from torch import nn
 
 from licodec.nn.blocks import ImportanceMap, MultiScaleResidualBlock, PostQuantisationFilter
 from licodec.nn.gdn import GDN
-from licodec.nn.layers import SubpixelTransposedConv2d, conv, deconv
+from licodec.nn.layers import LatentTransposedConv2d, SubpixelTransposedConv2d, conv, deconv
 
 
 def analysis_transform(channels: int, latent_channels: int) -> nn.Sequential:
@@ -29,7 +29,7 @@ def synthesis_transform(latent_channels: int, widths: tuple[int, int, int]) -> n
     """
     a, b, c = widths
     return nn.Sequential(
-        deconv(latent_channels, a), GDN(a, inverse=True),
+        LatentTransposedConv2d(latent_channels, a), GDN(a, inverse=True),
         deconv(a, b), GDN(b, inverse=True),
         deconv(b, c), GDN(c, inverse=True),
         SubpixelTransposedConv2d(c, 3),

@@ -21,6 +21,7 @@ Convention: an activation ``a`` is stored as the integer ``round(a * 2**ACT_FRAC
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,6 +56,19 @@ class FixedPointLayer:
     @property
     def kernel_size(self) -> int:
         return int(self.weight.shape[-1])
+
+    def select(self, outputs: np.ndarray | None = None, inputs: np.ndarray | None = None) -> FixedPointLayer:
+        """The layer computing only the ``outputs`` channels (indexes), from only the ``inputs`` channels (a mask).
+
+        Exact: each output is a sum of its own, and an input left out must be zero
+        wherever the layer runs, so its products were zero (a masked channel of y).
+        """
+        weight, bias, shift = self.weight, self.bias, self.shift
+        if outputs is not None:
+            weight, bias, shift = weight[outputs], bias[outputs], shift[outputs]
+        if inputs is not None:
+            weight = weight[:, inputs]
+        return dataclasses.replace(self, weight=weight, bias=bias, shift=shift)
 
     # The float64 operands are made once per layer, not on every call: at decoding
     # sizes, converting (and page-faulting in) megabytes of weights costs as much as
@@ -144,6 +158,12 @@ class FixedPointNetwork:
         if not layers:
             raise KeyError(f"no fixed-point network stored under {prefix!r}")
         return cls(tuple(layers))
+
+    def with_outputs(self, outputs: np.ndarray | None) -> FixedPointNetwork:
+        """The network computing only the ``outputs`` channels (indexes) of its last layer; all of them for None."""
+        if outputs is None:
+            return self
+        return FixedPointNetwork((*self.layers[:-1], self.layers[-1].select(outputs=outputs)))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluate on integer-valued float64 activations (N, C, H, W); returns the same kind.

@@ -26,6 +26,24 @@ def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: in
     )
 
 
+class LatentTransposedConv2d(nn.ConvTranspose2d):
+    """The transposed convolution of :func:`deconv` that reads y_hat first in the synthesis transform: without
+    gradients it skips the input channels that are zero throughout (the channels a tile's mask turned off,
+    :mod:`licodec.coding.channel_mask`), whose products are all zero. Parameters and state dict are
+    those of ``nn.ConvTranspose2d``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, kernel_size // 2, output_padding=stride - 1)
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if torch.is_grad_enabled() or output_size is not None:
+            return super().forward(x, output_size)
+        live = x.abs().amax(dim=(0, 2, 3)) > 0
+        if live.all() or not live.any():
+            return super().forward(x)
+        return F.conv_transpose2d(x[:, live], self.weight[live], self.bias, self.stride, self.padding, self.output_padding)
+
+
 class SubpixelTransposedConv2d(nn.ConvTranspose2d):
     """The transposed convolution of :func:`deconv`, run without gradients as a stride-1
     convolution followed by a pixel shuffle (the same function, summed in another order).

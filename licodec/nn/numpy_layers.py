@@ -109,16 +109,21 @@ class TransposedConv:
         self.matrix = np.ascontiguousarray(taps.reshape(-1, stride * stride * self.out_channels))
         self.bias = np.tile(np.asarray(bias, np.float32), stride * stride)  # phase-major, as the matrix's columns
 
-    def __call__(self, x: np.ndarray, bias_delta: np.ndarray | None = None) -> np.ndarray:
-        """(H, W, C) -> (sH, sW, out); ``bias_delta`` (out,) is added to the bias (decoder updates)."""
-        h, w, _ = x.shape
+    def __call__(self, x: np.ndarray, bias_delta: np.ndarray | None = None, skip_zero_channels: bool = False) -> np.ndarray:
+        """(H, W, C) -> (sH, sW, out); ``bias_delta`` (out,) is added to the bias (decoder updates).
+        ``skip_zero_channels``: leave out the input channels that are zero throughout (a masked channel of y)."""
+        h, w, c = x.shape
         s, out_channels = self.stride, self.out_channels
         bias = self.bias if bias_delta is None else self.bias + np.tile(bias_delta.astype(np.float32), s * s)
+        matrix = self.matrix
+        if skip_zero_channels and 0 < (live := np.any(x != 0, axis=(0, 1))).sum() < c:
+            x = x[..., live]
+            matrix = matrix.reshape(-1, c, matrix.shape[1])[:, live].reshape(-1, matrix.shape[1])
         padded = np.pad(x, ((self.reach, self.reach + 1), (self.reach, self.reach), (0, 0)))  # a spare row for _by_tap
-        phases = self._by_tap(padded, h, w, bias) if self.matrix.shape[1] <= FEW_OUTPUTS else self._by_stripe(padded, h, w, bias)
-        return phases.reshape(h, s, w, s, out_channels).reshape(s * h, s * w, out_channels)
+        by = self._by_tap if matrix.shape[1] <= FEW_OUTPUTS else self._by_stripe
+        return by(padded, h, w, bias, matrix).reshape(h, s, w, s, out_channels).reshape(s * h, s * w, out_channels)
 
-    def _by_stripe(self, padded: np.ndarray, h: int, w: int, bias: np.ndarray) -> np.ndarray:
+    def _by_stripe(self, padded: np.ndarray, h: int, w: int, bias: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         """(h, s, w, s, out): im2col of a stripe of rows at a time, one matrix product each."""
         taps, c = 2 * self.reach + 1, padded.shape[2]
         s, out_channels = self.stride, self.out_channels
@@ -132,21 +137,21 @@ class TransposedConv:
             for dy in range(taps):
                 for dx in range(taps):
                     columns[:, :, dy * taps + dx] = padded[top + dy : top + dy + n, dx : dx + w]
-            result = columns.reshape(n * w, -1) @ self.matrix
+            result = columns.reshape(n * w, -1) @ matrix
             result += bias
             out[top : top + n] = result.reshape(n, w, s, s, out_channels).transpose(0, 2, 1, 3, 4)
 
         in_parallel(stripe, -(-h // rows))
         return out
 
-    def _by_tap(self, padded: np.ndarray, h: int, w: int, bias: np.ndarray) -> np.ndarray:
+    def _by_tap(self, padded: np.ndarray, h: int, w: int, bias: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         """(h, s, w, s, out): one matrix product per kernel tap on a view of the flattened padded input, no copy;
         outputs are computed on the padded width and the extra columns dropped."""
         taps, c = 2 * self.reach + 1, padded.shape[2]
         s, out_channels = self.stride, self.out_channels
         padded_w = padded.shape[1]
         flat = padded.reshape(-1, c)
-        matrices = self.matrix.reshape(taps, taps, c, -1)
+        matrices = matrix.reshape(taps, taps, c, -1)
         acc = np.empty((h * padded_w, matrices.shape[-1]), np.float32)
         rows = max(1, STRIPE_PIXELS // padded_w)
 

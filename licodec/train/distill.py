@@ -78,7 +78,7 @@ def distill_loss(teacher: LearnedCodec, student: LearnedCodec, x: torch.Tensor, 
     with torch.no_grad():
         y = teacher.encode_latent(x, rungs.float())
         scales, means, z_likelihoods = teacher.latent_parameters(y)
-        y_hat, y_likelihoods = teacher.gaussian(y, scales, means)  # eval mode: rounded around the means, as coded
+        y_hat, y_likelihoods = teacher.mask_inactive(y, *teacher.gaussian(y, scales, means))  # eval mode: as coded
         targets = synthesis_stages(teacher, y_hat, rungs)
     outputs = synthesis_stages(student, y_hat, rungs)
     if stage == "features":

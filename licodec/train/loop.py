@@ -24,6 +24,7 @@ import torch
 from pytorch_msssim import ms_ssim
 from tqdm import tqdm
 
+from licodec.coding.channel_mask import ACTIVE_FROM
 from licodec.errors import LicodecError
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
@@ -61,6 +62,7 @@ class TrainSettings:
     device: str = "cpu"  # "cpu", or "cuda" (a GPU, one process; bfloat16 hidden layers as with mixed_precision)
     distill_from: str | None = None  # a trained model the run distils a narrower decoder from (licodec.train.distill)
     distill_stages: tuple[int, int] | None = None  # steps where "reconstruction" and "joint" begin; None: a fifth and half
+    l1_weights: tuple[float, ...] | None = None  # per rung: weight of sum |y| / pixels in the loss (needs config.channel_mask)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -68,8 +70,11 @@ class TrainSettings:
         return d
 
 
-def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: torch.Tensor, distortion: str) -> dict:
-    """Per-sample rate-distortion loss; ``rungs`` picks each sample's lambda and gains."""
+def rd_loss(
+    model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: torch.Tensor, distortion: str, l1_weights: torch.Tensor | None = None
+) -> dict:
+    """Per-sample rate-distortion loss; ``rungs`` picks each sample's lambda and gains, and its weight of the
+    L1 penalty on y that turns whole channels off (``l1_weights``; :mod:`licodec.coding.channel_mask`)."""
     out = model(x, rungs.float())
     num_pixels = x.shape[-2] * x.shape[-1]
     bits = sum(torch.log2(lik).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
@@ -81,9 +86,14 @@ def rd_loss(model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: 
     else:
         ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0, size_average=False)
         dist_term = lam * (1 - ms)
+    if l1_weights is not None:
+        dist_term = dist_term + l1_weights[rungs] * out["y"].abs().sum(dim=(1, 2, 3)) / num_pixels
     loss = (dist_term + bpp).mean()
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
-    return {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
+    result = {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
+    if model.config.channel_mask:  # the share of y's channels a coder would code
+        result["active"] = (out["y"].detach().abs().amax(dim=(2, 3)) >= ACTIVE_FROM).float().mean()
+    return result
 
 
 def draw_rungs(rng: np.random.Generator, rungs: int, count: int, weights: tuple[float, ...] | None) -> np.ndarray:
@@ -108,6 +118,8 @@ class Trainer:
     def __init__(self, settings: TrainSettings, init_weights: Path | None = None) -> None:
         if settings.rung_weights is not None and len(settings.rung_weights) != settings.config.num_rates:
             raise LicodecError(f"--rung-weights gives {len(settings.rung_weights)} weights for a ladder of {settings.config.num_rates} rungs")
+        if settings.l1_weights is not None and len(settings.l1_weights) != settings.config.num_rates:
+            raise LicodecError(f"--l1-weights gives {len(settings.l1_weights)} weights for a ladder of {settings.config.num_rates} rungs")
         if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
         self.device = training_device(settings.device)
@@ -122,6 +134,8 @@ class Trainer:
             raise LicodecError(f"cannot create the run folder {self.run_dir}: {exc.strerror}") from None
         torch.manual_seed(settings.seed)
         self.model = create_model(settings.architecture, settings.config)
+        if settings.config.channel_mask and not self.model.procedure.can_mask_channels:
+            raise LicodecError(f"{settings.architecture} codes every channel of y: it cannot be trained with a channel mask (--l1-weights)")
         self._training_forward = self.model  # replaced by a compiled wrapper in run()
         self.prior = Lineage()  # the training behind --init-weights, which export adds to this run's
         self.distillation = self._distillation(settings) if settings.distill_from is not None else None
@@ -147,6 +161,7 @@ class Trainer:
         self.cpu_seconds = 0.0
         self.gpu_seconds = 0.0  # wall-clock time of the steps run on a GPU, which process time does not count
         self.lambdas = torch.tensor(settings.config.lambdas, device=self.device)
+        self.l1_weights = None if settings.l1_weights is None else torch.tensor(settings.l1_weights, device=self.device)
         self._stop = False
 
     def _distillation(self, settings: TrainSettings) -> Distillation:
@@ -221,7 +236,7 @@ class Trainer:
         if self.distillation is not None and self.step in self.distillation.stage_starts:
             self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}  # average each stage on its own
         if stage == "joint":
-            result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion)
+            result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion, self.l1_weights)
         else:
             result = distill_loss(self.distillation.teacher, self.model, x, rungs, stage)
         result["loss"].backward()
@@ -274,12 +289,15 @@ class Trainer:
         crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0).to(self.device) / 255 for img in images.images]
         crops = [c[..., :256, :256] for c in crops]
         for rung in range(len(self.lambdas)):
-            bpp, psnr = [], []
-            for c in crops:
-                r = rd_loss(self.model, c, torch.tensor([rung], device=self.device), self.lambdas, "mse")
-                bpp.append(float(r["bpp"]))
-                psnr.append(float(r["psnr"]))
-            rows.append({"rung": rung, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
+            results = [rd_loss(self.model, c, torch.tensor([rung], device=self.device), self.lambdas, "mse") for c in crops]
+            row = {
+                "rung": rung,
+                "bpp": float(np.mean([float(r["bpp"]) for r in results])),
+                "psnr": float(np.mean([float(r["psnr"]) for r in results])),
+            }
+            if "active" in results[0]:
+                row["active"] = float(np.mean([float(r["active"]) for r in results]))
+            rows.append(row)
         self.model.train()
         self.model.mixed_precision = mixed
         return rows

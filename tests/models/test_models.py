@@ -89,12 +89,13 @@ def test_coded_size_matches_the_rate_estimate_within_one_percent():
 
 
 def test_coded_size_tracks_the_rate_estimate_with_side_information(checkerboard_model):
-    """In the plain coding mode, coding costs what the likelihoods say (tiny model: a few
-    hundred bits, so 32-bit words count: 5%); choosing the mode per tile never costs more."""
+    """In the plain coding mode, coding costs what the likelihoods say (tiny model: a few hundred bits, so the
+    fixed costs count: 32-bit words, mode symbols, a channel mask of 1 + 8 bits); choosing the mode per tile never
+    costs more."""
     x = as_tensor(smooth_image(256, 256))
     estimated, adapted = estimated_and_coded_bits(checkerboard_model, x, 1.0)
     _, plain = estimated_and_coded_bits(checkerboard_model, x, 1.0, local_models=False)
-    assert plain == pytest.approx(estimated, rel=0.05)
+    assert plain == pytest.approx(estimated, rel=0.05, abs=48)
     assert adapted <= plain
 
 

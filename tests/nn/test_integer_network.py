@@ -29,6 +29,20 @@ def test_evaluating_at_some_positions_equals_the_full_layer_there(anchors):
     np.testing.assert_array_equal(run_layer_at(layer, x, positions), full)
 
 
+def test_a_layer_restricted_to_some_outputs_and_nonzero_inputs_computes_exactly_those_outputs():
+    network = compile_network(networks()["entropy_parameters"])
+    x = random_input((1, 10, 3, 4), seed=3, spread=40)
+    dead = np.zeros(10, dtype=bool)
+    dead[[2, 7]] = True
+    x[:, dead] = 0
+    outputs = np.array([0, 3, 5])
+    restricted = network.with_outputs(outputs)
+    np.testing.assert_array_equal(restricted(x), network(x)[:, outputs])
+    first = network.layers[0]
+    np.testing.assert_array_equal(run_layer(first.select(inputs=~dead), x[:, ~dead]), run_layer(first, x))
+    assert network.with_outputs(None) is network
+
+
 def test_inputs_beyond_the_activation_range_are_clamped_not_inexact():
     fixed = compile_network(networks()["entropy_parameters"])
     x = np.full((1, 10, 2, 2), 2.0**60)

@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from licodec.nn.layers import SubpixelTransposedConv2d, deconv
+from licodec.nn.layers import LatentTransposedConv2d, SubpixelTransposedConv2d, deconv
+from licodec.nn.numpy_layers import TransposedConv
 
 
 def transposed_pair(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> tuple[nn.ConvTranspose2d, SubpixelTransposedConv2d]:
@@ -54,3 +56,29 @@ def test_state_dict_is_that_of_a_transposed_convolution():
 def test_even_kernels_are_refused():
     with pytest.raises(ValueError, match="odd"):
         SubpixelTransposedConv2d(4, 3, 4, 2)
+
+
+@pytest.mark.parametrize("dead", [[], [1, 4], [0, 1, 2, 3, 4, 5]])
+def test_the_latent_layer_skips_zero_channels_and_computes_the_same(dead):
+    torch.manual_seed(3)
+    reference = deconv(6, 4)
+    latent = LatentTransposedConv2d(6, 4)
+    latent.load_state_dict(reference.state_dict())
+    x = torch.randn(1, 6, 5, 7)
+    x[:, dead] = 0
+    with torch.no_grad():
+        torch.testing.assert_close(latent(x), reference(x), rtol=1e-5, atol=1e-5)
+        if 0 < len(dead) < 6:
+            latent.weight[dead] = float("nan")  # never read: the output stays finite
+            assert torch.isfinite(latent(x)).all()
+
+
+def test_numpy_transposed_convolution_skips_zero_channels_and_computes_the_same():
+    torch.manual_seed(4)
+    reference = deconv(6, 40)  # more outputs than FEW_OUTPUTS: the stripe path
+    layer = TransposedConv(reference.weight.detach().numpy(), reference.bias.detach().numpy())
+    x = np.random.default_rng(0).normal(size=(5, 7, 6)).astype(np.float32)
+    x[..., [0, 3]] = 0
+    np.testing.assert_allclose(layer(x, skip_zero_channels=True), layer(x), rtol=1e-5, atol=1e-5)
+    layer.matrix.reshape(9, 6, -1)[:, [0, 3]] = np.nan  # the skipped channels' weights are never read
+    assert np.isfinite(layer(x, skip_zero_channels=True)).all() and not np.isfinite(layer(x)).all()

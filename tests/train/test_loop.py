@@ -283,3 +283,41 @@ def test_the_weight_average_starts_afresh_with_each_distillation_stage(image_fol
         if live.dtype.is_floating_point:
             expected = live.clone().mul_(0.999).add_(after["model"][key], alpha=1 - 0.999)
             assert torch.equal(after["ema"][key], expected), key
+
+
+def test_l1_training_masks_channels_logs_how_many_are_active_and_exports_a_masking_model(image_folder, tmp_path):
+    state = train(image_folder, tmp_path, 2, "--l1-weights", "0.5,2", "--export", str(tmp_path / "sparse.safetensors"))
+    assert state["settings"]["config"]["channel_mask"] is True and tuple(state["settings"]["l1_weights"]) == (0.5, 2.0)
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert all(0 <= r["active"] <= 1 for r in rows if "loss" in r)
+    assert all("active" in rung for r in rows if "validation" in r for rung in r["validation"])
+    model = load_weights(tmp_path / "sparse.safetensors")[0]
+    assert model.config.channel_mask and model.coding().masks_channels
+
+
+def test_the_l1_penalty_adds_its_weight_times_the_latents_magnitude_per_pixel():
+    from licodec.models import create_model
+    from licodec.models.config import TINY
+    from licodec.train.loop import rd_loss
+
+    torch.manual_seed(0)
+    model = create_model("he2021-checkerboard", TINY).eval().double()  # eval: rounding, so both passes see the same latent
+    x, rungs, lambdas = torch.rand(2, 3, 64, 64, dtype=torch.float64), torch.tensor([0, 1]), torch.tensor(TINY.lambdas, dtype=torch.float64)
+    with torch.no_grad():
+        plain = rd_loss(model, x, rungs, lambdas, "mse")["loss"]
+        penalised = rd_loss(model, x, rungs, lambdas, "mse", torch.tensor([0.5, 2.0], dtype=torch.float64))["loss"]
+        y = model(x, rungs.float())["y"]
+    expected = ((torch.tensor([0.5, 2.0], dtype=torch.float64) * y.abs().sum(dim=(1, 2, 3))) / (64 * 64)).mean()
+    torch.testing.assert_close(penalised - plain, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--l1-weights", "1,1,1"], "gives 3 weights for a ladder of 2 rungs"),
+        (["--l1-weights", "1", "--architecture", "mbt2018"], "codes every channel"),
+    ],
+)
+def test_l1_settings_a_model_cannot_use_are_refused(image_folder, tmp_path, capsys, extra, message):
+    assert main(["train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "1", *TINY_ARGS, *extra]) == 1
+    assert message in capsys.readouterr().err
