@@ -28,6 +28,7 @@ from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_upda
 from licodec.decoder import Decoder, NeedsTorchError, load_decoder
 from licodec.errors import ImageTooLargeError, LicodecError, TargetUnreachableError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
+from licodec.lossless.files import compress_lossless, decompress_lossless
 from licodec.models.catalog import SHIPPED, retired_origin, retired_weights
 from licodec.options import CompressOptions
 
@@ -63,8 +64,8 @@ def compress(image, quality: float = 75, model: str | LearnedCodec | None = None
 
     ``quality`` runs from 1 to 100 (higher: more bits, better fidelity), like JPEG's.
     ``options`` are the other fields of :class:`~licodec.options.CompressOptions`:
-    ``roi``, ``roi_quality``, ``optimize_steps``, ``adapt_decoder_steps``, ``local_models``
-    and ``target_bytes``.
+    ``roi``, ``roi_quality``, ``optimize_steps``, ``adapt_decoder_steps``, ``local_models``,
+    ``target_bytes``, and ``lossless`` with ``lossless_profile`` (``model`` then names a lossless model).
     """
     return compress_with(image, CompressOptions(quality=quality, **options), model, progress)[0]
 
@@ -81,11 +82,24 @@ def compress_to_size(image, max_bytes: int, model: str | LearnedCodec | None = N
 
 def compress_with(image, options: CompressOptions, model: str | LearnedCodec | None = None, progress: Progress | None = None) -> tuple[bytes, float]:
     """The file ``options`` ask for, and the quality it was written at (the searched one for a target size)."""
+    if options.lossless:
+        return _compress_lossless(image, options, model), 100.0
     codec = load_model(model) if model is None or isinstance(model, str) else model
     source = open_image(image)
     if options.target_bytes is None:
         return _compress_at(source, options, codec, progress), round(float(options.quality), 2)
     return _compress_to_target(source, options, codec)
+
+
+def _compress_lossless(image, options: CompressOptions, model: str | LearnedCodec | None) -> bytes:
+    lossy_only = {"target size": options.target_bytes is not None, "a region of interest": options.roi is not None}
+    lossy_only |= {"latent optimisation": options.optimize_steps > 0, "decoder updates": options.adapt_decoder_steps > 0}
+    refused = [name for name, given in lossy_only.items() if given]
+    if refused:
+        raise LicodecError(f"lossless mode codes every pixel exactly: {', '.join(refused)} do not apply")
+    if model is not None and not isinstance(model, str):
+        raise LicodecError("lossless mode takes a lossless model's name or weights file, not a loaded lossy model")
+    return compress_lossless(open_image(image), options.lossless_profile, model)
 
 
 def _compress_to_target(image: Image.Image, options: CompressOptions, codec: LearnedCodec) -> tuple[bytes, float]:
@@ -193,6 +207,10 @@ def decompress(data: bytes, model: str | LearnedCodec | None = None, max_pixels:
     lic = LicFile.from_bytes(data)
     header = lic.header
     check_pixel_limit(header, Image.MAX_IMAGE_PIXELS if max_pixels == "pillow" else max_pixels)
+    if header.is_lossless:
+        if model is not None and not isinstance(model, str):
+            raise LicodecError("a lossless file decodes with a lossless model's name or weights file, not a loaded lossy model")
+        return decompress_lossless(lic, model)
     codec = _decoding_model(header, model)
     alpha = decode_alpha(lic.alpha, header.width_px, header.height_px) if lic.alpha is not None else None
     cells = decode_roi(lic.roi, header.width_px, header.height_px) if lic.roi is not None else None

@@ -40,6 +40,9 @@ STREAMS_PER_TILE = 2
 _FIXED = struct.Struct("<8sHIIBBHHBH")  # hash, centi-quality, width, height, colour, depth, tile, centi-ROI-quality, flags, streams
 FLAG_DECODER_UPDATES = 1
 """Flag bit: a stream of per-image decoder bias updates follows the other streams."""
+FLAG_LOSSLESS = 2
+"""Flag bit (format 3): the tiles are coded losslessly (:mod:`licodec.lossless`), and a last stream holds the
+profile and the decoded image's digest."""
 _CRC = struct.Struct("<I")
 
 
@@ -56,7 +59,7 @@ class Header:
     bit_depth: int = 8  # bit depth of the source image (16-bit sources are coded at 8 bits)
     tile_px: int = 0  # side of the square tiles the image was cut into; 0 = one tile
     roi_quality: float = 0.0  # quality inside the region of interest; 0 = no ROI map stream
-    flags: int = 0  # bit 0: decoder bias updates present; other bits must be 0
+    flags: int = 0  # bit 0: decoder bias updates present; bit 1: lossless; other bits must be 0
     format_version: int = FORMAT_VERSION  # a parsed file's own version: older ones code side information differently
 
     def __post_init__(self) -> None:
@@ -78,8 +81,10 @@ class Header:
             raise ValueError("tile size must be a multiple of 64 below 65536")
         if self.roi_quality != 0 and not 1.0 <= self.roi_quality <= 100.0:
             raise ValueError("ROI quality must be 0 (none) or within 1..100")
-        if self.flags & ~FLAG_DECODER_UPDATES:
+        if self.flags & ~(FLAG_DECODER_UPDATES | FLAG_LOSSLESS):
             raise ValueError("unknown flag bits")
+        if self.is_lossless and (self.flags & FLAG_DECODER_UPDATES or self.roi_quality or self.bit_depth != 8 or self.format_version < 3):
+            raise ValueError("a lossless file has no decoder updates or ROI, 8-bit samples and format version 3 or later")
         if not OLDEST_VERSION <= self.format_version <= FORMAT_VERSION:
             raise ValueError(f"format version must be within {OLDEST_VERSION}..{FORMAT_VERSION}")
 
@@ -94,6 +99,10 @@ class Header:
     @property
     def has_decoder_updates(self) -> bool:
         return bool(self.flags & FLAG_DECODER_UPDATES)
+
+    @property
+    def is_lossless(self) -> bool:
+        return bool(self.flags & FLAG_LOSSLESS)
 
 
 Tile = tuple[int, int, int, int]
@@ -117,13 +126,15 @@ def tile_grid(height: int, width: int, tile_px: int) -> list[Tile]:
 @dataclass(frozen=True)
 class LicFile:
     """A parsed file: the header and its streams by role. The file holds them in this order:
-    each tile's streams in raster order, then alpha, ROI cells and decoder updates, each when the header says so."""
+    each tile's streams in raster order, then alpha, ROI cells, decoder updates and the lossless stream, each when the
+    header says so."""
 
     header: Header
     tiles: tuple[tuple[bytes, ...], ...]  # per tile (raster order), its STREAMS_PER_TILE coded streams
     alpha: bytes | None = None  # present exactly when header.has_alpha
     roi: bytes | None = None  # present exactly when header.has_roi
     decoder_updates: bytes | None = None  # present exactly when header.has_decoder_updates
+    lossless: bytes | None = None  # present exactly when header.is_lossless
 
     def __post_init__(self) -> None:
         h = self.header
@@ -133,6 +144,7 @@ class LicFile:
             ("alpha", self.alpha, h.has_alpha),
             ("roi", self.roi, h.has_roi),
             ("decoder_updates", self.decoder_updates, h.has_decoder_updates),
+            ("lossless", self.lossless, h.is_lossless),
         ):
             if (stream is not None) != expected:
                 raise ValueError(f"the {name} stream must be given exactly when the header says so")
@@ -140,7 +152,7 @@ class LicFile:
     @property
     def streams(self) -> tuple[bytes, ...]:
         """Every stream in file order."""
-        extra = (s for s in (self.alpha, self.roi, self.decoder_updates) if s is not None)
+        extra = (s for s in (self.alpha, self.roi, self.decoder_updates, self.lossless) if s is not None)
         return (*(s for tile in self.tiles for s in tile), *extra)
 
     def to_bytes(self) -> bytes:
@@ -157,7 +169,7 @@ class LicFile:
         if (header.tile_px == 0 and max(header.width_px, header.height_px) > TILE_PX) or header.tile_px > MAX_TILE_PX:
             raise CorruptBitstreamError("header describes tiles no licodec encoder writes")
         num_tiles = tile_count(header.height_px, header.width_px, header.tile_px)
-        expected = num_tiles * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates
+        expected = num_tiles * STREAMS_PER_TILE + header.has_alpha + header.has_roi + header.has_decoder_updates + header.is_lossless
         if len(streams) != expected:
             raise CorruptBitstreamError(f"file holds {len(streams)} streams where {expected} were expected")
         rest: Iterator[bytes] = iter(streams[num_tiles * STREAMS_PER_TILE :])
@@ -167,6 +179,7 @@ class LicFile:
             alpha=next(rest) if header.has_alpha else None,
             roi=next(rest) if header.has_roi else None,
             decoder_updates=next(rest) if header.has_decoder_updates else None,
+            lossless=next(rest) if header.is_lossless else None,
         )
 
 

@@ -33,3 +33,7 @@ class CompressOptions:
     """Fit per-image decoder bias updates, this many steps, and send them when they pay (:mod:`licodec.adapt.decoder_bias`)."""
     local_models: bool = True
     """Allow image-dependent entropy models (:mod:`licodec.entropy.latent_coding`); False: a little faster, rarely smaller."""
+    lossless: bool = False
+    """Code the pixels exactly (:mod:`licodec.lossless`) with a lossless model; ``quality`` and the adaptations do not apply."""
+    lossless_profile: str = "default"
+    """With ``lossless``: ``fast``, ``default`` or ``max``, fewer or more coding steps per scale (:mod:`licodec.lossless.order`)."""

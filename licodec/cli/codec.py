@@ -28,6 +28,9 @@ from licodec.cli.files import (
 from licodec.errors import LicodecError, TargetUnreachableError
 from licodec.image_folders import list_images
 from licodec.jpeg_tools import installed_jpeg_tools
+from licodec.lossless.codec import unpack_info
+from licodec.lossless.order import DEFAULT_PROFILE, PROFILES
+from licodec.lossless.weights import lossless_weights_status
 from licodec.metrics import bits_per_pixel
 from licodec.models.catalog import ARCHITECTURE_NAMES, DEFAULT_MODEL, SHIPPED, weights_status
 from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, CompressOptions
@@ -54,6 +57,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-local-models", dest="local_models", action="store_false",
         help="code with the model's own entropy tables only, never an image-dependent one: a little faster, rarely smaller",
+    )  # fmt: skip
+    p.add_argument(
+        "--lossless", action="store_true", help="code every pixel exactly (8-bit grey or RGB, alpha or not); --model then names a lossless model"
+    )
+    p.add_argument(
+        "--lossless-profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+        help=f"with --lossless: fewer coding steps (fast) or more (max) per scale (default {DEFAULT_PROFILE})",
     )  # fmt: skip
     p.set_defaults(func=cmd_compress)
 
@@ -97,6 +107,8 @@ def compress_options(args: argparse.Namespace, roi: bytes | None, pixels: int) -
         optimize_steps=args.optimize,
         adapt_decoder_steps=args.adapt_decoder,
         local_models=args.local_models,
+        lossless=args.lossless,
+        lossless_profile=args.lossless_profile,
     )
 
 
@@ -135,7 +147,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 def compress_file(args: argparse.Namespace, raw: bytes, output: Path, name: str) -> str:
     image = open_input(raw, name)
-    model = load_model(args.model)
+    model = args.model if args.lossless else load_model(args.model)
     roi = read_input(Path(args.roi)) if args.roi else None
     options = compress_options(args, roi, image.width * image.height)
     start = time.perf_counter()
@@ -149,7 +161,8 @@ def compress_file(args: argparse.Namespace, raw: bytes, output: Path, name: str)
     header = read_header(data)
     bpp = bits_per_pixel(len(data), header.width_px, header.height_px)
     note = " (the highest: the target allows more)" if options.target_bytes is not None and quality == 100 else ""
-    return f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, quality {quality:g}{note}, {seconds * 1000:.0f} ms"
+    rate = f"lossless ({options.lossless_profile})" if options.lossless else f"quality {quality:g}{note}"
+    return f"{len(data)} bytes, {bpp:.4f} bpp, {header.width_px}x{header.height_px}, {rate}, {seconds * 1000:.0f} ms"
 
 
 def _in_bpp(error: TargetUnreachableError, args: argparse.Namespace, pixels: int) -> LicodecError:
@@ -212,8 +225,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         "source_bit_depth": h.bit_depth,
         "model": h.model_name,
         "weights_hash": h.weights_hash.hex(),
-        "weights": weights_status(h.model_name, h.weights_hash.hex()),
-        "quality": h.quality,
+        "weights": (lossless_weights_status if h.is_lossless else weights_status)(h.model_name, h.weights_hash.hex()),
+        "lossless": h.is_lossless,
+        "quality": unpack_info(lic.lossless)[0] + " profile" if h.is_lossless else h.quality,
         "tile_px": h.tile_px,
         "streams": [len(s) for s in lic.streams],
     }

@@ -27,6 +27,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", help="results folder (also holds the cache)")
     p.add_argument("--jobs", type=positive_int, default=1, help="parallel worker processes")
     p.add_argument("--reference", nargs="*", help="published curves (CompressAI JSON) to draw alongside")
+    p.add_argument(
+        "--lossless", action="store_true",
+        help="compare lossless codecs instead: licodec's profiles, PNG, WebP, JPEG XL, JPEG 2000, AVIF (bits per sub-pixel, times)",
+    )  # fmt: skip
+    p.add_argument("--model", help="with --lossless: the lossless model to measure (default: the shipped one)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("compare", help="bpp, PSNR and MS-SSIM of a decoded image (or .lic) against a reference")
@@ -59,6 +64,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise LicodecError(f"{folder} is not a folder")
     images = list_images(folder)
+    if args.lossless:
+        return eval_lossless(images, Path(args.out), args.model)
     names = [n.strip() for n in args.codecs.split(",") if n.strip()]
     available = available_codecs(names)
     if args.anchor is not None and args.anchor not in names:
@@ -76,6 +83,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     write_report(results, out, anchor, references)
     print((out / "bd_rate.md").read_text())
     print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, rd_psnr-rgb.png, rd_ms-ssim-rgb.png")
+    return 0
+
+
+def eval_lossless(images: list[Path], out: Path, model: str | None) -> int:
+    from tqdm import tqdm
+
+    from licodec.eval.lossless import conventional_codecs, evaluate, licodec_codecs
+
+    codecs = licodec_codecs(model) + conventional_codecs()
+    with tqdm(total=len(codecs) * len(images), unit="file", file=sys.stderr, disable=None, leave=False) as bar:
+        evaluate(codecs, images, out, on_row=lambda row: bar.update(1))
+    print((out / "lossless.md").read_text())
+    print(f"wrote {out}/lossless.md and lossless.json")
     return 0
 
 

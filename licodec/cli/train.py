@@ -1,4 +1,4 @@
-"""``licodec train model | tables | prefilter | postfilter`` and ``licodec export``: making the shipped weights.
+"""``licodec train model | lossless | tables | prefilter | postfilter`` and ``licodec export``: making the shipped weights.
 
 The training machinery (PyTorch) is imported when a command runs, not when the parser is built.
 """
@@ -31,7 +31,7 @@ from licodec.models.config import LADDERS, SHIPPED_CONFIG, CodecConfig
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 """Where ``licodec train model --run NAME`` keeps its checkpoints."""
 
-TRAINERS = ("model", "tables", "prefilter", "postfilter")
+TRAINERS = ("model", "lossless", "tables", "prefilter", "postfilter")
 """What ``licodec train`` trains."""
 
 
@@ -39,6 +39,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model or a learned JPEG tool on image folders")
     kinds = train.add_subparsers(dest="trainer", required=True, metavar="{" + ",".join(TRAINERS) + "}")
     add_model_arguments(kinds.add_parser("model", help="train a learned codec (resumable)"))
+    add_lossless_arguments(kinds.add_parser("lossless", help="train the multi-scale lossless model (resumable)"))
     add_tables_arguments(kinds.add_parser("tables", help="learn JPEG quantisation tables on the real encoder"))
     for name, summary, steps, batch_size in (
         ("prefilter", "train a JPEG pre-filter through the differentiable JPEG proxy", 2500, 8),
@@ -104,6 +105,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=cmd_train_model)
+
+
+def add_lossless_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="+", help="image folders, searched recursively (JPEG files are left out)")
+    p.add_argument("--run", default="licodec-lossless", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
+    p.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
+    p.add_argument("--width", type=positive_int, default=48, help="channels of the context and head networks")
+    p.add_argument("--entry-width", type=positive_int, default=32, help="channels of the entries network")
+    p.add_argument("--steps", type=positive_int, default=20_000)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--crop", type=positive_int, default=64, help="side of the training crops, even")
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--lr-drop-at", type=non_negative_int)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--checkpoint-minutes", type=positive_float, default=10.0)
+    p.add_argument("--log-every", type=positive_int, default=50)
+    p.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
+    p.add_argument("--force", action="store_true", help="start the run over, replacing its checkpoint (and the --export file)")
+    p.add_argument("--export", type=Path, help="after training, write the lossless weights file here")
+    p.set_defaults(func=cmd_train_lossless)
 
 
 def add_tables_arguments(p: argparse.ArgumentParser) -> None:
@@ -195,6 +217,31 @@ def cmd_train_model(args: argparse.Namespace) -> int:
     trainer.run(resume=args.resume, progress=not args.no_progress)
     if args.export:
         print(f"exported {args.export} (weights hash {trainer.export(args.export, args.run)})")
+    return 0
+
+
+def cmd_train_lossless(args: argparse.Namespace) -> int:
+    from licodec.lossless.model import LosslessConfig
+    from licodec.train.lossless import LosslessTrainer, LosslessTraining, export_lossless
+
+    settings = LosslessTraining(
+        data=[str(d) for d in args.data],
+        run_dir=str(run_directory(args)),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        learning_rate=args.lr,
+        lr_drop_at=args.lr_drop_at,
+        seed=args.seed,
+        threads=args.threads,
+        checkpoint_minutes=args.checkpoint_minutes,
+        log_every=args.log_every,
+        config=LosslessConfig(width=args.width, entry_width=args.entry_width),
+    )
+    trainer = LosslessTrainer(settings)
+    trainer.run(resume=args.resume)
+    if args.export:
+        print(f"exported {args.export} (weights hash {export_lossless(trainer.checkpoint_path, args.export, args.run)})")
     return 0
 
 

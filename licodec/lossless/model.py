@@ -1,0 +1,86 @@
+"""The networks of the multi-scale progressive lossless model, and the bits they spend, for training.
+
+Three networks, each plain convolutions and ReLUs so that they compile to exact integers
+(:func:`licodec.nn.fixed_point.compile_network`):
+
+- ``context`` reads a scale's phase 0 (the coarser scale) once per scale;
+- ``entries`` reads every entry of the 2 x 2 blocks decoded so far, with flags saying which;
+- ``head`` turns both into a K-component mixture per entry: weight logits, means and scales.
+
+Every step of every profile runs the same ``entries`` and ``head``; only the flags differ.
+Means are rounded to whole pixel values before coding (:mod:`licodec.lossless.codec`),
+and the training pass rounds them the same way (straight through).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from licodec.entropy.mixture import mixture_likelihood
+from licodec.entropy.mixture_coding import MixtureLatentTables
+from licodec.entropy.quantize import round_ste
+from licodec.lossless.codec import NETWORKS, LosslessCoder
+from licodec.lossless.order import CHANNELS, ENTRIES, PIXEL_STEP
+from licodec.nn.fixed_point import compile_network
+from licodec.nn.layers import conv
+
+
+@dataclass(frozen=True)
+class LosslessConfig:
+    width: int = 48  # channels of the context features and of the head
+    entry_width: int = 32  # channels of the entries' features
+    families: tuple[str, ...] = ("logistic", "logistic", "logistic")  # the mixture's components
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> LosslessConfig:
+        data = json.loads(text)
+        return cls(**{**data, "families": tuple(data["families"])})
+
+
+class MultiScaleProgressive(nn.Module):
+    def __init__(self, config: LosslessConfig = LosslessConfig()) -> None:
+        super().__init__()
+        self.config = config
+        w, k = config.width, len(config.families)
+        self.context = nn.Sequential(
+            conv(CHANNELS, w, 3, 1), nn.ReLU(inplace=True),
+            conv(w, w, 3, 1), nn.ReLU(inplace=True),
+            conv(w, w, 3, 1), nn.ReLU(inplace=True),
+        )  # fmt: skip
+        self.entries = nn.Sequential(conv(2 * ENTRIES, config.entry_width, 3, 1), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(
+            nn.Conv2d(w + config.entry_width, w, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(w, 3 * k * ENTRIES, 1),
+        )  # fmt: skip
+
+    def mixture(self, grid: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(logits, means, scales), each (N, ENTRIES, K, h, w), of every entry of ``grid`` (N, ENTRIES, h, w) pixel
+        values, given the entries ``known`` (N, ENTRIES, 1, 1) bool. Means are in pixel values, unrounded."""
+        pixels = (grid - 128) / PIXEL_STEP
+        features = self.context(pixels[:, :CHANNELS])
+        flags = known.float().expand_as(grid)
+        out = self.head(torch.cat([features, self.entries(torch.cat([pixels * flags, flags], 1))], 1))
+        n, _, h, w = out.shape
+        logits, means, scales = out.view(n, 3, len(self.config.families), ENTRIES, h, w).transpose(2, 3).unbind(1)
+        return logits, means + 128, scales
+
+    def bits(self, grid: torch.Tensor, known: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Bits per coded sub-pixel of the ``targets`` entries (N, ENTRIES, 1, 1) bool, given ``known``, as coding
+        spends them (means rounded to whole values)."""
+        logits, means, scales = self.mixture(grid, known)
+        likelihood = mixture_likelihood(grid, logits, round_ste(means), scales, self.config.families)
+        weight = targets.float().expand_as(grid)
+        return -(torch.log2(likelihood) * weight).sum() / weight.sum().clamp(min=1)
+
+
+def compile_coder(model: MultiScaleProgressive) -> LosslessCoder:
+    """The integer coder of a trained model: its networks compiled, its mixture's tables built."""
+    networks = {name: compile_network(getattr(model, name)) for name in NETWORKS}
+    return LosslessCoder(**networks, tables=MixtureLatentTables.build(model.config.families))
