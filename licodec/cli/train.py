@@ -111,8 +111,9 @@ def add_lossless_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="+", help="image folders, searched recursively (JPEG files are left out)")
     p.add_argument("--run", default="licodec-lossless", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
     p.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
-    p.add_argument("--width", type=positive_int, default=48, help="channels of the context and head networks")
-    p.add_argument("--entry-width", type=positive_int, default=32, help="channels of the entries network")
+    p.add_argument("--width", type=positive_int, default=48, help="channels of the context network")
+    p.add_argument("--entry-width", type=positive_int, default=24, help="channels of the entries network")
+    p.add_argument("--head-width", type=positive_int, default=32, help="hidden channels of the head network")
     p.add_argument("--steps", type=positive_int, default=20_000)
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--crop", type=positive_int, default=64, help="side of the training crops, even")
@@ -236,7 +237,7 @@ def cmd_train_lossless(args: argparse.Namespace) -> int:
         threads=args.threads,
         checkpoint_minutes=args.checkpoint_minutes,
         log_every=args.log_every,
-        config=LosslessConfig(width=args.width, entry_width=args.entry_width),
+        config=LosslessConfig(width=args.width, entry_width=args.entry_width, head_width=args.head_width),
     )
     trainer = LosslessTrainer(settings)
     trainer.run(resume=args.resume)

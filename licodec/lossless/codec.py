@@ -3,10 +3,10 @@
 Order (:mod:`licodec.lossless.order`): the coarsest scale's single pixel, each channel a
 uniform byte; then every finer scale, step by step. A step runs the integer ``entries``
 and ``head`` networks on the blocks decoded so far (``context`` once per scale) and codes
-its entries, in (entry, row, column) order, under their integer mixtures
-(:class:`licodec.entropy.mixture_coding.MixtureLatentTables`), each centred on its mean
-rounded to a whole pixel value. Encoder and decoder compute the same integers on any
-machine, so the same frequencies.
+its entries, in (entry, row, column) order, each as its difference from its mean rounded
+to a whole pixel value, under the discretised logistic table of its scale (64 scales,
+chosen by integer thresholds as the Gaussian tables are). Encoder and decoder compute the
+same integers on any machine, so the same tables.
 """
 
 from __future__ import annotations
@@ -65,24 +65,24 @@ class LosslessCoder:
         for entries, known in zip(steps(profile, channels), known_before(profile, channels)):
             flags = np.broadcast_to(known[None, :, None, None] * float(ONE), pixels.shape)
             values = np.where(known[None, :, None, None], ((grid - 128) * PIXEL_FIXED)[None], 0.0)
-            out = self.head(np.concatenate([features, self.entries(np.concatenate([values, flags], 1))], 1))
-            logits, means, scales = out.reshape(3, len(self.tables.families), ENTRIES, *grid.shape[1:])
+            out = self.head(np.concatenate([features, self.entries(np.concatenate([values, flags], 1))], 1))[0]
             where = exists[entries]
-            parameters = [p[:, entries][:, where] for p in (logits, _whole_pixels(means), scales)]
+            means = _whole_pixels(out[entries][where])
+            rows = np.searchsorted(self.tables.scale_thresholds, out[ENTRIES + entries][where].astype(np.int64) * PIXEL_STEP, side="right")
+            part = grid[entries]
             if encoder is not None:
-                self.tables.encode(encoder, grid[entries][where].astype(np.float64), *parameters)
-            else:
-                decoded = self.tables.decode(decoder, *parameters) / ONE
-                if decoded.size and (decoded.min() < 0 or decoded.max() > 255):
-                    raise CorruptBitstreamError("lossless tile decodes to values outside 0..255")
-                part = grid[entries]
-                part[where] = decoded.astype(np.int64)
-                grid[entries] = part
+                encoder.encode(part[where] - means, rows, self.tables.table)
+                continue
+            decoded = decoder.decode(rows, self.tables.table) + means
+            if decoded.size and (decoded.min() < 0 or decoded.max() > 255):
+                raise CorruptBitstreamError("lossless tile decodes to values outside 0..255")
+            part[where] = decoded
+            grid[entries] = part
 
 
 def _whole_pixels(means: np.ndarray) -> np.ndarray:
-    """Means (fixed grid, relative to 128) rounded half up to whole pixel values, on the fixed grid."""
-    return ((means + 128 * ONE + ONE // 2) // ONE) * ONE
+    """The networks' means (fixed grid, in the inputs' units) as whole pixel values, rounded half up (int64)."""
+    return ((means.astype(np.int64) * PIXEL_STEP + 128 * ONE + ONE // 2) // ONE).astype(np.int64)
 
 
 NETWORKS = ("context", "entries", "head")

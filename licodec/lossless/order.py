@@ -26,7 +26,8 @@ PROFILES: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {
 on its own (9). The names and their order are part of the format (a file stores the profile's index)."""
 DEFAULT_PROFILE = "default"
 PIXEL_STEP = 64
-"""Pixel values enter the networks as (v - 128) / 64: on the integer networks' grid, (v - 128) * 16 exactly."""
+"""Pixel values enter the networks as (v - 128) / 64 (on the integer networks' grid, (v - 128) * 16 exactly), and the
+means and scales they emit are in the same units."""
 
 
 def scale_shapes(height: int, width: int) -> list[tuple[int, int]]:

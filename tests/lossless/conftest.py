@@ -4,7 +4,7 @@ import torch
 from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
 from licodec.lossless.weights import save_lossless
 
-TINY = LosslessConfig(width=8, entry_width=8, families=("logistic", "logistic"))
+TINY = LosslessConfig(width=8, entry_width=8, head_width=8)
 
 
 def tiny_coder(seed: int = 0):

@@ -81,7 +81,7 @@ def test_the_command_line_codes_losslessly_and_info_says_so(lossless_weights, tm
     capsys.readouterr()
     assert main(["info", str(tmp_path / "a.lic"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["lossless"] is True and info["quality"] == "max profile" and info["model"] == "test-lossless"
+    assert info["lossless"] is True and info["lossless_profile"] == "max" and info["quality"] is None and info["model"] == "test-lossless"
 
 
 def test_eval_lossless_measures_every_codec_and_checks_each_file_exact(lossless_weights, tmp_path, capsys):

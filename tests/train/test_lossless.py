@@ -9,7 +9,7 @@ from licodec.cli import main
 from licodec.train.lossless import lossless_images, sample_grids
 from tests.conftest import smooth_image
 
-TINY = ["--width", "8", "--entry-width", "8", "--batch-size", "2", "--crop", "16", "--log-every", "1"]
+TINY = ["--width", "8", "--entry-width", "8", "--head-width", "8", "--batch-size", "2", "--crop", "16", "--log-every", "1"]
 
 
 def train(folder, run_dir, steps, *extra):
