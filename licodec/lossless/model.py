@@ -30,8 +30,8 @@ from licodec.nn.fixed_point import compile_network
 from licodec.nn.layers import conv
 
 FAMILY = "logistic"
-"""Each sample's density: one discretised logistic. A mixture of three fitted Kodak no better at this size, and its
-per-sample frequency rows made decoding ten times slower than the tables of a single component."""
+"""Each sample's density: one discretised logistic, coded through its scale's table. A mixture would have to build
+frequency rows per sample: with three components that took 1.1 of 1.9 s coding a 256 x 256 crop."""
 
 
 @dataclass(frozen=True)
