@@ -20,11 +20,28 @@ from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.mixture_coding import ONE, MixtureLatentTables
 from licodec.entropy.tables import CategoricalTables
 from licodec.errors import CorruptBitstreamError
-from licodec.lossless.order import ENTRIES, PIXEL_STEP, PROFILES, existing_entries, from_grid, known_before, pyramid, scale_shapes, steps, to_grid
+from licodec.lossless.order import (
+    CENTRES,
+    ENTRIES,
+    PIXEL_STEP,
+    PROFILES,
+    existing_entries,
+    from_grid,
+    from_ycocg,
+    known_before,
+    pyramid,
+    scale_shapes,
+    steps,
+    to_grid,
+    to_ycocg,
+)
 from licodec.nn.integer_network import FixedPointNetwork
 
 BYTE_TABLES = CategoricalTables.from_pmfs([np.full(256, 1 / 256)], [0])
-"""The coarsest pixel's bytes: uniform, exact binary fractions."""
+"""The coarsest pixel's samples, each ``v + 256`` as two bytes: uniform, exact binary fractions."""
+LOWEST = np.array([0, -255, -255])
+HIGHEST = np.array([255, 255, 255])
+"""Each channel's range: Y (or grey) in 0..255, Co and Cg in -255..255."""
 PIXEL_FIXED = ONE // PIXEL_STEP  # a pixel value's step on the networks' fixed grid
 
 
@@ -36,10 +53,10 @@ class LosslessCoder:
     tables: MixtureLatentTables
 
     def encode(self, x: np.ndarray, profile: str) -> list[bytes]:
-        """The streams of a tile ``x`` (C, H, W) uint8, C = 1 or 3."""
+        """The streams of a tile ``x`` (C, H, W) uint8, C = 1 or 3 (coded as YCoCg-R)."""
         encoder = SymbolEncoder()
-        scales = pyramid(x)
-        encoder.encode(scales[-1].reshape(-1).astype(np.int64), np.zeros(x.shape[0], dtype=np.int32), BYTE_TABLES)
+        scales = pyramid(to_ycocg(x) if x.shape[0] == 3 else x.astype(np.int64))
+        encoder.encode(np.stack(np.divmod(scales[-1].reshape(-1) + 256, 256), 1).reshape(-1), np.zeros(2 * x.shape[0], dtype=np.int32), BYTE_TABLES)
         for scale in reversed(scales[:-1]):
             grid = to_grid(scale)
             self._code_scale(grid, existing_entries(*scale.shape[1:], x.shape[0]), x.shape[0], profile, encoder=encoder)
@@ -49,40 +66,54 @@ class LosslessCoder:
         """Inverse of :meth:`encode`: the tile (channels, height, width) uint8."""
         decoder = SymbolDecoder(streams)
         shapes = scale_shapes(height, width)
-        coarse = decoder.decode(np.zeros(channels, dtype=np.int32), BYTE_TABLES).astype(np.int64).reshape(channels, 1, 1)
+        high, low = decoder.decode(np.zeros(2 * channels, dtype=np.int32), BYTE_TABLES).astype(np.int64).reshape(channels, 2).T
+        coarse = (256 * high + low - 256).reshape(channels, 1, 1)
+        _check_range(coarse, channels)
         for h, w in reversed(shapes[:-1]):
             exists = existing_entries(h, w, channels)
-            grid = np.zeros(exists.shape, dtype=np.int64)
+            grid = to_grid(np.zeros((channels, h, w), dtype=np.int64))
             grid[:channels] = coarse
             self._code_scale(grid, exists, channels, profile, decoder=decoder)
-            coarse = from_grid(grid, channels, h, w).astype(np.int64)
-        return coarse.astype(np.uint8)
+            coarse = from_grid(grid, channels, h, w)
+        pixels = from_ycocg(coarse) if channels == 3 else coarse
+        if pixels.min() < 0 or pixels.max() > 255:
+            raise CorruptBitstreamError("lossless tile decodes to colours outside 0..255")
+        return pixels.astype(np.uint8)
 
     def _code_scale(self, grid: np.ndarray, exists: np.ndarray, channels: int, profile: str, encoder=None, decoder=None) -> None:
         """Code the entries of one scale's ``grid`` after phase 0, step by step; the decoder fills ``grid`` in."""
-        pixels = ((grid - 128) * PIXEL_FIXED).astype(np.float64)[None]
+        centres = CENTRES[:, None, None]
+        pixels = ((grid - centres) * PIXEL_FIXED).astype(np.float64)[None]
         features = self.context(pixels[:, [0, 1, 2] if channels == 3 else [0, 0, 0]])  # a grey image as R = G = B
         for entries, known in zip(steps(profile, channels), known_before(profile, channels)):
             flags = np.broadcast_to(known[None, :, None, None] * float(ONE), pixels.shape)
-            values = np.where(known[None, :, None, None], ((grid - 128) * PIXEL_FIXED)[None], 0.0)
+            values = np.where(known[None, :, None, None], ((grid - centres) * PIXEL_FIXED)[None], 0.0)  # as decoded so far
             out = self.head(np.concatenate([features, self.entries(np.concatenate([values, flags], 1))], 1))[0]
             where = exists[entries]
-            means = _whole_pixels(out[entries][where])
+            means = _whole_values(out[entries], CENTRES[entries])[where]
             rows = np.searchsorted(self.tables.scale_thresholds, out[ENTRIES + entries][where].astype(np.int64) * PIXEL_STEP, side="right")
             part = grid[entries]
             if encoder is not None:
                 encoder.encode(part[where] - means, rows, self.tables.table)
                 continue
-            decoded = decoder.decode(rows, self.tables.table) + means
-            if decoded.size and (decoded.min() < 0 or decoded.max() > 255):
-                raise CorruptBitstreamError("lossless tile decodes to values outside 0..255")
-            part[where] = decoded
+            part[where] = decoder.decode(rows, self.tables.table) + means
+            _check_range(part[None], channels, entries)
             grid[entries] = part
 
 
-def _whole_pixels(means: np.ndarray) -> np.ndarray:
-    """The networks' means (fixed grid, in the inputs' units) as whole pixel values, rounded half up (int64)."""
-    return ((means.astype(np.int64) * PIXEL_STEP + 128 * ONE + ONE // 2) // ONE).astype(np.int64)
+def _whole_values(means: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The networks' means (S, h, w) (fixed grid, in the inputs' units) of entries with these ``centres`` (S,), as
+    whole sample values, rounded half up (int64)."""
+    return (means.astype(np.int64) * PIXEL_STEP + centres[:, None, None] * ONE + ONE // 2) // ONE
+
+
+def _check_range(values: np.ndarray, channels: int, entries: np.ndarray | None = None) -> None:
+    """A decoded sample outside its channel's range can only come from a damaged stream."""
+    which = (np.arange(channels) if entries is None else entries) % 3
+    lowest, highest = (LOWEST if channels == 3 else LOWEST[:1] * 0)[which], HIGHEST[which]
+    values = values.reshape(1, len(which), -1)
+    if ((values < lowest[None, :, None]) | (values > highest[None, :, None])).any():
+        raise CorruptBitstreamError("lossless tile decodes to values outside their range")
 
 
 NETWORKS = ("context", "entries", "head")

@@ -25,7 +25,7 @@ from licodec.entropy.mixture import bin_probability
 from licodec.entropy.mixture_coding import MixtureLatentTables
 from licodec.entropy.quantize import round_ste
 from licodec.lossless.codec import NETWORKS, LosslessCoder
-from licodec.lossless.order import CHANNELS, ENTRIES, PIXEL_STEP
+from licodec.lossless.order import CENTRES, CHANNELS, ENTRIES, PIXEL_STEP
 from licodec.nn.fixed_point import compile_network
 from licodec.nn.layers import conv
 
@@ -65,13 +65,14 @@ class MultiScaleProgressive(nn.Module):
         )  # fmt: skip
 
     def density(self, grid: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(means, scales), each (N, ENTRIES, h, w), of every entry of ``grid`` (N, ENTRIES, h, w) pixel values, given
-        the entries ``known`` (N, ENTRIES, 1, 1) bool; in pixel values, means unrounded."""
-        pixels = (grid - 128) / PIXEL_STEP
+        """(means, scales), each (N, ENTRIES, h, w), of every entry of ``grid`` (N, ENTRIES, h, w) sample values
+        (YCoCg-R), given the entries ``known`` (N, ENTRIES, 1, 1) bool; in sample values, means unrounded."""
+        centres = torch.from_numpy(CENTRES).to(grid)[:, None, None]
+        pixels = (grid - centres) / PIXEL_STEP
         features = self.context(pixels[:, :CHANNELS])
         flags = known.float().expand_as(grid)
         means, scales = self.head(torch.cat([features, self.entries(torch.cat([pixels * flags, flags], 1))], 1)).chunk(2, 1)
-        return means * PIXEL_STEP + 128, scales * PIXEL_STEP  # the networks' units are the inputs'
+        return means * PIXEL_STEP + centres, scales * PIXEL_STEP  # the networks' units are the inputs'
 
     def bits(self, grid: torch.Tensor, known: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Bits per coded sub-pixel of the ``targets`` entries (N, ENTRIES, 1, 1) bool, given ``known``, as coding

@@ -26,8 +26,29 @@ PROFILES: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {
 on its own (9). The names and their order are part of the format (a file stores the profile's index)."""
 DEFAULT_PROFILE = "default"
 PIXEL_STEP = 64
-"""Pixel values enter the networks as (v - 128) / 64 (on the integer networks' grid, (v - 128) * 16 exactly), and the
+"""Samples enter the networks as (v - centre) / 64 (on the integer networks' grid, (v - centre) * 16 exactly), and the
 means and scales they emit are in the same units."""
+CENTRES = np.array([128, 0, 0] * len(PHASES), dtype=np.int64)
+"""Each entry's centre: Y around 128, Co and Cg around 0 (:func:`to_ycocg`); a grey image's one channel around 128."""
+
+
+def to_ycocg(x: np.ndarray) -> np.ndarray:
+    """RGB (3, H, W) to YCoCg-R (int64; Y in 0..255, Co and Cg in -255..255): reversible integer lifting, so that a
+    colour image's channels are nearly independent before any network sees them (as JPEG XL and WebP do)."""
+    r, g, b = x.astype(np.int64)
+    co = r - b
+    t = b + (co >> 1)
+    cg = g - t
+    return np.stack([t + (cg >> 1), co, cg])
+
+
+def from_ycocg(y: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_ycocg` (int64)."""
+    luma, co, cg = y.astype(np.int64)
+    t = luma - (cg >> 1)
+    g = cg + t
+    b = t - (co >> 1)
+    return np.stack([b + co, g, b])
 
 
 def scale_shapes(height: int, width: int) -> list[tuple[int, int]]:
@@ -57,10 +78,10 @@ def existing_entries(height: int, width: int, channels: int) -> np.ndarray:
 
 
 def to_grid(x: np.ndarray) -> np.ndarray:
-    """(ENTRIES, h, w) int64 of a scale (C, H, W); entries that are no pixel hold 0."""
+    """(ENTRIES, h, w) int64 of a scale (C, H, W); entries that are no sample hold their centre."""
     channels, height, width = x.shape
     h, w = -(-height // 2), -(-width // 2)
-    grid = np.zeros((len(PHASES), CHANNELS, h, w), dtype=np.int64)
+    grid = np.array(CENTRES.reshape(len(PHASES), CHANNELS, 1, 1).repeat(h, 2).repeat(w, 3))
     for p, (dy, dx) in enumerate(PHASES):
         part = x[:, dy::2, dx::2]
         grid[p, :channels, : part.shape[1], : part.shape[2]] = part
@@ -68,9 +89,9 @@ def to_grid(x: np.ndarray) -> np.ndarray:
 
 
 def from_grid(grid: np.ndarray, channels: int, height: int, width: int) -> np.ndarray:
-    """Inverse of :func:`to_grid`: the scale (channels, H, W), uint8."""
+    """Inverse of :func:`to_grid`: the scale (channels, H, W), int64."""
     blocks = grid.reshape(len(PHASES), CHANNELS, *grid.shape[1:])
-    x = np.empty((channels, height, width), dtype=np.uint8)
+    x = np.empty((channels, height, width), dtype=np.int64)
     for p, (dy, dx) in enumerate(PHASES):
         rows, cols = (height - dy + 1) // 2, (width - dx + 1) // 2
         x[:, dy::2, dx::2] = blocks[p, :channels, :rows, :cols]

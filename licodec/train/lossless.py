@@ -22,7 +22,7 @@ import torch
 from licodec.errors import LicodecError
 from licodec.image_folders import find_images
 from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
-from licodec.lossless.order import ENTRIES, PROFILES, known_before, steps, to_grid
+from licodec.lossless.order import ENTRIES, PROFILES, known_before, steps, to_grid, to_ycocg
 from licodec.lossless.weights import save_lossless
 from licodec.train.data import TrainingImages, load_images
 
@@ -68,7 +68,7 @@ def sample_grids(data: TrainingImages, seed: int, step: int, batch_size: int, cr
         patch = scale[:, top : top + crop, left : left + crop]
         if rng.random() < 0.5:
             patch = patch[:, :, ::-1]
-        grids.append(to_grid(np.ascontiguousarray(patch)))
+        grids.append(to_grid(to_ycocg(patch)))
         before, entries = schedules[int(rng.integers(len(schedules)))]
         i = int(rng.integers(len(entries)))
         target = np.zeros(ENTRIES, dtype=bool)
