@@ -30,11 +30,11 @@ from licodec.image_folders import list_images
 from licodec.jpeg_tools import installed_jpeg_tools
 from licodec.lossless.codec import unpack_info
 from licodec.lossless.order import DEFAULT_PROFILE, PROFILES
-from licodec.lossless.weights import lossless_weights_status
+from licodec.lossless.weights import LOSSLESS_MODEL, lossless_weights_status
 from licodec.metrics import bits_per_pixel
 from licodec.models.catalog import ARCHITECTURE_NAMES, DEFAULT_MODEL, SHIPPED, weights_status
 from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, CompressOptions
-from licodec.storage import weights_hash
+from licodec.storage import shipped_file, weights_hash
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -252,13 +252,18 @@ def cmd_models(args: argparse.Namespace) -> int:
         for name, model in SHIPPED.items()
     ]
     tools = installed_jpeg_tools()
+    lossless_path = shipped_file(LOSSLESS_MODEL, ".safetensors")
+    lossless = {"name": LOSSLESS_MODEL, "installed": lossless_path.exists()}
+    lossless["weights_hash"] = weights_hash(lossless_path) if lossless["installed"] else None
     if args.json:
-        print(json.dumps({"models": rows, "architectures": list(ARCHITECTURE_NAMES), "jpeg_tools": tools}, indent=2))
+        print(json.dumps({"models": rows, "lossless": lossless, "architectures": list(ARCHITECTURE_NAMES), "jpeg_tools": tools}, indent=2))
     else:
         for row in rows:
             flags = " (default)" if row["default"] else ""
             flags += f" [weights {row['weights_hash']}]" if row["installed"] else " [weights missing]"
             print(f"{row['name']}{flags}: {row['description']}")
+        state = f"weights {lossless['weights_hash']}" if lossless["installed"] else "weights missing: train one with 'licodec train lossless'"
+        print(f"{LOSSLESS_MODEL} [{state}]: lossless (--lossless), multi-scale progressive")
         print(f"architectures (trainable with 'licodec train model --architecture'): {', '.join(ARCHITECTURE_NAMES)}")
         for tool in tools:
             print(f"{tool['name']}: {tool['kind']} (licodec jpeg {tool['option']})")

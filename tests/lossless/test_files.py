@@ -95,3 +95,16 @@ def test_eval_lossless_measures_every_codec_and_checks_each_file_exact(lossless_
     assert {"licodec fast", "licodec default", "licodec max", "PNG (optimize)", "WebP lossless (method 6)"} <= names
     assert all(r["exact"] for r in rows) and len(rows) == 2 * len(names)
     assert "| licodec max |" in (tmp_path / "out" / "lossless.md").read_text()
+
+
+def test_models_lists_the_lossless_model(capsys):
+    assert main(["models", "--json"]) == 0
+    lossless = json.loads(capsys.readouterr().out)["lossless"]
+    assert lossless["name"] == "licodec-lossless" and (lossless["weights_hash"] is not None) == lossless["installed"]
+
+
+def test_the_shipped_lossless_model_codes_exactly():
+    image = image_of("RGB")
+    data = licodec.compress(image, lossless=True, lossless_profile="fast")
+    assert LicFile.from_bytes(data).header.model_name == "licodec-lossless"
+    np.testing.assert_array_equal(np.asarray(licodec.decompress(data)), np.asarray(image))
