@@ -47,6 +47,8 @@ PIXEL_FIXED = ONE // PIXEL_STEP  # a pixel value's step on the networks' fixed g
 
 @dataclass(frozen=True, eq=False)
 class LosslessCoder:
+    """A lossless model's integer networks and tables: codes tiles, in any profile."""
+
     context: FixedPointNetwork
     entries: FixedPointNetwork
     head: FixedPointNetwork
@@ -56,7 +58,8 @@ class LosslessCoder:
         """The streams of a tile ``x`` (C, H, W) uint8, C = 1 or 3 (coded as YCoCg-R)."""
         encoder = SymbolEncoder()
         scales = pyramid(to_ycocg(x) if x.shape[0] == 3 else x.astype(np.int64))
-        encoder.encode(np.stack(np.divmod(scales[-1].reshape(-1) + 256, 256), 1).reshape(-1), np.zeros(2 * x.shape[0], dtype=np.int32), BYTE_TABLES)
+        bytes_of_coarsest = np.stack(np.divmod(scales[-1].reshape(-1) + 256, 256), 1).reshape(-1)  # (high, low) per sample
+        encoder.encode(bytes_of_coarsest, np.zeros(2 * x.shape[0], dtype=np.int32), BYTE_TABLES)
         for scale in reversed(scales[:-1]):
             grid = to_grid(scale)
             self._code_scale(grid, existing_entries(*scale.shape[1:], x.shape[0]), x.shape[0], profile, encoder=encoder)
