@@ -123,6 +123,7 @@ def add_lossless_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--checkpoint-minutes", type=positive_float, default=10.0)
     p.add_argument("--log-every", type=positive_int, default=50)
+    p.add_argument("--device", default="cpu", help="cpu (default), or cuda: train on a GPU; give it larger batches")
     p.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
     p.add_argument("--force", action="store_true", help="start the run over, replacing its checkpoint (and the --export file)")
     p.add_argument("--export", type=Path, help="after training, write the lossless weights file here")
@@ -237,6 +238,7 @@ def cmd_train_lossless(args: argparse.Namespace) -> int:
         threads=args.threads,
         checkpoint_minutes=args.checkpoint_minutes,
         log_every=args.log_every,
+        device=args.device,
         config=LosslessConfig(width=args.width, entry_width=args.entry_width, head_width=args.head_width),
     )
     trainer = LosslessTrainer(settings)

@@ -25,6 +25,7 @@ from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compil
 from licodec.lossless.order import ENTRIES, PROFILES, known_before, steps, to_grid, to_ycocg
 from licodec.lossless.weights import save_lossless
 from licodec.train.data import TrainingImages, load_images
+from licodec.train.loop import training_device
 
 LOSSY_SUFFIXES = {".jpg", ".jpeg"}
 
@@ -42,6 +43,7 @@ class LosslessTraining:
     threads: int = 2
     checkpoint_minutes: float = 10.0
     log_every: int = 50
+    device: str = "cpu"  # or "cuda": larger batches fit
     config: LosslessConfig = field(default_factory=LosslessConfig)
 
 
@@ -87,10 +89,11 @@ class LosslessTrainer:
         if settings.crop % 2:
             raise LicodecError(f"--crop must be even, not {settings.crop}")
         self.settings = settings
+        self.device = training_device(settings.device)
         self.run_dir = Path(settings.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(settings.seed)
-        self.model = MultiScaleProgressive(settings.config)
+        self.model = MultiScaleProgressive(settings.config).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate)
         self.step, self.cpu_seconds = 0, 0.0
         self._stop = False
@@ -107,7 +110,7 @@ class LosslessTrainer:
         tmp.replace(self.checkpoint_path)
 
     def resume(self) -> None:
-        state = torch.load(self.checkpoint_path, weights_only=False)
+        state = torch.load(self.checkpoint_path, weights_only=False, map_location=self.device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.cpu_seconds = state["step"], state["cpu_seconds"]
@@ -118,7 +121,7 @@ class LosslessTrainer:
 
     def train_step(self, data: TrainingImages) -> float:
         s = self.settings
-        grids, known, targets = sample_grids(data, s.seed, self.step, s.batch_size, s.crop)
+        grids, known, targets = (t.to(self.device) for t in sample_grids(data, s.seed, self.step, s.batch_size, s.crop))
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
         self.optimizer.zero_grad(set_to_none=True)
@@ -159,7 +162,7 @@ class LosslessTrainer:
 
 def export_lossless(checkpoint: Path, output: Path, name: str) -> str:
     """Write a checkpoint's model as a lossless weights file (integer networks and tables); returns its hash."""
-    state = torch.load(checkpoint, weights_only=False)
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     config = LosslessConfig.from_json(json.dumps(state["settings"]["config"]))
     model = MultiScaleProgressive(config)
     model.load_state_dict(state["model"])

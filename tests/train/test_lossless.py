@@ -36,3 +36,10 @@ def test_jpeg_sources_are_left_out_and_each_sample_sees_one_step(image_folder):
     grids, known, targets = sample_grids(data, 0, 0, 8, 16)
     assert grids.shape == (8, 12, 8, 8) and grids.max() <= 255
     assert not (known & targets).any() and targets.flatten(1).any(1).all() and known[:, :3].all()
+
+
+def test_a_device_this_machine_lacks_is_one_line(image_folder, tmp_path, capsys):
+    if torch.cuda.is_available():
+        return
+    assert main(["train", "lossless", str(image_folder), "--run-dir", str(tmp_path), "--device", "cuda", *TINY]) == 1
+    assert "sees no CUDA GPU" in capsys.readouterr().err
