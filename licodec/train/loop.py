@@ -192,9 +192,7 @@ class Trainer:
             "settings": self.settings.to_json(),
             "prior": asdict(self.prior),
         }
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.checkpoint_path)
+        write_checkpoint(state, self.checkpoint_path)
 
     def resume(self) -> None:
         state = torch.load(self.checkpoint_path, weights_only=False, map_location=self.device)
@@ -219,10 +217,7 @@ class Trainer:
         self._stop = True
 
     def _learning_rate(self) -> float:
-        s = self.settings
-        if s.lr_drop_at is not None and self.step >= s.lr_drop_at:
-            return s.learning_rate / 10
-        return s.learning_rate
+        return learning_rate_at(self.step, self.settings.learning_rate, self.settings.lr_drop_at)
 
     def train_step(self, x: torch.Tensor) -> dict:
         key = [self.settings.seed, self.step, 1] + ([self.rank] if self.rank else [])
@@ -358,6 +353,18 @@ class Trainer:
         log.write(json.dumps({"event": "stop", "step": self.step, "cpu_hours": self.cpu_seconds / 3600}) + "\n")
         log.close()
         bar.close()
+
+
+def write_checkpoint(state: dict, path: Path) -> None:
+    """``torch.save`` through a temporary file and a rename: an interrupted save never leaves half a checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def learning_rate_at(step: int, learning_rate: float, drop_at: int | None) -> float:
+    """The learning rate of ``step``: divided by 10 from ``drop_at`` on (``--lr-drop-at``), if given."""
+    return learning_rate / 10 if drop_at is not None and step >= drop_at else learning_rate
 
 
 def training_device(name: str) -> torch.device:

@@ -25,7 +25,7 @@ from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compil
 from licodec.lossless.order import ENTRIES, PROFILES, known_before, steps, to_grid, to_ycocg
 from licodec.lossless.weights import save_lossless
 from licodec.train.data import TrainingImages, load_images
-from licodec.train.loop import training_device
+from licodec.train.loop import learning_rate_at, training_device, write_checkpoint
 
 LOSSY_SUFFIXES = {".jpg", ".jpeg"}
 
@@ -105,9 +105,7 @@ class LosslessTrainer:
     def save_checkpoint(self) -> None:
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step, "cpu_seconds": self.cpu_seconds}
         state["settings"] = {**asdict(self.settings), "config": json.loads(self.settings.config.to_json())}
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.checkpoint_path)
+        write_checkpoint(state, self.checkpoint_path)
 
     def resume(self) -> None:
         state = torch.load(self.checkpoint_path, weights_only=False, map_location=self.device)
@@ -115,15 +113,11 @@ class LosslessTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.cpu_seconds = state["step"], state["cpu_seconds"]
 
-    def _learning_rate(self) -> float:
-        s = self.settings
-        return s.learning_rate / 10 if s.lr_drop_at is not None and self.step >= s.lr_drop_at else s.learning_rate
-
     def train_step(self, data: TrainingImages) -> float:
         s = self.settings
         grids, known, targets = (t.to(self.device) for t in sample_grids(data, s.seed, self.step, s.batch_size, s.crop))
         for group in self.optimizer.param_groups:
-            group["lr"] = self._learning_rate()
+            group["lr"] = learning_rate_at(self.step, s.learning_rate, s.lr_drop_at)
         self.optimizer.zero_grad(set_to_none=True)
         bits = self.model.bits(grids, known, targets)
         bits.backward()
