@@ -24,7 +24,6 @@ import torch
 from pytorch_msssim import ms_ssim
 from tqdm import tqdm
 
-from licodec.coding.channel_mask import ACTIVE_FROM
 from licodec.errors import LicodecError
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
@@ -92,7 +91,7 @@ def rd_loss(
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
     result = {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
     if model.config.channel_mask:  # the share of y's channels a coder would code
-        result["active"] = (out["y"].detach().abs().amax(dim=(2, 3)) >= ACTIVE_FROM).float().mean()
+        result["active"] = model.channel_activity(out["y"]).float().mean()
     return result
 
 
