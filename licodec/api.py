@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from licodec.adapt.roi import decode_roi, encode_roi, roi_map, tile_rate_map
-from licodec.bitstream import FLAG_DECODER_UPDATES, FORMAT_VERSION, TILE_PX, Header, LicFile, tile_grid
+from licodec.bitstream import FLAG_DECODER_UPDATES, FORMAT_VERSION, Header, LicFile, tile_grid, tile_side
 from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_updates
 from licodec.decoder import Decoder, NeedsTorchError, load_decoder
 from licodec.errors import ImageTooLargeError, LicodecError, TargetUnreachableError, WeightsMismatchError
@@ -137,7 +137,7 @@ def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCod
     _check_quality(options.quality)
     prepared = prepare(image)
     height, width = prepared.rgb.shape[:2]
-    tile_px = TILE_PX if max(height, width) > TILE_PX else 0
+    tile_px = tile_side(height, width)
     quality = round(float(options.quality), 2)
     roi_quality, cells = None, None
     if options.roi is not None:

@@ -114,6 +114,11 @@ def tile_count(height: int, width: int, tile_px: int) -> int:
     return 1 if tile_px == 0 else -(-height // tile_px) * -(-width // tile_px)
 
 
+def tile_side(height: int, width: int) -> int:
+    """The ``tile_px`` an encoder writes for an image: 0 (one tile) up to :data:`TILE_PX` on both sides, else TILE_PX."""
+    return TILE_PX if max(height, width) > TILE_PX else 0
+
+
 def tile_grid(height: int, width: int, tile_px: int) -> list[Tile]:
     """The tiles of an image in raster order: one for ``tile_px`` 0, else squares of ``tile_px`` cut at the edges."""
     if tile_px == 0:

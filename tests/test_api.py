@@ -71,7 +71,7 @@ def test_sixteen_bit_input_is_recorded_in_the_header(checkerboard_model):
 
 
 def test_large_images_are_tiled_and_reassembled(checkerboard_model, monkeypatch):
-    monkeypatch.setattr(api, "TILE_PX", 64)
+    monkeypatch.setattr(licodec.bitstream, "TILE_PX", 64)
     image = smooth_image(150, 200)
     data, decoded = round_trip(checkerboard_model, image)
     header = licodec.bitstream.read_header(data)
@@ -81,9 +81,9 @@ def test_large_images_are_tiled_and_reassembled(checkerboard_model, monkeypatch)
 
 
 def test_decoded_pixels_do_not_depend_on_the_tile_size_setting_of_the_decoder(checkerboard_model, monkeypatch):
-    monkeypatch.setattr(api, "TILE_PX", 64)
+    monkeypatch.setattr(licodec.bitstream, "TILE_PX", 64)
     data = licodec.compress(smooth_image(100, 100), model=checkerboard_model)
-    monkeypatch.setattr(api, "TILE_PX", 1024)  # the file says how it was tiled
+    monkeypatch.setattr(licodec.bitstream, "TILE_PX", 1024)  # the file says how it was tiled
     assert licodec.decompress(data, model=checkerboard_model).size == (100, 100)
 
 

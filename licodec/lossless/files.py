@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from licodec.bitstream import FLAG_LOSSLESS, TILE_PX, Header, LicFile, tile_grid
+from licodec.bitstream import FLAG_LOSSLESS, Header, LicFile, tile_grid, tile_side
 from licodec.errors import CorruptBitstreamError, LicodecError
 from licodec.image import decode_alpha, encode_alpha, finish, prepare
 from licodec.lossless.codec import image_digest, pack_info, unpack_info
@@ -31,7 +31,7 @@ def compress_lossless(image: Image.Image, profile: str, model: str | None = None
         raise LicodecError("lossless mode codes 8-bit samples, and this image has 16 bits per sample: convert it to 8 bits first")
     planes = prepared.rgb[..., :1] if prepared.colour_mode in GREY_MODES else prepared.rgb
     height, width = planes.shape[:2]
-    tile_px = TILE_PX if max(height, width) > TILE_PX else 0
+    tile_px = tile_side(height, width)
     tiles = tuple(
         tuple(loaded.coder.encode(np.ascontiguousarray(planes[top : top + h, left : left + w].transpose(2, 0, 1)), profile))
         for top, left, h, w in tile_grid(height, width, tile_px)
