@@ -84,6 +84,6 @@ class MultiScaleProgressive(nn.Module):
 
 
 def compile_coder(model: MultiScaleProgressive) -> LosslessCoder:
-    """The integer coder of a trained model: its networks compiled, its mixture's tables built."""
+    """The integer coder of a trained model: its networks compiled, its logistic's tables built."""
     networks = {name: compile_network(getattr(model, name)) for name in NETWORKS}
     return LosslessCoder(**networks, tables=MixtureLatentTables.build((FAMILY,)))
