@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(PIP) -e ".[torch,dev,eval]"
+	$(PIP) -e ".[torch,dev,eval,machines]"
 	touch $@
 
 setup: $(VENV)/.installed

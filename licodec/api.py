@@ -30,7 +30,7 @@ from licodec.errors import ImageTooLargeError, LicodecError, TargetUnreachableEr
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
 from licodec.lossless.files import compress_lossless, decompress_lossless
 from licodec.models.catalog import SHIPPED, retired_origin, retired_weights
-from licodec.options import CompressOptions
+from licodec.options import TASKS, CompressOptions
 
 if TYPE_CHECKING:
     import torch
@@ -64,7 +64,7 @@ def compress(image, quality: float = 75, model: str | LearnedCodec | None = None
 
     ``quality`` runs from 1 to 100 (higher: more bits, better fidelity), like JPEG's.
     ``options`` are the other fields of :class:`~licodec.options.CompressOptions`:
-    ``roi``, ``roi_quality``, ``optimize_steps``, ``adapt_decoder_steps``, ``local_models``,
+    ``roi``, ``roi_quality``, ``optimize_steps`` (with ``task="ocr"``: for a machine too), ``adapt_decoder_steps``, ``local_models``,
     ``target_bytes``, and ``lossless`` with ``lossless_profile`` (``model`` then names a lossless model).
     """
     return compress_with(image, CompressOptions(quality=quality, **options), model, progress)[0]
@@ -93,7 +93,7 @@ def compress_with(image, options: CompressOptions, model: str | LearnedCodec | N
 
 def _compress_lossless(image, options: CompressOptions, model: str | LearnedCodec | None) -> bytes:
     lossy_only = {"target size": options.target_bytes is not None, "a region of interest": options.roi is not None}
-    lossy_only |= {"latent optimisation": options.optimize_steps > 0, "decoder updates": options.adapt_decoder_steps > 0}
+    lossy_only |= {"latent optimisation": options.optimize_steps > 0 or options.task is not None, "decoder updates": options.adapt_decoder_steps > 0}
     refused = [name for name, given in lossy_only.items() if given]
     if refused:
         raise LicodecError(f"lossless mode codes every pixel exactly: {', '.join(refused)} do not apply")
@@ -132,9 +132,10 @@ def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCod
     import torch
 
     from licodec.adapt import decoder_bias
-    from licodec.adapt.latent import optimize_latent
+    from licodec.adapt.latent import optimize_latent, task_loss_for
 
     _check_quality(options.quality)
+    _check_task(options)
     prepared = prepare(image)
     height, width = prepared.rgb.shape[:2]
     tile_px = tile_side(height, width)
@@ -149,7 +150,8 @@ def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCod
         x = torch.from_numpy(np.array(prepared.rgb[top : top + h, left : left + w])).permute(2, 0, 1)
         x = _pad(x.unsqueeze(0).float() / 255.0, codec.pad_multiple)
         position = _tile_position(codec, quality, roi_quality, cells, top, left, x.shape[-2], x.shape[-1])
-        y = optimize_latent(codec, x, position, options.optimize_steps, on_step=progress) if options.optimize_steps > 0 else None
+        task_loss = task_loss_for(options.task, x) if options.task else None
+        y = optimize_latent(codec, x, position, options.optimize_steps, on_step=progress, task_loss=task_loss) if options.optimize_steps > 0 else None
         tile_streams = codec.compress(x, position, y, options.local_models)
         tiles.append(tuple(tile_streams))
         if options.adapt_decoder_steps > 0:
@@ -175,6 +177,15 @@ def _compress_at(image: Image.Image, options: CompressOptions, codec: LearnedCod
         roi=encode_roi(cells) if cells is not None else None,
         decoder_updates=encode_bias_updates(updates) if updates is not None else None,
     ).to_bytes()
+
+
+def _check_task(options: CompressOptions) -> None:
+    if options.task is None:
+        return
+    if options.task not in TASKS:
+        raise LicodecError(f"unknown task {options.task!r}; one of {', '.join(TASKS)}")
+    if options.optimize_steps < 1:
+        raise LicodecError(f"a task ({options.task}) steers the latent optimisation; ask for optimisation steps too (--optimize)")
 
 
 def _check_quality(quality, what: str = "quality") -> None:

@@ -9,6 +9,8 @@ OPTIMIZE_STEPS = 100
 """Steps of per-image latent optimisation when asked for without a number (``--optimize``)."""
 ADAPT_DECODER_STEPS = 40
 """Steps of fitting decoder bias updates when asked for without a number (``--adapt-decoder``)."""
+TASKS = ("ocr",)
+"""Machines ``--optimize --task`` can code for."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class CompressOptions:
     """Quality inside ``roi``; default 25 above ``quality``, at most 100."""
     optimize_steps: int = 0
     """Refine each tile's latent for this image first, this many steps (:mod:`licodec.adapt.latent`): slower, smaller."""
+    task: str | None = None
+    """With ``optimize_steps``: the machine the latent is optimised for too (``"ocr"``; :mod:`licodec.machines`)."""
     adapt_decoder_steps: int = 0
     """Fit per-image decoder bias updates, this many steps, and send them when they pay (:mod:`licodec.adapt.decoder_bias`)."""
     local_models: bool = True

@@ -45,8 +45,15 @@ def _frozen(model: LearnedCodec):
         model.train(was_training)
 
 
-def rd_cost(model: LearnedCodec, x: torch.Tensor, y: torch.Tensor, rate_position) -> torch.Tensor:
-    """bits per pixel + lambda * 255^2 * MSE of decoding ``y``, with the model's current quantisation mode.
+TaskLoss = Callable[[torch.Tensor], torch.Tensor]
+"""A machine's loss on a decoded tile (0 when it does on it what it does on the original): :mod:`licodec.machines.ocr_torch`."""
+
+TASK_WEIGHT = 1000.0
+"""The task loss's weight beside 255^2 * MSE, both scaled by the quality's lambda."""
+
+
+def rd_cost(model: LearnedCodec, x: torch.Tensor, y: torch.Tensor, rate_position, task_loss: TaskLoss | None = None) -> torch.Tensor:
+    """bits per pixel + lambda * (255^2 * MSE + task weight * task loss) of decoding ``y``, with the model's current quantisation mode.
 
     With a rate map, lambda varies per pixel (each latent cell's lambda over its 16 x 16 pixels).
     """
@@ -56,7 +63,10 @@ def rd_cost(model: LearnedCodec, x: torch.Tensor, y: torch.Tensor, rate_position
     lam = model.lagrange_multiplier(rate_position)
     if lam.dim() == 4:
         lam = F.interpolate(lam, size=x.shape[-2:], mode="nearest")
-    return bpp + 255.0**2 * torch.mean(lam * (out["x_hat"] - x) ** 2)
+    cost = bpp + 255.0**2 * torch.mean(lam * (out["x_hat"] - x) ** 2)
+    if task_loss is not None:
+        cost = cost + TASK_WEIGHT * lam.mean() * task_loss(out["x_hat"].clamp(0, 1))
+    return cost
 
 
 def optimize_latent(
@@ -66,8 +76,12 @@ def optimize_latent(
     steps: int = OPTIMIZE_STEPS,
     learning_rate: float = LEARNING_RATE,
     on_step: Callable[[int, float], None] | None = None,
+    task_loss: TaskLoss | None = None,
 ) -> torch.Tensor:
-    """A latent for ``x`` (1, 3, H, W) whose true RD cost is no higher than the analysis transform's."""
+    """A latent for ``x`` (1, 3, H, W) whose true RD cost is no higher than the analysis transform's.
+
+    With ``task_loss``, the cost counts a machine's loss too (coding for machines: the decoder is unchanged).
+    """
     with torch.no_grad():
         y_start = model.encode_latent(x, rate_position)
     y = y_start.clone().requires_grad_(True)
@@ -78,12 +92,21 @@ def optimize_latent(
         for step in range(steps):
             optimizer.zero_grad(set_to_none=True)
             with annealed_rounding(first * (last / first) ** (step / max(1, steps - 1))):
-                cost = rd_cost(model, x, y, rate_position)
+                cost = rd_cost(model, x, y, rate_position, task_loss)
             cost.backward()
             optimizer.step()
             if on_step is not None:
                 on_step(step, float(cost.detach()))
     with _frozen(model), torch.no_grad():
-        start_cost = float(rd_cost(model, x, y_start, rate_position))
-        final_cost = float(rd_cost(model, x, y.detach(), rate_position))
+        start_cost = float(rd_cost(model, x, y_start, rate_position, task_loss))
+        final_cost = float(rd_cost(model, x, y.detach(), rate_position, task_loss))
     return y.detach() if final_cost < start_cost else y_start
+
+
+def task_loss_for(task: str, x: torch.Tensor) -> TaskLoss:
+    """The loss of machine ``task`` (one of :data:`licodec.options.TASKS`) against its outputs on ``x``."""
+    if task != "ocr":
+        raise ValueError(f"no task loss for {task!r}")
+    from licodec.machines.ocr_torch import ocr_task_loss  # the machines extra, imported where used
+
+    return ocr_task_loss(x)

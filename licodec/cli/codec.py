@@ -33,7 +33,7 @@ from licodec.lossless.order import DEFAULT_PROFILE, PROFILES
 from licodec.lossless.weights import LOSSLESS_MODEL, lossless_weights_status
 from licodec.metrics import bits_per_pixel
 from licodec.models.catalog import ARCHITECTURE_NAMES, DEFAULT_MODEL, SHIPPED, weights_status
-from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, CompressOptions
+from licodec.options import ADAPT_DECODER_STEPS, OPTIMIZE_STEPS, TASKS, CompressOptions
 from licodec.storage import shipped_file, weights_hash
 
 
@@ -47,6 +47,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--optimize", type=non_negative_int, nargs="?", const=OPTIMIZE_STEPS, default=0, metavar="STEPS",
         help=f"optimise the latent for this image first (default {OPTIMIZE_STEPS} steps when given): slower, smaller files",
+    )  # fmt: skip
+    p.add_argument(
+        "--task", choices=TASKS,
+        help="with --optimize: optimise the latent for a machine too (ocr: PP-OCR reads the decoded image as it reads the original; "
+        "needs the machines extra); any decoder reads the file",
     )  # fmt: skip
     p.add_argument(
         "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPT_DECODER_STEPS, default=0, metavar="STEPS",
@@ -105,6 +110,7 @@ def compress_options(args: argparse.Namespace, roi: bytes | None, pixels: int) -
         roi=roi,
         roi_quality=args.roi_quality,
         optimize_steps=args.optimize,
+        task=args.task,
         adapt_decoder_steps=args.adapt_decoder,
         local_models=args.local_models,
         lossless=args.lossless,

@@ -10,18 +10,21 @@ import sys
 from pathlib import Path
 
 from licodec.api import decompress
-from licodec.cli.args import positive_int, quality_list
+from licodec.cli.args import non_negative_int, positive_int, quality_list
 from licodec.cli.files import read_input
 from licodec.errors import CodecUnavailableError, LicodecError
 from licodec.image import open_image
 from licodec.image_folders import list_images
 from licodec.metrics import MS_SSIM_MIN_SIDE, bits_per_pixel, ms_ssim, psnr
 
+DEFAULT_CODECS = "licodec,jpeg,webp,jpeg2000,avif,heic,jxl"
+TASK_CODECS = "licodec,jpeg,webp,avif,heic"
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure codecs on a folder of images: tables and plots")
     p.add_argument("folder")
-    p.add_argument("--codecs", default="licodec,jpeg,webp,jpeg2000,avif,heic,jxl")
+    p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma-separated (default {DEFAULT_CODECS}; with --task {TASK_CODECS})")
     p.add_argument("--qualities", type=quality_list, help="comma-separated qualities for every codec (default: each codec's own sweep)")
     p.add_argument("--anchor", help="codec the BD-rates are measured against, one of --codecs (default: jpeg if measured, else the first)")
     p.add_argument("--out", default="results", help="results folder (also holds the cache)")
@@ -32,7 +35,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="compare lossless codecs instead: licodec's profiles, PNG, WebP, JPEG XL, JPEG 2000, AVIF (bits per sub-pixel, times)",
     )  # fmt: skip
     p.add_argument("--model", help="with --lossless: the lossless model to measure (default: the shipped one)")
+    p.add_argument(
+        "--task", choices=["ocr", "faces"],
+        help="measure what a machine gets out of the decoded images instead (the machines extra): OCR character accuracy "
+        "on a folder written by 'licodec text-images', or face detection F1 against the detections on the originals",
+    )  # fmt: skip
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("text-images", help="write text images with ground truth, for --task ocr (photos as backgrounds)")
+    p.add_argument("output", help="folder to write the PNG files and labels.json into")
+    p.add_argument("--photos", nargs="+", default=["../shared/data/train"], help="folders of photographs for the backgrounds")
+    p.add_argument("--split", choices=["train", "eval"], default="eval", help="fonts and photographs of training, or the held-out ones")
+    p.add_argument("--count", type=positive_int, default=40)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.set_defaults(func=cmd_text_images)
 
     p = sub.add_parser("compare", help="bpp, PSNR and MS-SSIM of a decoded image (or .lic) against a reference")
     p.add_argument("reference")
@@ -64,8 +80,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise LicodecError(f"{folder} is not a folder")
     images = list_images(folder)
+    if args.lossless and args.task:
+        raise LicodecError("--task measures lossy codecs; it does not go with --lossless")
     if args.lossless:
         return eval_lossless(images, Path(args.out), args.model)
+    if args.task:
+        return eval_task(args, folder, images)
     names = [n.strip() for n in args.codecs.split(",") if n.strip()]
     available = available_codecs(names)
     if args.anchor is not None and args.anchor not in names:
@@ -96,6 +116,33 @@ def eval_lossless(images: list[Path], out: Path, model: str | None) -> int:
         evaluate(codecs, images, out, on_row=lambda row: bar.update(1))
     print((out / "lossless.md").read_text())
     print(f"wrote {out}/lossless.md and lossless.json")
+    return 0
+
+
+def eval_task(args: argparse.Namespace, folder: Path, images: list[Path]) -> int:
+    from licodec.eval.tasks import evaluate_task, make_task, write_task_report
+
+    task = make_task(args.task, folder)
+    names = [n.strip() for n in (args.codecs if args.codecs != DEFAULT_CODECS else TASK_CODECS).split(",") if n.strip()]
+    available = available_codecs(names)
+    anchor = args.anchor or ("avif" if "avif" in available else available[0])
+    if anchor not in available:
+        raise LicodecError(f"--anchor {anchor} is not among the codecs measured ({', '.join(available)})")
+    qualities = {name: tuple(args.qualities) for name in available} if args.qualities else None
+    out = Path(args.out)
+    kept, results = evaluate_task(task, available, images, out, qualities)
+    command = f"licodec eval {folder.name} --task {args.task} --codecs {','.join(available)}"
+    report = write_task_report(task, kept, results, out, anchor, command)
+    print(report.read_text())
+    print(f"wrote {report}, {out}/task_{task.name}.json, {out}/rd_{task.metric}.png")
+    return 0
+
+
+def cmd_text_images(args: argparse.Namespace) -> int:
+    from licodec.machines.text_images import write_text_images
+
+    written = write_text_images(Path(args.output), [Path(p) for p in args.photos], args.split, args.count, args.seed)
+    print(f"wrote {len(written)} {args.split} text images and labels.json to {args.output}")
     return 0
 
 

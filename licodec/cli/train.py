@@ -27,6 +27,7 @@ from licodec.cli.files import fresh_output
 from licodec.errors import LicodecError
 from licodec.jpeg_tools.qtables import ANCHOR_QUALITIES, METRICS, save_table_set
 from licodec.models.config import LADDERS, SHIPPED_CONFIG, CodecConfig
+from licodec.options import TASKS
 
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 """Where ``licodec train model --run NAME`` keeps its checkpoints."""
@@ -88,6 +89,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint exactly")
     parser.add_argument("--force", action="store_true", help="start the run over, replacing its checkpoint (and the --export file)")
     parser.add_argument("--init-weights", type=Path, help="start from a shipped .safetensors (fresh optimizer)")
+    parser.add_argument(
+        "--task", choices=TASKS,
+        help="code for a machine: train on text images drawn on the training split of the photographs, with the machine's loss "
+        "(ocr: PP-OCR's detector and recogniser, the machines extra) added to the distortion",
+    )  # fmt: skip
+    parser.add_argument("--task-weight", type=positive_float, default=1000.0, help="the task loss's weight beside 255^2 * MSE (default 1000)")
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
     parser.add_argument(
         "--distill-from", metavar="MODEL",
@@ -214,6 +221,8 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         distill_from=args.distill_from,
         distill_stages=args.distill_stages,
         l1_weights=l1_weights,
+        task=args.task,
+        task_weight=args.task_weight,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)

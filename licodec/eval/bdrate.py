@@ -7,10 +7,13 @@ import math
 import numpy as np
 
 
-def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric: str = "psnr-rgb") -> float:
+def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric: str = "psnr-rgb", envelope: bool = False) -> float:
     """Average rate difference (%) of ``test`` against ``anchor`` at equal ``metric``; NaN if they do not overlap.
 
-    MS-SSIM is compared in dB, -10 log10(1 - MS-SSIM), as is customary.
+    MS-SSIM is compared in dB, -10 log10(1 - MS-SSIM), as is customary. With ``envelope``,
+    a point that does not raise the metric above every cheaper point is left out: task
+    metrics (OCR accuracy, detection F1) saturate and wobble, and the interpolation
+    needs the metric to rise with the rate.
     """
     import bjontegaard  # the eval extra: imported where used, so the library works without it
 
@@ -21,7 +24,11 @@ def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric
             dist = -10 * np.log10(np.clip(1 - dist, 1e-12, None))
         keep = np.isfinite(rate) & np.isfinite(dist) & (rate > 0)
         order = np.argsort(rate[keep])
-        return rate[keep][order], dist[keep][order]
+        rate, dist = rate[keep][order], dist[keep][order]
+        if envelope:
+            rising = dist > np.concatenate(([-np.inf], np.maximum.accumulate(dist)[:-1]))
+            rate, dist = rate[rising], dist[rising]
+        return rate, dist
 
     ra, da = points(anchor)
     rt, dt = points(test)

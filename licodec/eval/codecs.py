@@ -63,8 +63,10 @@ def resolve(name: str) -> EvalCodec:
     return codec
 
 
-ADAPTATIONS = {"optimize": OPTIMIZE_STEPS, "adapt-decoder": ADAPT_DECODER_STEPS}
-"""Per-image encoder adaptations of a licodec model (``licodec+optimize[:STEPS]``), with the CLI's default steps."""
+ADAPTATIONS = {"optimize": OPTIMIZE_STEPS, "optimize-ocr": OPTIMIZE_STEPS, "adapt-decoder": ADAPT_DECODER_STEPS}
+"""Per-image encoder adaptations of a licodec model (``licodec+optimize[:STEPS]``), with the CLI's default steps;
+``optimize-ocr`` is ``--optimize STEPS --task ocr``."""
+_FLAGS = {"optimize": "--optimize {}", "optimize-ocr": "--optimize {} --task ocr", "adapt-decoder": "--adapt-decoder {}"}
 
 
 def _adaptation_steps(tools: list[str], name: str) -> dict[str, int]:
@@ -208,9 +210,14 @@ def _learned(base: str, label: str, steps: dict[str, int]) -> EvalCodec:
     """``licodec`` or ``licodec:NAME`` (``base``), optionally with per-image encoder adaptation
     (``steps`` of each of :data:`ADAPTATIONS`, as the CLI's options; same decoder)."""
     model = load_model(base.partition(":")[2] or None)
-    optimize_steps, adapt_decoder_steps = (steps.get(tool, 0) for tool in ADAPTATIONS)
-    options = CompressOptions(optimize_steps=optimize_steps, adapt_decoder_steps=adapt_decoder_steps)
-    adaptation = [f"--{tool} {steps[tool]}" for tool in ADAPTATIONS if steps.get(tool)]
+    if steps.get("optimize") and steps.get("optimize-ocr"):
+        raise LicodecError(f"+optimize and +optimize-ocr are two ways to optimise the latent; choose one ({label!r})")
+    options = CompressOptions(
+        optimize_steps=steps.get("optimize", 0) or steps.get("optimize-ocr", 0),
+        task="ocr" if steps.get("optimize-ocr") else None,
+        adapt_decoder_steps=steps.get("adapt-decoder", 0),
+    )
+    adaptation = [_FLAGS[tool].format(steps[tool]) for tool in ADAPTATIONS if steps.get(tool)]
     return EvalCodec(
         name=label,
         description=" ".join([f"licodec model {model.name}", *adaptation]),

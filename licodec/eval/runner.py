@@ -60,10 +60,11 @@ def measure(codec: EvalCodec, path: Path, quality: int) -> Measurement:
 
 
 class ResultCache:
-    """JSON lines keyed by codec version, quality and the image's SHA-256."""
+    """JSON lines keyed by codec version, quality and the image's SHA-256; rows are ``row_type`` dataclasses."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, row_type: type = Measurement) -> None:
         self.path = path
+        self.row_type = row_type
         self.rows: dict[str, dict] = {}
         if path.exists():
             for line in path.read_text().splitlines():
@@ -74,11 +75,11 @@ class ResultCache:
     def key(codec: EvalCodec, image_digest: str, quality: int) -> str:
         return f"{codec.name}|{codec.version}|{quality}|{image_digest}"
 
-    def get(self, key: str) -> Measurement | None:
+    def get(self, key: str):
         row = self.rows.get(key)
-        return Measurement(**row) if row else None
+        return self.row_type(**row) if row else None
 
-    def put(self, key: str, m: Measurement) -> None:
+    def put(self, key: str, m) -> None:
         self.rows[key] = asdict(m)
         with self.path.open("a") as f:
             f.write(json.dumps({"key": key, "measurement": asdict(m)}) + "\n")

@@ -24,7 +24,10 @@ import torch
 from pytorch_msssim import ms_ssim
 from tqdm import tqdm
 
+from licodec.adapt.latent import TaskLoss
 from licodec.errors import LicodecError
+from licodec.machines.ocr_torch import OcrTaskLoss
+from licodec.machines.text_images import TextImageSource
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
 from licodec.models.growth import grow_into, narrow_into
@@ -62,6 +65,8 @@ class TrainSettings:
     distill_from: str | None = None  # a trained model the run distils a narrower decoder from (licodec.train.distill)
     distill_stages: tuple[int, int] | None = None  # steps where "reconstruction" and "joint" begin; None: a fifth and half
     l1_weights: tuple[float, ...] | None = None  # per rung: weight of sum |y| / pixels in the loss (needs config.channel_mask)
+    task: str | None = None  # "ocr": train on text images (licodec.machines.text_images) with the machine's loss added
+    task_weight: float = 1000.0  # the task loss's weight beside 255^2 * MSE, both times the rung's lambda
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -70,10 +75,19 @@ class TrainSettings:
 
 
 def rd_loss(
-    model: LearnedCodec, x: torch.Tensor, rungs: torch.Tensor, lambdas: torch.Tensor, distortion: str, l1_weights: torch.Tensor | None = None
+    model: LearnedCodec,
+    x: torch.Tensor,
+    rungs: torch.Tensor,
+    lambdas: torch.Tensor,
+    distortion: str,
+    l1_weights: torch.Tensor | None = None,
+    task_losses: list[TaskLoss] | None = None,
+    task_weight: float = 0.0,
 ) -> dict:
     """Per-sample rate-distortion loss; ``rungs`` picks each sample's lambda and gains, and its weight of the
-    L1 penalty on y that turns whole channels off (``l1_weights``; :mod:`licodec.coding.channel_mask`)."""
+    L1 penalty on y that turns whole channels off (``l1_weights``; :mod:`licodec.coding.channel_mask`).
+
+    ``task_losses``, one per sample, add a machine's loss on the decoded sample, weighted like the distortion."""
     out = model(x, rungs.float())
     num_pixels = x.shape[-2] * x.shape[-1]
     bits = sum(torch.log2(lik).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
@@ -87,9 +101,14 @@ def rd_loss(
         dist_term = lam * (1 - ms)
     if l1_weights is not None:
         dist_term = dist_term + l1_weights[rungs] * out["y"].abs().sum(dim=(1, 2, 3)) / num_pixels
+    if task_losses is not None:
+        task = torch.stack([task_loss(out["x_hat"][i : i + 1].clamp(0, 1)) for i, task_loss in enumerate(task_losses)])
+        dist_term = dist_term + lam * task_weight * task
     loss = (dist_term + bpp).mean()
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
     result = {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
+    if task_losses is not None:
+        result["task"] = task.detach().mean()
     if model.config.channel_mask:  # the share of y's channels a coder would code
         result["active"] = model.channel_activity(out["y"]).float().mean()
     return result
@@ -218,7 +237,8 @@ class Trainer:
     def _learning_rate(self) -> float:
         return learning_rate_at(self.step, self.settings.learning_rate, self.settings.lr_drop_at)
 
-    def train_step(self, x: torch.Tensor) -> dict:
+    def train_step(self, x: torch.Tensor, boxes: list | None = None) -> dict:
+        """One optimiser step on batch ``x``; with a task, ``boxes`` holds each sample's text lines."""
         key = [self.settings.seed, self.step, 1] + ([self.rank] if self.rank else [])
         rungs = torch.from_numpy(draw_rungs(np.random.default_rng(key), len(self.lambdas), x.shape[0], self.settings.rung_weights)).to(self.device)
         for group in self.optimizer.param_groups:
@@ -230,7 +250,17 @@ class Trainer:
         if self.distillation is not None and self.step in self.distillation.stage_starts:
             self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}  # average each stage on its own
         if stage == "joint":
-            result = rd_loss(self._training_forward, x, rungs, self.lambdas, self.settings.config.distortion, self.l1_weights)
+            task_losses = None if boxes is None else [OcrTaskLoss(x[i : i + 1], list(b)) for i, b in enumerate(boxes)]
+            result = rd_loss(
+                self._training_forward,
+                x,
+                rungs,
+                self.lambdas,
+                self.settings.config.distortion,
+                self.l1_weights,
+                task_losses,
+                self.settings.task_weight,
+            )
         else:
             result = distill_loss(self.distillation.teacher, self.model, x, rungs, stage)
         result["loss"].backward()
@@ -296,6 +326,14 @@ class Trainer:
         self.model.mixed_precision = mixed
         return rows
 
+    def _batch(self, data: TrainingImages, text: TextImageSource | None) -> tuple[torch.Tensor, list | None]:
+        """This step's crops of the photographs, or with a task its text images (drawn on the training split's photographs) and their lines."""
+        s = self.settings
+        if text is None:
+            return sample_batch(data, s.seed, self.step, s.batch_size, s.crop, rank=self.rank).to(self.device, non_blocking=True), None
+        pixels, boxes = text.batch(s.seed * 1000 + self.rank, self.step, s.batch_size, s.crop)
+        return torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(255).to(self.device), boxes
+
     def replica_digest(self) -> str:
         """SHA-256 of the model's parameters: equal on every replica of a data-parallel run."""
         digest = hashlib.sha256()
@@ -310,6 +348,7 @@ class Trainer:
         if s.compile:
             self._training_forward = torch.compile(self.model)
         data, validation = load_split(s.data, s.validation_fraction, s.crop, 64)
+        text = TextImageSource([Path(d) for d in s.data], "train") if s.task else None
         if resume and self.checkpoint_path.exists():
             self.resume()
         log = (self.run_dir / "log.jsonl").open("a", buffering=1) if self.rank == 0 else open(os.devnull, "w")  # noqa: SIM115 (closed when the run ends)
@@ -324,8 +363,8 @@ class Trainer:
         bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True)
         while self.step < s.steps and not any_rank(self._stop, self.world):
             start, wall = time.process_time(), time.monotonic()
-            x = sample_batch(data, s.seed, self.step, s.batch_size, s.crop, rank=self.rank).to(self.device, non_blocking=True)
-            r = self.train_step(x)
+            x, boxes = self._batch(data, text)
+            r = self.train_step(x, boxes)
             self.step += 1
             self.cpu_seconds += time.process_time() - start
             if self.device.type == "cuda":

@@ -321,3 +321,32 @@ def test_the_l1_penalty_adds_its_weight_times_the_latents_magnitude_per_pixel():
 def test_l1_settings_a_model_cannot_use_are_refused(image_folder, tmp_path, capsys, extra, message):
     assert main(["train", str(image_folder), "--run-dir", str(tmp_path), "--steps", "1", *TINY_ARGS, *extra]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_a_task_loss_adds_lambda_times_its_weight_per_sample():
+    from licodec.models import create_model
+    from licodec.models.config import TINY
+    from licodec.train.loop import rd_loss
+
+    torch.manual_seed(0)
+    model = create_model("he2021-checkerboard", TINY).eval().double()
+    x, rungs, lambdas = torch.rand(2, 3, 64, 64, dtype=torch.float64), torch.tensor([0, 1]), torch.tensor(TINY.lambdas, dtype=torch.float64)
+    constant = [lambda x_hat: torch.tensor(0.25, dtype=torch.float64), lambda x_hat: torch.tensor(1.0, dtype=torch.float64)]
+    with torch.no_grad():
+        plain = rd_loss(model, x, rungs, lambdas, "mse")
+        with_task = rd_loss(model, x, rungs, lambdas, "mse", task_losses=constant, task_weight=10.0)
+    expected = (lambdas * 10.0 * torch.tensor([0.25, 1.0], dtype=torch.float64)).mean()
+    torch.testing.assert_close(with_task["loss"] - plain["loss"], expected)
+    assert float(with_task["task"]) == pytest.approx(0.625)
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("rapidocr_onnxruntime"), reason="the machines extra is not installed")
+def test_ocr_training_draws_text_images_logs_the_task_loss_and_resumes_exactly(image_folder, tmp_path):
+    straight = train(image_folder, tmp_path / "a", 2, "--task", "ocr", "--task-weight", "50")
+    train(image_folder, tmp_path / "b", 1, "--task", "ocr", "--task-weight", "50")
+    resumed = train(image_folder, tmp_path / "b", 2, "--task", "ocr", "--task-weight", "50", "--resume")
+    assert straight["settings"]["task"] == "ocr" and straight["settings"]["task_weight"] == 50.0
+    rows = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all(r["task"] >= 0 for r in rows if "loss" in r)
+    for key, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
