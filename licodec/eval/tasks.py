@@ -209,7 +209,7 @@ def task_curve(task: Task, rows: list[TaskMeasurement]) -> dict[str, list[float]
 
 def write_task_report(task: Task, images: list[Path], results: dict[str, list[TaskMeasurement]], out_dir: Path, anchor: str, command: str) -> Path:
     """``task_NAME.md`` (ceiling, BD-rates on the task metric and on PSNR, every point), the curves as JSON, the RD plot."""
-    from licodec.eval.bdrate import bd_rate
+    from licodec.eval.bdrate import bd_quality, bd_rate
     from licodec.eval.report import plot
 
     ceiling = task.summary(results[ORIGINAL])
@@ -227,20 +227,15 @@ def write_task_report(task: Task, images: list[Path], results: dict[str, list[Ta
         f"BD-rate against `{anchor}` (negative = fewer bits for the same figure; Akima, `bjontegaard`; for the task metric,",
         "only points that raise it above every cheaper point count, since task metrics saturate):",
         "",
-        f"| codec | {task.metric} BD-rate | PSNR BD-rate | bpp range |",
-        "|---|---|---|---|",
+        f"| codec | {task.metric} BD-rate | PSNR BD-rate | PSNR at equal bpp | bpp range |",
+        "|---|---|---|---|---|",
     ]
     for name, curve in curves.items():
-        cells = (
-            [bd_rate(curves[anchor], curve, task.metric, envelope=True), bd_rate(curves[anchor], curve, "psnr-rgb")]
-            if anchor in curves
-            else [math.nan] * 2
-        )
-        lines.append(
-            f"| {name} | "
-            + " | ".join("n/a" if math.isnan(v) else f"{v:+.1f}%" for v in cells)
-            + f" | {min(curve['bpp']):.3f}–{max(curve['bpp']):.3f} |"
-        )
+        base = curves.get(anchor)
+        rates = [bd_rate(base, curve, task.metric, envelope=True), bd_rate(base, curve, "psnr-rgb")] if base else [math.nan] * 2
+        psnr_gap = bd_quality(base, curve) if base else math.nan
+        cells = ["n/a" if math.isnan(v) else f"{v:+.1f}%" for v in rates] + ["n/a" if math.isnan(psnr_gap) else f"{psnr_gap:+.2f} dB"]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {min(curve['bpp']):.3f}–{max(curve['bpp']):.3f} |")
     lines += ["", "| codec | quality | bpp | PSNR | " + " | ".join(k for k in ceiling) + " |", "|---|---|---|---|" + "---|" * len(ceiling)]
     for name, curve in curves.items():
         for i, q in enumerate(curve["quality"]):

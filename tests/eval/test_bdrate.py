@@ -20,3 +20,12 @@ def test_identical_curves_give_zero():
 def test_non_overlapping_curves_give_nan():
     far = dict(ANCHOR, **{"psnr-rgb": [50.0, 51.0, 52.0, 53.0]})
     assert math.isnan(bd_rate(ANCHOR, far))
+
+
+def test_bd_quality_is_the_mean_metric_gain_at_equal_rate():
+    from licodec.eval.bdrate import bd_quality
+
+    anchor = {"bpp": [0.25, 0.5, 1.0, 2.0], "psnr-rgb": [28.0, 31.0, 34.0, 37.0]}
+    better = {"bpp": anchor["bpp"], "psnr-rgb": [p + 0.5 for p in anchor["psnr-rgb"]]}
+    assert bd_quality(anchor, better) == pytest.approx(0.5, abs=1e-6)
+    assert bd_quality(anchor, {"bpp": [4, 5, 6, 7], "psnr-rgb": [40, 41, 42, 43]}) != bd_quality(anchor, anchor) + 1  # no overlap: NaN

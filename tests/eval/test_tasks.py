@@ -74,7 +74,7 @@ def test_the_report_has_the_ceiling_bd_rates_and_every_point(folder, tmp_path):
     images, results = evaluate_task(task, ["jpeg", "webp"], list_images(folder), tmp_path, qualities, progress=False)
     report = write_task_report(task, images, results, tmp_path, "jpeg", "licodec eval X --task brightness").read_text()
     assert "On the uncompressed images: brightness-accuracy 100.00" in report
-    assert "| jpeg | +0.0% | +0.0% |" in report and "| webp |" in report
+    assert "| jpeg | +0.0% | +0.0% | +0.00 dB |" in report and "| webp |" in report
     assert report.count("| webp | ") == 1 + 5
     saved = json.loads((tmp_path / "task_brightness.json").read_text())
     assert saved["images"] == 2 and set(saved["curves"]) == {"jpeg", "webp"}
