@@ -31,12 +31,12 @@ Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels
 
 
 @cache
-def ocr_networks() -> tuple[OnnxModule, OnnxModule]:
-    """The detector and the recogniser, loaded once per process, frozen."""
+def ocr_networks(device: str = "cpu") -> tuple[OnnxModule, OnnxModule]:
+    """The detector and the recogniser on ``device``, loaded once per process and device, frozen."""
     folder = package_folder("rapidocr_onnxruntime", "OCR") / "models"
     networks = OnnxModule(folder / "ch_PP-OCRv4_det_infer.onnx"), OnnxModule(folder / "ch_PP-OCRv4_rec_infer.onnx")
     for network in networks:
-        network.eval().requires_grad_(False)
+        network.eval().requires_grad_(False).to(device)
     return networks
 
 
@@ -55,7 +55,7 @@ def text_probability(x: torch.Tensor, upscale: bool = True) -> torch.Tensor:
 
     ``upscale=False`` skips rapidocr's enlargement of small images: a quarter of the work, for losses.
     """
-    detector, _ = ocr_networks()
+    detector, _ = ocr_networks(str(x.device))
     size = detector_size(*x.shape[-2:], upscale)
     return detector(_normalised(F.interpolate(x, size=size, mode="bilinear", align_corners=False)))
 
@@ -73,7 +73,7 @@ def line_crops(x: torch.Tensor, boxes: list[Box]) -> torch.Tensor:
 
 def character_probabilities(x: torch.Tensor, boxes: list[Box]) -> torch.Tensor:
     """The recogniser's per-column distributions over its 6,625 symbols (lines, columns, symbols)."""
-    _, recogniser = ocr_networks()
+    _, recogniser = ocr_networks(str(x.device))
     return recogniser(line_crops(x, boxes))
 
 

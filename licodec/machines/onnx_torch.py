@@ -132,7 +132,7 @@ OPERATORS: dict[str, Callable] = {
     "ReduceMean": lambda x, a: x[0].mean(dim=a["axes"], keepdim=bool(a.get("keepdims", 1))),
     "GlobalAveragePool": lambda x, a: x[0].mean(dim=(2, 3), keepdim=True),
     "AveragePool": lambda x, a: F.avg_pool2d(x[0], a["kernel_shape"], a.get("strides"), a.get("pads", [0, 0])[:2], bool(a.get("ceil_mode", 0)), bool(a.get("count_include_pad", 0))),
-    "Shape": lambda x, a: torch.tensor(x[0].shape, dtype=torch.int64),
+    "Shape": lambda x, a: torch.tensor(x[0].shape, dtype=torch.int64, device=x[0].device),
     "Cast": lambda x, a: x[0].to(_CASTS[a["to"]]),
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
