@@ -18,6 +18,7 @@ from licodec.errors import LicodecError
 from licodec.image import prepare
 from licodec.jpeg_tools.qtables import load_table_set
 from licodec.metrics import bits_per_pixel
+from licodec.options import TASKS
 
 SUFFIXES = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}
 """The standard formats ``licodec jpeg|webp|avif`` write, and the suffix of each's default output."""
@@ -50,6 +51,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     summary = "decode a JPEG/WebP/AVIF/HEIC file and apply the learned post-filters"
     p = file_command(sub, "postfilter", summary, "output .png, or - for standard output (default: beside the input)")
     p.add_argument("--filters", metavar="NAME", help="post-filter bank (default: the shipped one)")
+    p.add_argument("--task", choices=TASKS, help="use the shipped bank trained for this machine and the file's codec (JPEG or AVIF)")
     p.set_defaults(func=cmd_postfilter)
 
 
@@ -107,11 +109,13 @@ def cmd_standard(args: argparse.Namespace) -> int:
 
 
 def cmd_postfilter(args: argparse.Namespace) -> int:
-    from licodec.jpeg_tools.postfilter import load_bank, postfilter_decode
+    from licodec.jpeg_tools.postfilter import load_bank, postfilter_decode, task_bank_name
 
+    if args.task and args.filters:
+        raise LicodecError("--task picks the bank; give --filters or --task, not both")
     raw, output = input_and_output(args, ".png")
     format = image_format_for(output)
-    name, bank = load_bank(args.filters)
+    name, bank = load_bank(task_bank_name(args.task, raw) if args.task else args.filters)
     image = postfilter_decode(raw, bank, name, None if is_stdio(args.input) else Path(args.input))
     write_output(output, image_bytes(image, format), args.force)
     report(output, f"{image.width}x{image.height}, post-filtered with {name}")

@@ -44,7 +44,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_tables_arguments(kinds.add_parser("tables", help="learn JPEG quantisation tables on the real encoder"))
     for name, summary, steps, batch_size in (
         ("prefilter", "train a JPEG pre-filter through the differentiable JPEG proxy", 2500, 8),
-        ("postfilter", "train a bank of JPEG post-filters competitively", 2000, 16),
+        ("postfilter", "train a bank of JPEG or AVIF post-filters competitively", 2000, 16),
     ):
         add_filter_arguments(kinds.add_parser(name, help=summary), name, steps, batch_size)
 
@@ -95,6 +95,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "(ocr: PP-OCR's detector and recogniser, the machines extra) added to the distortion",
     )  # fmt: skip
     parser.add_argument("--task-weight", type=positive_float, default=1000.0, help="the task loss's weight beside 255^2 * MSE (default 1000)")
+    parser.add_argument(
+        "--adversarial", type=positive_float, metavar="WEIGHT",
+        help="fine-tune the decoder alone against a patch discriminator (against upsampling artefacts; the encoder and entropy model stay), "
+        "its loss weighted beside 255^2 * MSE; start from --init-weights",
+    )  # fmt: skip
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
     parser.add_argument(
         "--distill-from", metavar="MODEL",
@@ -161,6 +166,12 @@ def add_filter_arguments(p: argparse.ArgumentParser, name: str, steps: int, batc
     if name == "prefilter":
         p.add_argument("--tables", metavar="NAME", help="train for JPEG with these learned tables (psnr, ms-ssim or a file)")
         p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
+    else:
+        p.add_argument("--init", metavar="NAME", help="start from this bank (name or file) instead of near-identity filters")
+        p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (a tenth of it for the last quarter)")
+        p.add_argument("--codec", choices=["jpeg", "avif"], default="jpeg", help="the standard codec whose decodes the bank restores")
+        p.add_argument("--task", choices=TASKS, help="train on text images for this machine, its task loss beside the distortion")
+        p.add_argument("--task-weight", type=non_negative_float, default=30.0, help="dB of distortion one unit of task loss is worth")
     p.set_defaults(func=cmd_train_filter)
 
 
@@ -223,6 +234,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         l1_weights=l1_weights,
         task=args.task,
         task_weight=args.task_weight,
+        adversarial_weight=args.adversarial or 0.0,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)
@@ -288,7 +300,9 @@ def cmd_train_filter(args: argparse.Namespace) -> int:
         settings = prefilter.PreFilterTraining(tables=args.tables, init=args.init, **_filter_settings(args))
         train = prefilter.train_prefilter
     else:
-        settings = postfilter.PostFilterTraining(**_filter_settings(args))
+        settings = postfilter.PostFilterTraining(
+            **_filter_settings(args), init=args.init, learning_rate=args.lr, codec=args.codec, task=args.task, task_weight=args.task_weight
+        )
         train = postfilter.train_postfilter
     torch.set_num_threads(args.threads)
     train(settings)

@@ -178,18 +178,27 @@ def _with_optimized_huffman(base: EvalCodec, label: str, option: str | None) -> 
 
 
 def _with_postfilter(base: EvalCodec, label: str, bank_name: str | None) -> EvalCodec:
-    """JPEG carrying per-block choices of a post-filter bank (the shipped one unless named), which the decode applies."""
-    write = base.encode_jpeg
-    if write is None:
-        raise LicodecError(f"post-filter choices travel in JPEG comments, which {base.name} cannot carry; try jpeg+postfilter")
+    """``base`` decoded through a post-filter bank (the shipped one unless named).
+
+    JPEG carries the encoder's per-block choices in its comment; a format that cannot
+    carry them is filtered blind (the bank's default member everywhere).
+    """
     path = bank_file(bank_name)
     name, bank = load_bank(str(path))
+    write = base.encode_jpeg
+    if write is None:
+        encode, how = base.encode, f"blind: member {bank.default_index} everywhere"
+    else:
+        encode, how = (
+            lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment, False), name, bank),
+            "choices per 64-px block in the comment",
+        )
     return EvalCodec(
         name=label,
-        description=f"{base.description}, learned post-filter bank {name} (choices per 64-px block in the comment)",
+        description=f"{base.description}, learned post-filter bank {name} ({how})",
         version=f"{base.version} + {name} {weights_hash(path)}",
         qualities=base.qualities,
-        encode=lambda image, quality: jpeg_with_signal(image, lambda im, comment: write(im, quality, comment, False), name, bank),
+        encode=encode,
         decode=lambda data: postfilter_decode(data, bank, name),
     )
 

@@ -35,6 +35,8 @@ from licodec.nn.layers import apply_filter, strength_conditioned_filter
 from licodec.storage import find_file, foreign_file, load_arrays, save_arrays
 
 DEFAULT_POSTFILTER = "postfilter-jpeg"
+TASK_FORMATS = {"JPEG": "jpeg", "AVIF": "avif"}
+"""The formats that have banks trained for a machine, and their names' codec part."""
 BLOCK = 64
 SIGNAL_TAG = b"licodec-postfilter 1 "
 SIDECAR_SUFFIX = ".postfilter.json"
@@ -160,6 +162,22 @@ def bank_file(name_or_path: str | None = None) -> Path:
     return find_file(name_or_path or DEFAULT_POSTFILTER, ".safetensors", "post-filter bank", "train postfilter")
 
 
+def task_bank_name(task: str, data: bytes) -> str:
+    """The shipped bank trained for machine ``task`` on files like ``data``: ``postfilter-jpeg-ocr``, ``postfilter-avif-ocr``."""
+    format = _format_of(data)
+    if format not in TASK_FORMATS:
+        raise LicodecError(f"post-filters for {task} exist for JPEG and AVIF files; this is {format or 'an unknown format'}")
+    return f"postfilter-{TASK_FORMATS[format]}-{task}"
+
+
+def _format_of(data: bytes) -> str | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"cannot decode the image: {exc}") from None
+
+
 def load_bank(name_or_path: str | None = None) -> tuple[str, PostFilterBank]:
     """A shipped bank by name (the default if none) or a weights file by path, and its name."""
     path = bank_file(name_or_path)
@@ -192,12 +210,7 @@ POSTFILTERED_FORMATS = frozenset({"JPEG", "WEBP", "AVIF", "HEIF"})
 
 def postfilter_decode(data: bytes, bank: PostFilterBank, bank_name: str, path: Path | None = None) -> Image.Image:
     """Decode with the standard decoder, then apply the signalled (or blind) filter choices."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            format = image.format
-            decoded = image.convert("RGB")
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImageError(f"cannot decode the image: {exc}") from None
+    format = _format_of(data)
     if format not in POSTFILTERED_FORMATS:
         raise InvalidImageError(f"post-filters undo the artefacts of JPEG, WebP, AVIF and HEIC files; this is {format or 'an unknown format'}")
     signal = read_signal(data, path)
@@ -206,4 +219,6 @@ def postfilter_decode(data: bytes, bank: PostFilterBank, bank_name: str, path: P
         signalled_bank, choices = decode_signal(signal)
         if signalled_bank != bank_name:
             raise LicodecError(f"the file's filter choices are for bank {signalled_bank!r}, not {bank_name!r}; pass --filters {signalled_bank}")
+    with Image.open(io.BytesIO(data)) as image:
+        decoded = image.convert("RGB")
     return bank.apply(decoded, strength_of(data), choices)

@@ -92,11 +92,20 @@ class OcrTaskLoss(nn.Module):
             self.characters = character_probabilities(x, self.boxes).clamp_min(1e-8) if self.boxes else None
 
     def forward(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """The mean loss over decodes ``x_hat`` (N, 3, H, W) of the original."""
+        return self.per_image(x_hat).mean()
+
+    def per_image(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """The loss of each of several decodes ``x_hat`` (N, 3, H, W) of the original, (N,): one machine pass for all."""
         found = text_probability(x_hat, upscale=False).clamp(1e-4, 1 - 1e-4)
-        loss = F.binary_cross_entropy(found, self.text_map) - _entropy(self.text_map)
+        target = self.text_map.expand_as(found)
+        loss = F.binary_cross_entropy(found, target, reduction="none").mean(dim=(1, 2, 3)) - _entropy(self.text_map)
         if self.characters is not None:
-            read = character_probabilities(x_hat, self.boxes).clamp_min(1e-8)
-            loss = loss + (self.characters * (self.characters.log() - read.log())).sum(-1).mean()
+            n = len(x_hat)
+            read = character_probabilities(x_hat, self.boxes).clamp_min(1e-8)  # lines in box-major order, n decodes each
+            read = read.view(len(self.boxes), n, *read.shape[1:])
+            expected = self.characters[:, None]
+            loss = loss + (expected * (expected.log() - read.log())).sum(-1).mean(dim=(0, 2))
         return loss
 
 

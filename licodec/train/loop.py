@@ -31,6 +31,7 @@ from licodec.machines.text_images import TextImageSource
 from licodec.models import SHIPPED_CONFIG, CodecConfig, create_model, load_weights, save_weights
 from licodec.models.base import LearnedCodec
 from licodec.models.growth import grow_into, narrow_into
+from licodec.nn.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
 from licodec.train.data import TrainingImages, load_split, sample_batch
 from licodec.train.distill import Distillation, check_student, distill_loss, load_teacher
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
@@ -67,6 +68,9 @@ class TrainSettings:
     l1_weights: tuple[float, ...] | None = None  # per rung: weight of sum |y| / pixels in the loss (needs config.channel_mask)
     task: str | None = None  # "ocr": train on text images (licodec.machines.text_images) with the machine's loss added
     task_weight: float = 1000.0  # the task loss's weight beside 255^2 * MSE, both times the rung's lambda
+    adversarial_weight: float = 0.0  # > 0: fine-tune the decoder (g_s) alone against a patch discriminator; the
+    # generator loss's weight beside 255^2 * MSE, both times the rung's lambda
+    discriminator_learning_rate: float = 1e-4
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -83,11 +87,15 @@ def rd_loss(
     l1_weights: torch.Tensor | None = None,
     task_losses: list[TaskLoss] | None = None,
     task_weight: float = 0.0,
+    discriminator: PatchDiscriminator | None = None,
+    adversarial_weight: float = 0.0,
 ) -> dict:
     """Per-sample rate-distortion loss; ``rungs`` picks each sample's lambda and gains, and its weight of the
     L1 penalty on y that turns whole channels off (``l1_weights``; :mod:`licodec.coding.channel_mask`).
 
-    ``task_losses``, one per sample, add a machine's loss on the decoded sample, weighted like the distortion."""
+    ``task_losses``, one per sample, add a machine's loss on the decoded sample, weighted like the distortion;
+    a ``discriminator`` adds the generator's adversarial loss, weighted so too. The result holds the
+    decodes as ``x_hat`` (for the discriminator's own step) beside the scalars."""
     out = model(x, rungs.float())
     num_pixels = x.shape[-2] * x.shape[-1]
     bits = sum(torch.log2(lik).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
@@ -104,11 +112,17 @@ def rd_loss(
     if task_losses is not None:
         task = torch.stack([task_loss(out["x_hat"][i : i + 1].clamp(0, 1)) for i, task_loss in enumerate(task_losses)])
         dist_term = dist_term + lam * task_weight * task
+    if discriminator is not None:
+        adversarial = generator_loss(discriminator(out["x_hat"].clamp(0, 1)))
+        dist_term = dist_term + lam * adversarial_weight * adversarial
     loss = (dist_term + bpp).mean()
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
     result = {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr}
     if task_losses is not None:
         result["task"] = task.detach().mean()
+    if discriminator is not None:
+        result["adversarial"] = adversarial.detach().mean()
+        result["x_hat"] = out["x_hat"].detach()
     if model.config.channel_mask:  # the share of y's channels a coder would code
         result["active"] = model.channel_activity(out["y"]).float().mean()
     return result
@@ -140,6 +154,8 @@ class Trainer:
             raise LicodecError(f"--l1-weights gives {len(settings.l1_weights)} weights for a ladder of {settings.config.num_rates} rungs")
         if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
+        if settings.adversarial_weight > 0 and settings.distill_from is not None:
+            raise LicodecError("adversarial fine-tuning and distillation each decide what the decoder learns; run them one after the other")
         self.device = training_device(settings.device)
         self.settings = settings
         self.rank, self.world = init_from_environment()
@@ -172,6 +188,17 @@ class Trainer:
         self.model.to(self.device)
         self.model.mixed_precision = settings.mixed_precision or self.device.type == "cuda"
         main, aux = _split_parameters(self.model)
+        self.discriminator = None
+        if settings.adversarial_weight > 0:  # the decoder alone learns: files coded before decode with the new decoder
+            self.model.requires_grad_(False)
+            main = list(self.model.g_s.parameters())
+            for parameter in main:
+                parameter.requires_grad_(True)
+            self.discriminator = PatchDiscriminator().to(self.device)
+            self.discriminator_optimizer = torch.optim.Adam(
+                self.discriminator.parameters(), lr=settings.discriminator_learning_rate, betas=(0.5, 0.999)
+            )
+        self.trained_parameters = main
         self.optimizer = torch.optim.Adam(main, lr=settings.learning_rate)
         self.aux_optimizer = torch.optim.Adam(aux, lr=settings.aux_learning_rate)
         self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -210,10 +237,16 @@ class Trainer:
             "settings": self.settings.to_json(),
             "prior": asdict(self.prior),
         }
+        if self.discriminator is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["discriminator_optimizer"] = self.discriminator_optimizer.state_dict()
         write_checkpoint(state, self.checkpoint_path)
 
     def resume(self) -> None:
         state = torch.load(self.checkpoint_path, weights_only=False, map_location=self.device)
+        if (self.discriminator is not None) != ("discriminator" in state):
+            trained = "adversarially" if "discriminator" in state else "without --adversarial"
+            raise LicodecError(f"{self.checkpoint_path} was trained {trained}; resume it as it was, or start a new run from its export")
         self.model.load_state_dict(state["model"])
         self.ema = state.get("ema") or {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.optimizer.load_state_dict(state["optimizer"])
@@ -222,6 +255,9 @@ class Trainer:
         self.cpu_seconds = state["cpu_seconds"]
         self.gpu_seconds = state.get("gpu_seconds", 0.0)
         self.prior = Lineage(**state.get("prior", {}))
+        if self.discriminator is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
         torch.set_rng_state(state["torch_rng"].cpu())
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
@@ -260,22 +296,35 @@ class Trainer:
                 self.l1_weights,
                 task_losses,
                 self.settings.task_weight,
+                self.discriminator,
+                self.settings.adversarial_weight,
             )
         else:
             result = distill_loss(self.distillation.teacher, self.model, x, rungs, stage)
         result["loss"].backward()
-        main, aux_parameters = _split_parameters(self.model)
+        main, aux_parameters = self.trained_parameters, _split_parameters(self.model)[1]
         average_gradients(main, self.world)
         torch.nn.utils.clip_grad_norm_(main, self.settings.clip_norm)
         self.optimizer.step()
+        if self.discriminator is not None:
+            result["discriminator"] = self._discriminator_step(x, result.pop("x_hat"))
         aux = self.model.aux_loss()
-        if stage == "joint":  # distillation's decoder stages leave the entropy model as the teacher's
+        if stage == "joint" and self.discriminator is None:  # decoder-only runs leave the entropy model as it was
             aux.backward()
             average_gradients(aux_parameters, self.world)
             self.aux_optimizer.step()
         self._update_ema()
         result["aux"] = aux.detach()
         return result
+
+    def _discriminator_step(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """One step of the discriminator: this batch's originals against its decodes."""
+        self.discriminator_optimizer.zero_grad(set_to_none=True)
+        loss = discriminator_loss(self.discriminator(x), self.discriminator(x_hat.clamp(0, 1)))
+        loss.backward()
+        average_gradients(list(self.discriminator.parameters()), self.world)
+        self.discriminator_optimizer.step()
+        return loss.detach()
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -98,12 +98,14 @@ def test_blind_mode_uses_the_default_member_on_unsignalled_files():
     assert np.abs(np.asarray(blind).astype(int) - expected).max() <= 1
 
 
-def test_eval_attaches_post_filters_only_to_codecs_that_carry_comments():
+def test_eval_signals_choices_in_jpeg_comments_and_filters_other_codecs_blind():
     from licodec.eval.codecs import resolve
 
-    with pytest.raises(LicodecError, match="cannot carry"):
-        resolve("webp+postfilter")
-    codec = resolve("jpeg+tables+postfilter")
     image = Image.fromarray(smooth_image(70, 90))
+    webp = resolve("webp+postfilter")
+    assert "blind" in webp.description
+    plain = webp.encode(image, 40)
+    assert plain == resolve("webp").encode(image, 40) and webp.decode(plain).size == (90, 70)
+    codec = resolve("jpeg+tables+postfilter")
     data = codec.encode(image, 40)
     assert b"licodec-postfilter" in data and codec.decode(data).size == (90, 70)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
@@ -37,3 +38,15 @@ def test_the_task_loss_has_gradients_towards_the_original():
     with torch.no_grad():
         stepped = noisy - 1e-3 * noisy.grad.sign()
     assert float(loss(stepped)) < float(before.detach())
+
+
+def test_per_image_losses_of_a_batch_match_one_image_at_a_time():
+    from licodec.machines.ocr_torch import ocr_task_loss
+
+    x = text_tensor()
+    loss = ocr_task_loss(x)
+    decodes = torch.cat([x, F.avg_pool2d(x, 3, stride=1, padding=1), (x + 0.05 * torch.randn_like(x)).clamp(0, 1)])
+    batched = loss.per_image(decodes)
+    assert batched.shape == (3,)
+    for decode, value in zip(decodes, batched):
+        assert float(loss(decode[None])) == pytest.approx(float(value), rel=1e-4, abs=1e-6)

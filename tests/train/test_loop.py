@@ -350,3 +350,27 @@ def test_ocr_training_draws_text_images_logs_the_task_loss_and_resumes_exactly(i
     assert all(r["task"] >= 0 for r in rows if "loss" in r)
     for key, value in straight["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
+
+
+def test_adversarial_fine_tuning_changes_the_decoder_alone_and_resumes_exactly(image_folder, tmp_path):
+    train(image_folder, tmp_path / "base", 1)
+    weights = tmp_path / "base.safetensors"
+    export_checkpoint(tmp_path / "base" / "checkpoint.pt", weights, "tiny-test")
+    start = load_weights(weights)[0].state_dict()
+    adversarial = ("--init-weights", str(weights), "--adversarial", "0.5")
+    straight = train(image_folder, tmp_path / "a", 2, *adversarial)
+    train(image_folder, tmp_path / "b", 1, *adversarial)
+    resumed = train(image_folder, tmp_path / "b", 2, *adversarial, "--resume")
+    changed = {key for key, value in straight["model"].items() if not torch.equal(value, start[key])}
+    assert changed and all(key.startswith("g_s.") for key in changed)
+    for part in ("model", "discriminator"):
+        for key, value in straight[part].items():
+            assert torch.equal(value, resumed[part][key]), (part, key)
+    rows = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all(r["adversarial"] > 0 and r["discriminator"] > 0 for r in rows if "loss" in r)
+
+
+def test_adversarial_runs_refuse_to_resume_a_plain_checkpoint(image_folder, tmp_path, capsys):
+    train(image_folder, tmp_path, 1)
+    assert main(["train", "model", str(image_folder), "--run-dir", str(tmp_path), "--steps", "2", *TINY_ARGS, "--adversarial", "1", "--resume"]) == 1
+    assert "was trained without --adversarial" in capsys.readouterr().err

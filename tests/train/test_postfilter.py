@@ -1,6 +1,9 @@
 """Competitive training of the post-filter bank."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -12,7 +15,8 @@ from licodec.jpeg_tools.postfilter import (
     encode_signal,
     load_bank,
 )
-from licodec.train.postfilter import PostFilterTraining, bank_loss, jpeg_batch, train_postfilter
+from licodec.machines.text_images import split_of
+from licodec.train.postfilter import PostFilterTraining, bank_loss, codec_batch, train_postfilter
 from tests.conftest import smooth_image
 
 CONFIG = PostFilterConfig(filters=2, channels=4, layers=2)
@@ -20,7 +24,7 @@ CONFIG = PostFilterConfig(filters=2, channels=4, layers=2)
 
 def test_competitive_loss_rewards_the_best_member_and_counts_wins():
     x = torch.from_numpy(smooth_image(32, 32)).permute(2, 0, 1)[None].float().repeat(3, 1, 1, 1) / 255
-    original, decoded, strength = jpeg_batch(x, [10, 50, 90])
+    original, decoded, strength = codec_batch(x, "jpeg", [10, 50, 90])
     assert strength[0] > strength[1] > strength[2]
     bank = PostFilterBank(CONFIG)
     loss, stats = bank_loss(bank, original, decoded, strength, temperature=0.01)
@@ -53,3 +57,53 @@ def test_training_then_cli_round_trip_with_comment_and_sidecar(tmp_path, capsys)
     (tmp_path / ("p.webp" + SIDECAR_SUFFIX)).write_bytes(encode_signal("bank", choices))
     assert main(["postfilter", str(webp), "--filters", str(weights), "-o", str(tmp_path / "w.png")]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "w.png")), np.asarray(Image.open(webp).convert("RGB")))
+
+
+class FavouringTaskLoss:
+    """A stand-in machine whose loss is low only for the decode brightest on average."""
+
+    def per_image(self, outputs: torch.Tensor) -> torch.Tensor:
+        return -outputs.mean(dim=(1, 2, 3))
+
+
+def test_a_task_loss_joins_each_members_cost_and_can_decide_the_winner():
+    x = torch.from_numpy(smooth_image(32, 32)).permute(2, 0, 1)[None].float() / 255
+    original, decoded, strength = codec_batch(x, "jpeg", [30])
+    bank = PostFilterBank(CONFIG)
+    with torch.no_grad():
+        bank.members[1][-1].bias += 0.02  # member 1 brightens: worse MSE, better for the stand-in machine
+    plain, plain_stats = bank_loss(bank, original, decoded, strength, 0.01)
+    tasked, stats = bank_loss(bank, original, decoded, strength, 0.01, [FavouringTaskLoss()], task_weight=1e4)
+    assert plain_stats["wins"] == [1, 0] and stats["wins"] == [0, 1]
+    assert stats["task"] < 0 and float(tasked.detach()) < float(plain.detach())
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("rapidocr_onnxruntime"), reason="the machines extra is not installed")
+@pytest.mark.skipif(not Image.registered_extensions().get(".avif"), reason="this Pillow cannot write AVIF")
+def test_an_ocr_bank_for_avif_trains_on_text_images_and_filters_avif_blind(tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    names = [n for n in (f"photo-{i}.png" for i in range(20)) if split_of(Path(n)) == "train"][:2]
+    for seed, name in enumerate(names):
+        Image.fromarray(smooth_image(200, 200, seed)).save(folder / name)
+    weights = tmp_path / "postfilter-avif-ocr.safetensors"
+    lines = []
+    settings = PostFilterTraining(data=[str(folder)], output=str(weights), steps=1, batch_size=1, config=CONFIG, codec="avif", task="ocr")
+    train_postfilter(settings, log=lines.append)
+    assert "task" in lines[0]
+    from licodec.eval.codecs import resolve
+
+    codec = resolve(f"avif+postfilter:{weights}")
+    assert "blind" in codec.description
+    decoded = codec.decode(codec.encode(Image.fromarray(smooth_image(64, 64)), 50))
+    assert decoded.size == (64, 64)
+
+
+def test_postfilter_task_picks_the_bank_by_format_and_refuses_what_it_cannot_do(tmp_path, capsys):
+    webp = tmp_path / "p.webp"
+    Image.fromarray(smooth_image(64, 64)).save(webp, quality=30)
+    assert main(["postfilter", str(webp), "--task", "ocr"]) == 1
+    assert "exist for JPEG and AVIF files; this is WEBP" in capsys.readouterr().err
+    assert main(["postfilter", str(webp), "--task", "ocr", "--filters", "postfilter-jpeg"]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "p.png").exists()
