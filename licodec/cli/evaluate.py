@@ -31,6 +31,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=positive_int, default=1, help="parallel worker processes")
     p.add_argument("--reference", nargs="*", help="published curves (CompressAI JSON) to draw alongside")
     p.add_argument(
+        "--metrics", type=lambda text: [m.strip() for m in text.split(",") if m.strip()], default=[],
+        help="more quality metrics beside PSNR and MS-SSIM, comma-separated: lpips, lpips-vgg, dists "
+        "('licodec fetch perceptual' first), ssimulacra2, butteraugli (Debian's libjxl-devtools)",
+    )  # fmt: skip
+    p.add_argument(
         "--lossless", action="store_true",
         help="compare lossless codecs instead: licodec's profiles, PNG, WebP, JPEG XL, JPEG 2000, AVIF (bits per sub-pixel, times)",
     )  # fmt: skip
@@ -79,6 +84,7 @@ def available_codecs(names: list[str]) -> list[str]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from licodec.eval.quality_metrics import resolve_metrics
     from licodec.eval.report import load_reference, write_report
     from licodec.eval.runner import evaluate
 
@@ -88,6 +94,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     images = list_images(folder)
     if args.lossless and args.task:
         raise LicodecError("--task measures lossy codecs; it does not go with --lossless")
+    if args.metrics and (args.lossless or args.task):
+        raise LicodecError("--metrics measures the quality of lossy decodes; it does not go with --lossless or --task")
+    metrics = resolve_metrics(args.metrics)
     if args.lossless:
         return eval_lossless(images, Path(args.out), args.model)
     if args.task:
@@ -105,10 +114,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except (OSError, ValueError, KeyError) as exc:
             raise LicodecError(f"cannot read reference curve {path}: {exc}") from None
     out = Path(args.out)
-    results = evaluate(available, images, out, qualities, jobs=args.jobs)
+    results = evaluate(available, images, out, qualities, jobs=args.jobs, metrics=metrics)
     write_report(results, out, anchor, references)
     print((out / "bd_rate.md").read_text())
-    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, rd_psnr-rgb.png, rd_ms-ssim-rgb.png")
+    plots = ", ".join(f"rd_{name}.png" for name in ["psnr-rgb", "ms-ssim-rgb", *(m.name for m in metrics)])
+    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, {plots}")
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from licodec.eval.bdrate import bd_rate
 from licodec.eval.codecs import resolve
+from licodec.eval.quality_metrics import QUALITY_METRICS
 from licodec.eval.runner import Measurement, average_curve, write_rows_csv
 
 METRICS = {"psnr-rgb": "PSNR (dB, RGB)", "ms-ssim-rgb": "MS-SSIM (RGB)"}
@@ -41,9 +42,17 @@ def write_report(results: dict[str, list[Measurement]], out_dir: Path, anchor: s
         (out_dir / curve_file_name(name)).write_text(json.dumps(payload, indent=2))
     write_rows_csv(results, out_dir / "per_image.csv")
     (out_dir / "bd_rate.md").write_text(bd_rate_table(curves, anchor, references or []))
-    for metric, label in METRICS.items():
+    for metric, label in {**METRICS, **_quality_metric_labels(curves)}.items():
         plot(curves, references or [], metric, label, out_dir / f"rd_{metric}.png")
     return curves
+
+
+def _quality_metric_labels(curves: dict[str, dict]) -> dict[str, str]:
+    """Labels of the optional quality metrics every curve has (lower-is-better ones say so)."""
+    names = set.intersection(*(set(curve) for curve in curves.values())) if curves else set()
+    return {
+        name: metric.label + ("" if metric.higher_is_better else ", lower is better") for name, metric in QUALITY_METRICS.items() if name in names
+    }
 
 
 def curve_file_name(codec_name: str) -> str:
@@ -54,22 +63,31 @@ def curve_file_name(codec_name: str) -> str:
 def bd_rate_table(curves: dict[str, dict], anchor: str, references: list[dict]) -> str:
     if anchor not in curves:
         return f"Anchor {anchor!r} was not evaluated; no BD-rate table.\n"
+    extra = [name for name in QUALITY_METRICS if name in _quality_metric_labels(curves)]
+    headers = ["PSNR", "MS-SSIM", *(QUALITY_METRICS[name].label for name in extra)]
     lines = [
         f"BD-rate against `{anchor}` (negative = fewer bits for the same quality; Akima interpolation, `bjontegaard`).",
         "",
-        "| codec | PSNR BD-rate | MS-SSIM BD-rate | bpp range |",
-        "|---|---|---|---|",
+        "| codec | " + " | ".join(f"{h} BD-rate" for h in headers) + " | bpp range |",
+        "|---" * (len(headers) + 2) + "|",
     ]
     rows = [(name, curve, "") for name, curve in curves.items()]
     rows += [(ref["name"], ref["results"], " (published)") for ref in references]
     for name, curve, tag in rows:
         cells = []
-        for metric in METRICS:
-            value = bd_rate(curves[anchor], curve, metric) if metric in curve else math.nan
+        for metric in [*METRICS, *extra]:
+            value = bd_rate(_rising(curves[anchor], metric), _rising(curve, metric), metric) if metric in curve else math.nan
             cells.append("n/a" if math.isnan(value) else f"{value:+.1f}%")
         bpps = [b for b in curve["bpp"] if math.isfinite(b)]
-        lines.append(f"| {name}{tag} | {cells[0]} | {cells[1]} | {min(bpps):.3f}–{max(bpps):.3f} |")
+        lines.append(f"| {name}{tag} | {' | '.join(cells)} | {min(bpps):.3f}–{max(bpps):.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _rising(curve: dict, metric: str) -> dict:
+    """``curve`` with a lower-is-better metric negated, so that it rises with the rate as BD-rates need."""
+    if metric in QUALITY_METRICS and not QUALITY_METRICS[metric].higher_is_better:
+        return {**curve, metric: [-v for v in curve[metric]]}
+    return curve
 
 
 def plot(curves: dict[str, dict], references: list[dict], metric: str, label: str, path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Measure codecs on a folder of images: bytes, bpp, PSNR, MS-SSIM, encode/decode seconds.
+"""Measure codecs on a folder of images: bytes, bpp, PSNR, MS-SSIM, encode/decode seconds, and any
+quality metrics asked for (:mod:`licodec.eval.quality_metrics`).
 
 Results are cached per (codec version, quality, image content), so a re-run only
 computes what changed; it forgets the rows of earlier versions of the codecs it ran.
@@ -14,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -22,6 +23,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from licodec.eval.codecs import EvalCodec, resolve
+from licodec.eval.quality_metrics import QualityMetric, resolve_metrics
 from licodec.metrics import bits_per_pixel, ms_ssim, psnr
 
 
@@ -36,9 +38,14 @@ class Measurement:
     ms_ssim: float
     encode_seconds: float
     decode_seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)  # the optional quality metrics, by name
+    metric_versions: dict[str, str] = field(default_factory=dict)
+
+    def has(self, metrics: list[QualityMetric], versions: dict[str, str]) -> bool:
+        return all(m.name in self.metrics and self.metric_versions.get(m.name) == versions[m.name] for m in metrics)
 
 
-def measure(codec: EvalCodec, path: Path, quality: int) -> Measurement:
+def measure(codec: EvalCodec, path: Path, quality: int, metrics: list[QualityMetric] = ()) -> Measurement:
     with Image.open(path) as im:
         original = im.convert("RGB")
     start = time.perf_counter()
@@ -56,6 +63,8 @@ def measure(codec: EvalCodec, path: Path, quality: int) -> Measurement:
         ms_ssim=ms_ssim(original, decoded),
         encode_seconds=encoded - start,
         decode_seconds=decode_seconds,
+        metrics={m.name: m.compute(original, decoded) for m in metrics},
+        metric_versions={m.name: m.version() for m in metrics},
     )
 
 
@@ -105,10 +114,10 @@ class ResultCache:
         self.rows = kept
 
 
-def _measure_job(args: tuple[str, str, int]) -> Measurement:
+def _measure_job(args: tuple[str, str, int, tuple[str, ...]]) -> Measurement:
     torch.set_num_threads(1)
-    name, path, quality = args
-    return measure(resolve(name), Path(path), quality)
+    name, path, quality, metric_names = args
+    return measure(resolve(name), Path(path), quality, resolve_metrics(list(metric_names)))
 
 
 def evaluate(
@@ -118,41 +127,58 @@ def evaluate(
     qualities: dict[str, tuple[int, ...]] | None = None,
     jobs: int = 1,
     progress: bool = True,
+    metrics: list[QualityMetric] = (),
 ) -> dict[str, list[Measurement]]:
+    """Every codec at each of its qualities on every image; cached rows are reused when they hold the ``metrics`` asked for."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    versions = {m.name: m.version() for m in metrics}
     cache = ResultCache(out_dir / "cache.jsonl")
     digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images}
     results: dict[str, list[Measurement]] = {}
     codecs = [resolve(name) for name in codec_names]
     for name, codec in zip(codec_names, codecs):
         sweep = (qualities or {}).get(name, codec.qualities)
-        todo, done = [], []
+        todo, done, earlier = [], [], {}
         for path in images:
             for q in sweep:
                 hit = cache.get(ResultCache.key(codec, digests[path], q))
-                (done.append(hit) if hit else todo.append((path, q)))
+                if hit and hit.has(metrics, versions):
+                    done.append(hit)
+                else:
+                    todo.append((path, q))
+                    earlier[path, q] = hit
         bar = tqdm(total=len(todo), desc=name, disable=not progress or not todo, leave=False)
         if jobs > 1 and todo:
-            with ProcessPoolExecutor(jobs) as pool:
-                for (path, q), m in zip(todo, pool.map(_measure_job, [(name, str(p), q) for p, q in todo])):
-                    cache.put(ResultCache.key(codec, digests[path], q), m)
-                    done.append(m)
-                    bar.update()
+            pool = ProcessPoolExecutor(jobs)
+            measured = pool.map(_measure_job, [(name, str(p), q, tuple(versions)) for p, q in todo])
         else:
-            for path, q in todo:
-                m = measure(codec, path, q)
-                cache.put(ResultCache.key(codec, digests[path], q), m)
-                done.append(m)
-                bar.update()
+            pool, measured = None, (measure(codec, path, q, metrics) for path, q in todo)
+        for (path, q), m in zip(todo, measured):
+            m = _with_earlier_metrics(m, earlier[path, q])
+            cache.put(ResultCache.key(codec, digests[path], q), m)
+            done.append(m)
+            bar.update()
+        if pool is not None:
+            pool.shutdown()
         bar.close()
         results[name] = sorted(done, key=lambda m: (m.quality, m.image))
     cache.drop_other_versions(codecs)
     return results
 
 
+def _with_earlier_metrics(m: Measurement, earlier: Measurement | None) -> Measurement:
+    """``m`` keeping the metrics an earlier row of the same file measured that this run did not ask for."""
+    if earlier is not None:
+        m.metrics = {**earlier.metrics, **m.metrics}
+        m.metric_versions = {**earlier.metric_versions, **m.metric_versions}
+    return m
+
+
 def average_curve(rows: list[Measurement]) -> dict[str, list[float]]:
-    """Per quality, the mean over images of each figure (CompressAI's averaging)."""
-    curve: dict[str, list[float]] = {k: [] for k in ("quality", "bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")}
+    """Per quality, the mean over images of each figure (CompressAI's averaging); quality metrics every row has, by name."""
+    shared = set.intersection(*(set(m.metrics) for m in rows)) if rows else set()
+    keys = ("quality", "bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time", *sorted(shared))
+    curve: dict[str, list[float]] = {k: [] for k in keys}
     for q in sorted({m.quality for m in rows}):
         at_q = [m for m in rows if m.quality == q]
         curve["quality"].append(q)
@@ -161,6 +187,8 @@ def average_curve(rows: list[Measurement]) -> dict[str, list[float]]:
         curve["ms-ssim-rgb"].append(_mean([m.ms_ssim for m in at_q]))
         curve["encoding_time"].append(_mean([m.encode_seconds for m in at_q]))
         curve["decoding_time"].append(_mean([m.decode_seconds for m in at_q]))
+        for name in sorted(shared):
+            curve[name].append(_mean([m.metrics[name] for m in at_q]))
     return curve
 
 
@@ -198,10 +226,13 @@ def _mean(values: list[float]) -> float:
 
 
 def write_rows_csv(results: dict[str, list[Measurement]], path: Path) -> None:
-    fields = list(Measurement.__dataclass_fields__)
+    """One row per codec, quality and image; a column per quality metric any row has."""
+    names = sorted({name for rows in results.values() for m in rows for name in m.metrics})
+    fields = [f for f in Measurement.__dataclass_fields__ if f not in ("metrics", "metric_versions")] + names
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for rows in results.values():
             for m in rows:
-                writer.writerow(asdict(m))
+                row = {k: v for k, v in asdict(m).items() if k in fields}
+                writer.writerow(row | {name: m.metrics.get(name, "") for name in names})
