@@ -40,6 +40,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="compare lossless codecs instead: licodec's profiles, PNG, WebP, JPEG XL, JPEG 2000, AVIF (bits per sub-pixel, times)",
     )  # fmt: skip
     p.add_argument("--model", help="with --lossless: the lossless model to measure (default: the shipped one)")
+    p.add_argument("--html", type=Path, metavar="DIR", help="also write a page of every codec's decodes at matched bpp (DIR/index.html)")
+    p.add_argument("--html-images", type=positive_int, metavar="N", help="show the first N images on the page (default: all)")
     p.add_argument(
         "--task", choices=["ocr", "faces"],
         help="measure what a machine gets out of the decoded images instead (the machines extra): OCR character accuracy "
@@ -94,8 +96,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     images = list_images(folder)
     if args.lossless and args.task:
         raise LicodecError("--task measures lossy codecs; it does not go with --lossless")
-    if args.metrics and (args.lossless or args.task):
-        raise LicodecError("--metrics measures the quality of lossy decodes; it does not go with --lossless or --task")
+    if (args.metrics or args.html) and (args.lossless or args.task):
+        raise LicodecError("--metrics and --html show the quality of lossy decodes; they do not go with --lossless or --task")
+    if args.html is not None and args.html.exists() and not args.html.is_dir():
+        raise LicodecError(f"--html {args.html} is a file, not a folder")
     metrics = resolve_metrics(args.metrics)
     if args.lossless:
         return eval_lossless(images, Path(args.out), args.model)
@@ -117,8 +121,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate(available, images, out, qualities, jobs=args.jobs, metrics=metrics)
     write_report(results, out, anchor, references)
     print((out / "bd_rate.md").read_text())
-    plots = ", ".join(f"rd_{name}.png" for name in ["psnr-rgb", "ms-ssim-rgb", *(m.name for m in metrics)])
-    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, {plots}")
+    plots = [f"rd_{name}.png" for name in ["psnr-rgb", "ms-ssim-rgb", *(m.name for m in metrics)]]
+    print(f"wrote {out}/: one JSON per codec, per_image.csv, bd_rate.md, {', '.join(plots)}")
+    if args.html is not None:
+        from licodec.eval.html_report import write_html_report
+
+        page = write_html_report(results, images[: args.html_images], args.html, [out / plot for plot in plots])
+        print(f"wrote {page} and {args.html / 'images'}/")
     return 0
 
 

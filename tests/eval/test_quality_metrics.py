@@ -81,7 +81,7 @@ def test_unknown_and_missing_metrics_are_one_line_errors(folder, tmp_path, capsy
     assert main(["eval", str(folder), "--codecs", "jpeg", "--metrics", "dists", "--out", str(tmp_path)]) == 1
     assert "licodec fetch perceptual" in capsys.readouterr().err
     assert main(["eval", str(folder), "--task", "faces", "--metrics", "lpips", "--out", str(tmp_path)]) == 1
-    assert "does not go with --lossless or --task" in capsys.readouterr().err
+    assert "do not go with --lossless or --task" in capsys.readouterr().err
     assert not (tmp_path / "cache.jsonl").exists()
 
 
