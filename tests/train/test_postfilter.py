@@ -107,3 +107,14 @@ def test_postfilter_task_picks_the_bank_by_format_and_refuses_what_it_cannot_do(
     assert main(["postfilter", str(webp), "--task", "ocr", "--filters", "postfilter-jpeg"]) == 1
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_postfilter_task_names_the_bank_it_needs_when_none_is_installed(tmp_path, capsys, monkeypatch):
+    from licodec import storage
+
+    monkeypatch.setattr(storage, "WEIGHTS_DIR", tmp_path)  # no shipped banks at all
+    jpeg = tmp_path / "p.jpg"
+    Image.fromarray(smooth_image(64, 64)).save(jpeg, quality=30)
+    assert main(["postfilter", str(jpeg), "--task", "ocr", "-o", str(tmp_path / "out.png")]) == 1
+    assert "no post-filter bank 'postfilter-jpeg-ocr' is installed; make one with 'licodec train postfilter'" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
