@@ -74,9 +74,13 @@ def periodic_error_ratio(reference, decoded, period: int = ARTEFACT_PERIOD) -> f
         for j in range(0, w, w // period):
             if i == 0 and j == 0:
                 continue
-            near = power[np.ix_(np.arange(i - 1, i + 2) % h, np.arange(j - 1, j + 2) % w)]  # the window's main lobe
-            far = power[np.ix_(np.arange(i - 4, i + 5) % h, np.arange(j - 4, j + 5) % w)]
-            inner = power[np.ix_(np.arange(i - 2, i + 3) % h, np.arange(j - 2, j + 3) % w)]
-            peaks += near.sum()
-            around += (far.sum() - inner.sum()) / (81 - 25) * 9
+            peaks += _square_sum(power, i, j, 1)  # the window's main lobe
+            around += (_square_sum(power, i, j, 4) - _square_sum(power, i, j, 2)) / (81 - 25) * 9
     return math.inf if around == 0 else peaks / around
+
+
+def _square_sum(values: np.ndarray, i: int, j: int, radius: int) -> float:
+    """The sum of the (2 radius + 1)^2 entries around (i, j), wrapping round the edges (as a spectrum does)."""
+    rows = np.arange(i - radius, i + radius + 1) % values.shape[0]
+    cols = np.arange(j - radius, j + radius + 1) % values.shape[1]
+    return float(values[np.ix_(rows, cols)].sum())

@@ -88,23 +88,30 @@ def _package_version(package: str) -> Callable[[], str]:
     return lambda: f"{package} {version(package)}"
 
 
+@cache
 def _butteraugli_version() -> str:
     result = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libjxl-devtools"], capture_output=True, text=True)
     return f"libjxl-devtools {result.stdout.strip() or '?'}"
 
 
-def _weights_version(name: str) -> Callable[[], str]:
+def _weights_version(metric: str) -> Callable[[], str]:
+    """The hashes of the converted weights files ``metric`` loads (:data:`WEIGHTS`)."""
+
     def describe() -> str:
         from licodec.perceptual.weights import weights_file
         from licodec.storage import weights_hash
 
-        return f"{name} {weights_hash(weights_file(name))}"
+        return " ".join(f"{name} {weights_hash(weights_file(name))}" for name in WEIGHTS[metric])
 
     return describe
 
 
+WEIGHTS = {"lpips": ("lpips-alex",), "lpips-vgg": ("lpips-vgg",), "dists": ("lpips-vgg", "dists")}
+"""The converted weights files each deep metric loads."""
+
+
 QUALITY_METRICS = {
-    "lpips": QualityMetric("lpips", "LPIPS (AlexNet)", False, _weights_version("lpips-alex"), _deep_metric("alex")),
+    "lpips": QualityMetric("lpips", "LPIPS (AlexNet)", False, _weights_version("lpips"), _deep_metric("alex")),
     "lpips-vgg": QualityMetric("lpips-vgg", "LPIPS (VGG)", False, _weights_version("lpips-vgg"), _deep_metric("vgg")),
     "dists": QualityMetric("dists", "DISTS", False, _weights_version("dists"), _deep_metric("dists")),
     "ssimulacra2": QualityMetric("ssimulacra2", "SSIMULACRA 2", True, _package_version("ssimulacra2"), _ssimulacra2),
@@ -121,10 +128,6 @@ def resolve_metrics(names: list[str]) -> list[QualityMetric]:
         _check_available(name)
         metrics.append(QUALITY_METRICS[name])
     return metrics
-
-
-WEIGHTS = {"lpips": ("lpips-alex",), "lpips-vgg": ("lpips-vgg",), "dists": ("lpips-vgg", "dists")}
-"""The converted weights files each deep metric loads."""
 
 
 def _check_available(name: str) -> None:

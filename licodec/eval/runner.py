@@ -8,6 +8,7 @@ See docs/evaluation.md for the definition of every number.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -148,18 +149,17 @@ def evaluate(
                     todo.append((path, q))
                     earlier[path, q] = hit
         bar = tqdm(total=len(todo), desc=name, disable=not progress or not todo, leave=False)
-        if jobs > 1 and todo:
-            pool = ProcessPoolExecutor(jobs)
-            measured = pool.map(_measure_job, [(name, str(p), q, tuple(versions)) for p, q in todo])
-        else:
-            pool, measured = None, (measure(codec, path, q, metrics) for path, q in todo)
-        for (path, q), m in zip(todo, measured):
-            m = _with_earlier_metrics(m, earlier[path, q])
-            cache.put(ResultCache.key(codec, digests[path], q), m)
-            done.append(m)
-            bar.update()
-        if pool is not None:
-            pool.shutdown()
+        with contextlib.ExitStack() as stack:
+            if jobs > 1 and todo:
+                pool = stack.enter_context(ProcessPoolExecutor(jobs))
+                measured = pool.map(_measure_job, [(name, str(p), q, tuple(versions)) for p, q in todo])
+            else:
+                measured = (measure(codec, path, q, metrics) for path, q in todo)
+            for (path, q), m in zip(todo, measured):
+                m = _with_earlier_metrics(m, earlier[path, q])
+                cache.put(ResultCache.key(codec, digests[path], q), m)
+                done.append(m)
+                bar.update()
         bar.close()
         results[name] = sorted(done, key=lambda m: (m.quality, m.image))
     cache.drop_other_versions(codecs)

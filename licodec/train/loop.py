@@ -189,7 +189,7 @@ class Trainer:
         self.model.mixed_precision = settings.mixed_precision or self.device.type == "cuda"
         main, aux = _split_parameters(self.model)
         self.discriminator = None
-        if settings.adversarial_weight > 0:  # the decoder alone learns: files coded before decode with the new decoder
+        if settings.adversarial_weight > 0:  # the decoder alone learns: the encoder and entropy model, so the rates, stay
             self.model.requires_grad_(False)
             main = list(self.model.g_s.parameters())
             for parameter in main:

@@ -16,14 +16,6 @@ from licodec.image_folders import list_images
 from tests.conftest import smooth_image
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    path = tmp_path_factory.mktemp("imgs")
-    for i in range(2):
-        Image.fromarray(smooth_image(64, 80, seed=i)).save(path / f"{i}.png")
-    return path
-
-
 def mean_abs_error(calls: list) -> QualityMetric:
     """A stand-in distance (lower is better) that counts its calls."""
 

@@ -13,14 +13,6 @@ from licodec.image_folders import list_images
 from tests.conftest import KODAK, smooth_image
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    path = tmp_path_factory.mktemp("imgs")
-    for i in range(2):
-        Image.fromarray(smooth_image(64, 80, seed=i)).save(path / f"{i}.png")
-    return path
-
-
 def assert_jpeg_50_matches_pillow_and_numpy(path):
     """The runner's JPEG quality-50 figures against a computation that shares none of its code."""
     m = runner.measure(resolve("jpeg"), path, 50)
