@@ -36,14 +36,6 @@ class Brightness:
         return {self.metric: 100 * (1 - edits / characters)}
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    path = tmp_path_factory.mktemp("task")
-    for i in range(2):
-        Image.fromarray(smooth_image(64, 80, seed=i)).save(path / f"{i}.png")
-    return path
-
-
 def test_rows_pool_the_machines_counts_per_quality_and_the_original_is_the_ceiling(folder, tmp_path):
     task = Brightness()
     _, results = evaluate_task(task, ["jpeg"], list_images(folder), tmp_path, {"jpeg": (10, 90)}, progress=False)
