@@ -32,7 +32,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         summary = f"write a standard {format.upper()}, optionally through the learned pre-filter"
         p = file_command(sub, format, summary, f"output {suffix}, or - for standard output (default: beside the input)")
         p.add_argument("-q", "--quality", type=quality_value, default=75)
-        p.add_argument("--prefilter", nargs="?", const="", metavar="NAME", help="apply a shipped pre-filter (default one if no NAME)")
+        p.add_argument(
+            "--prefilter", nargs="?", const="", metavar="NAME", help="apply a learned pre-filter: ms-ssim (the default), perceptual, or a file"
+        )
         if format == "jpeg":
             p.add_argument(
                 "--tables", nargs="?", const="", metavar="NAME",

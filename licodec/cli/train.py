@@ -69,7 +69,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decoder-widths", type=int_list, default=SHIPPED_CONFIG.decoder_widths)
     parser.add_argument("--lambdas", type=rate_ladder, help="one multiplier per rung, increasing (default: the ladder for --distortion)")
     parser.add_argument("--rung-weights", type=float_list, help="how often each rung is drawn, relative, one per rung (default: evenly)")
-    parser.add_argument("--distortion", choices=["mse", "ms-ssim"], default="mse")
+    parser.add_argument(
+        "--distortion",
+        choices=list(LADDERS),
+        default="mse",
+        help="what the rate is traded against: MSE, MS-SSIM, or perceptual (1 - MS-SSIM + LPIPS; needs 'licodec fetch perceptual')",
+    )
     parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--crop", type=crop_side, help="training crop side, a multiple of 64 (default 128; 192 for ms-ssim, whose scales need it)")
     parser.add_argument("--lr", type=positive_float, default=1e-4)
@@ -98,7 +103,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--adversarial", type=positive_float, metavar="WEIGHT",
         help="fine-tune the decoder alone against a patch discriminator (against upsampling artefacts; the encoder and entropy model stay), "
-        "its loss weighted beside 255^2 * MSE; start from --init-weights",
+        "its loss weighted beside the distortion (both times the rung's lambda); start from --init-weights",
+    )  # fmt: skip
+    parser.add_argument(
+        "--conditional", action="store_true",
+        help="with --adversarial: the discriminator also sees the quantised latent, so it judges texture given what was coded",
     )  # fmt: skip
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
     parser.add_argument(
@@ -166,6 +175,14 @@ def add_filter_arguments(p: argparse.ArgumentParser, name: str, steps: int, batc
     if name == "prefilter":
         p.add_argument("--tables", metavar="NAME", help="train for JPEG with these learned tables (psnr, ms-ssim or a file)")
         p.add_argument("--init", metavar="NAME", help="start from this pre-filter (name or file) instead of the identity")
+        p.add_argument(
+            "--objective", choices=["ms-ssim", "perceptual"], default="ms-ssim",
+            help="what the cost weighs against bits: 1 - MS-SSIM, or 1 - MS-SSIM + LPIPS (needs 'licodec fetch perceptual')",
+        )  # fmt: skip
+        p.add_argument(
+            "--adversarial", type=positive_float, metavar="WEIGHT",
+            help="also train against a patch discriminator on the decoded files, its generator loss weighted beside the cost",
+        )  # fmt: skip
     else:
         p.add_argument("--init", metavar="NAME", help="start from this bank (name or file) instead of near-identity filters")
         p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (a tenth of it for the last quarter)")
@@ -195,7 +212,8 @@ def run_directory(args: argparse.Namespace) -> Path:
 
 
 def cmd_train_model(args: argparse.Namespace) -> int:
-    from licodec.train.loop import MS_SSIM_MIN_CROP, Trainer, TrainSettings, bfloat16_is_fast
+    from licodec.train.distortion import MS_SSIM_MIN_CROP, needs_large_crops
+    from licodec.train.loop import Trainer, TrainSettings, bfloat16_is_fast
 
     if args.mixed_precision and args.device == "cpu" and not bfloat16_is_fast():
         print("licodec: warning: this CPU has no native bfloat16 (no AVX-512): --mixed-precision will be far slower than float32", file=sys.stderr)
@@ -215,7 +233,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         architecture=args.architecture,
         config=config,
         batch_size=args.batch_size,
-        crop=args.crop or (MS_SSIM_MIN_CROP if args.distortion == "ms-ssim" else 128),
+        crop=args.crop or (MS_SSIM_MIN_CROP if needs_large_crops(args.distortion) else 128),
         learning_rate=args.lr,
         lr_drop_at=args.lr_drop_at,
         ema_decay=args.ema_decay,
@@ -235,6 +253,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         task=args.task,
         task_weight=args.task_weight,
         adversarial_weight=args.adversarial or 0.0,
+        conditional_discriminator=args.conditional,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)
@@ -297,7 +316,9 @@ def cmd_train_filter(args: argparse.Namespace) -> int:
     from licodec.train import postfilter, prefilter
 
     if args.trainer == "prefilter":
-        settings = prefilter.PreFilterTraining(tables=args.tables, init=args.init, **_filter_settings(args))
+        settings = prefilter.PreFilterTraining(
+            tables=args.tables, init=args.init, objective=args.objective, adversarial_weight=args.adversarial or 0.0, **_filter_settings(args)
+        )
         train = prefilter.train_prefilter
     else:
         settings = postfilter.PostFilterTraining(

@@ -23,6 +23,8 @@ from licodec.nn.layers import apply_filter, strength_conditioned_filter
 from licodec.storage import find_file, foreign_file, load_arrays, save_arrays
 
 DEFAULT_PREFILTER = "prefilter-jpeg-msssim"
+PREFILTER_NAMES = {"ms-ssim": DEFAULT_PREFILTER, "perceptual": "prefilter-jpeg-perceptual"}
+"""Short names ``licodec jpeg --prefilter NAME`` takes for the shipped pre-filters, by what they were trained for."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,12 @@ def save_prefilter(model: PreFilter, path: Path, extra: dict) -> None:
 
 
 def prefilter_file(name_or_path: str | None = None) -> Path:
-    """The weights file of a shipped pre-filter (the default if no name) or a path; must exist."""
-    return find_file(name_or_path or DEFAULT_PREFILTER, ".safetensors", "pre-filter weights", "train prefilter")
+    """The weights file of a shipped pre-filter (the default if no name; a short name of :data:`PREFILTER_NAMES`)
+    or a path; must exist."""
+    name = name_or_path or DEFAULT_PREFILTER
+    if name in PREFILTER_NAMES and not Path(name).is_file():
+        name = PREFILTER_NAMES[name]
+    return find_file(name, ".safetensors", "pre-filter weights", "train prefilter")
 
 
 def load_prefilter(name_or_path: str | None = None) -> PreFilter:

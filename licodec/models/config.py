@@ -12,7 +12,11 @@ RATE_LADDER_MS_SSIM = (3.3, 5.5, 9.2, 15.5, 26.0, 44.0)
 """Multipliers on (1 - MS-SSIM): the slope -d bpp / d(1 - MS-SSIM) of licodec-mse's Kodak curve
 at its rungs' rates (3.3 at 0.25 bpp ... 37 at 1.0 bpp), so the MS-SSIM variant spans the same rates."""
 
-LADDERS = {"mse": RATE_LADDER_MSE, "ms-ssim": RATE_LADDER_MS_SSIM}
+RATE_LADDER_PERCEPTUAL = (1.0, 1.5, 2.6, 4.8, 8.9, 15.4)
+"""Multipliers on (1 - MS-SSIM) + LPIPS (AlexNet): that sum's slope -d bpp / dD on licodec-mse's curve at its
+rungs (held-out training crops), so the perceptual variant starts at the same rates."""
+
+LADDERS = {"mse": RATE_LADDER_MSE, "ms-ssim": RATE_LADDER_MS_SSIM, "perceptual": RATE_LADDER_PERCEPTUAL}
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class CodecConfig:
     hyper_channels: int = 128  # channels of z
     decoder_widths: tuple[int, int, int] = (128, 128, 128)  # synthesis widths, coarse to fine
     lambdas: tuple[float, ...] = (0.0130,)  # one per rung of the rate ladder; one rung = fixed rate
-    distortion: str = "mse"  # "mse" (lambda * 255^2 * MSE) or "ms-ssim" (lambda * (1 - MS-SSIM)), plus bpp
+    distortion: str = "mse"  # "mse" (lambda * 255^2 * MSE), "ms-ssim" (lambda * (1 - MS-SSIM)) or
+    # "perceptual" (lambda * (1 - MS-SSIM + LPIPS)), plus bpp
     channel_mask: bool = False  # y's channels that round to zero are masked, in training and coding (licodec.coding.channel_mask)
 
     def to_json(self) -> str:

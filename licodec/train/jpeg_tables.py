@@ -43,7 +43,25 @@ def _distortion(metric: str) -> Callable[[np.ndarray, np.ndarray], float]:
     """Distortion of one crop, the quantity the cost weighs against bits (its scale folds into lambda)."""
     if metric == "psnr":
         return lambda a, b: float(np.sum((a.astype(np.float64) - b) ** 2))
+    if metric == "perceptual":
+        return _perceptual_distortion()
     return lambda a, b: 1.0 - ms_ssim(a, b)
+
+
+def _perceptual_distortion() -> Callable[[np.ndarray, np.ndarray], float]:
+    """1 - MS-SSIM + LPIPS of one uint8 crop pair, through the training distortion's own networks."""
+    import torch
+
+    from licodec.train.distortion import distortion_measure
+
+    measure = distortion_measure("perceptual")
+    as_batch = lambda a: torch.from_numpy(np.array(a)).permute(2, 0, 1)[None].float() / 255
+
+    def perceptual(original: np.ndarray, decoded: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(measure(as_batch(decoded), as_batch(original))[0])
+
+    return perceptual
 
 
 class TableObjective:

@@ -1,6 +1,7 @@
 """The rate-distortion training loop, with exact resume.
 
-loss = lambda * 255^2 * MSE + bits per pixel   (or lambda * (1 - MS-SSIM) * W + bpp)
+loss = lambda * distortion + bits per pixel, the distortion being 255^2 * MSE, 1 - MS-SSIM or
+1 - MS-SSIM + LPIPS (:mod:`licodec.train.distortion`).
 
 Each sample in a batch draws its own rung of the rate ladder, so one model learns
 every rate at once (gain units, :class:`licodec.models.transforms.GainUnits`).
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pytorch_msssim import ms_ssim
 from tqdm import tqdm
 
 from licodec.adapt.latent import TaskLoss
@@ -34,9 +34,8 @@ from licodec.models.growth import grow_into, narrow_into
 from licodec.nn.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
 from licodec.train.data import TrainingImages, load_split, sample_batch
 from licodec.train.distill import Distillation, check_student, distill_loss, load_teacher
+from licodec.train.distortion import MS_SSIM_MIN_CROP, Distortion, distortion_measure, mean_squared_error, needs_large_crops
 from licodec.train.distributed import any_rank, average_gradients, init_from_environment
-
-MS_SSIM_MIN_CROP = 192  # MS-SSIM's five scales need sides above 160 pixels; the model needs multiples of 64
 
 
 @dataclass
@@ -71,6 +70,7 @@ class TrainSettings:
     adversarial_weight: float = 0.0  # > 0: fine-tune the decoder (g_s) alone against a patch discriminator; the
     # generator loss's weight beside 255^2 * MSE, both times the rung's lambda
     discriminator_learning_rate: float = 1e-4
+    conditional_discriminator: bool = False  # the discriminator also sees the quantised latent (HiFiC's conditional GAN)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -83,7 +83,7 @@ def rd_loss(
     x: torch.Tensor,
     rungs: torch.Tensor,
     lambdas: torch.Tensor,
-    distortion: str,
+    distortion: Distortion,
     l1_weights: torch.Tensor | None = None,
     task_losses: list[TaskLoss] | None = None,
     task_weight: float = 0.0,
@@ -95,25 +95,23 @@ def rd_loss(
 
     ``task_losses``, one per sample, add a machine's loss on the decoded sample, weighted like the distortion;
     a ``discriminator`` adds the generator's adversarial loss, weighted so too. The result holds the
-    decodes as ``x_hat`` (for the discriminator's own step) beside the scalars."""
+    decodes as ``x_hat`` and, for a conditional discriminator, their quantised ``latent`` (for the discriminator's
+    own step) beside the scalars."""
     out = model(x, rungs.float())
     num_pixels = x.shape[-2] * x.shape[-1]
     bits = sum(torch.log2(lik).sum(dim=(1, 2, 3)) for lik in out["likelihoods"].values())
     bpp = -bits / num_pixels
     mse = ((out["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
     lam = lambdas[rungs]
-    if distortion == "mse":
-        dist_term = lam * 255.0**2 * mse
-    else:
-        ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0, size_average=False)
-        dist_term = lam * (1 - ms)
+    dist_term = lam * distortion(out["x_hat"], x)
     if l1_weights is not None:
         dist_term = dist_term + l1_weights[rungs] * out["y"].abs().sum(dim=(1, 2, 3)) / num_pixels
     if task_losses is not None:
         task = torch.stack([task_loss(out["x_hat"][i : i + 1].clamp(0, 1)) for i, task_loss in enumerate(task_losses)])
         dist_term = dist_term + lam * task_weight * task
     if discriminator is not None:
-        adversarial = generator_loss(discriminator(out["x_hat"].clamp(0, 1)))
+        latent = out["y"].detach().round() if discriminator.conditional else None
+        adversarial = generator_loss(discriminator(out["x_hat"].clamp(0, 1), latent))
         dist_term = dist_term + lam * adversarial_weight * adversarial
     loss = (dist_term + bpp).mean()
     psnr = (-10 * torch.log10(mse.detach().clamp(min=1e-10))).mean()
@@ -123,6 +121,7 @@ def rd_loss(
     if discriminator is not None:
         result["adversarial"] = adversarial.detach().mean()
         result["x_hat"] = out["x_hat"].detach()
+        result["latent"] = latent
     if model.config.channel_mask:  # the share of y's channels a coder would code
         result["active"] = model.channel_activity(out["y"]).float().mean()
     return result
@@ -152,8 +151,10 @@ class Trainer:
             raise LicodecError(f"--rung-weights gives {len(settings.rung_weights)} weights for a ladder of {settings.config.num_rates} rungs")
         if settings.l1_weights is not None and len(settings.l1_weights) != settings.config.num_rates:
             raise LicodecError(f"--l1-weights gives {len(settings.l1_weights)} weights for a ladder of {settings.config.num_rates} rungs")
-        if settings.config.distortion == "ms-ssim" and settings.crop < MS_SSIM_MIN_CROP:
+        if needs_large_crops(settings.config.distortion) and settings.crop < MS_SSIM_MIN_CROP:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
+        if settings.conditional_discriminator and settings.adversarial_weight == 0:
+            raise LicodecError("--conditional describes the discriminator of --adversarial; give both")
         if settings.adversarial_weight > 0 and settings.distill_from is not None:
             raise LicodecError("adversarial fine-tuning and distillation each decide what the decoder learns; run them one after the other")
         self.device = training_device(settings.device)
@@ -186,6 +187,7 @@ class Trainer:
                 ) from None
             self.prior = Lineage.of_weights(metadata)
         self.model.to(self.device)
+        self.distortion = distortion_measure(settings.config.distortion, self.device)
         self.model.mixed_precision = settings.mixed_precision or self.device.type == "cuda"
         main, aux = _split_parameters(self.model)
         self.discriminator = None
@@ -194,7 +196,8 @@ class Trainer:
             main = list(self.model.g_s.parameters())
             for parameter in main:
                 parameter.requires_grad_(True)
-            self.discriminator = PatchDiscriminator().to(self.device)
+            latent_channels = settings.config.latent_channels if settings.conditional_discriminator else 0
+            self.discriminator = PatchDiscriminator(latent_channels=latent_channels).to(self.device)
             self.discriminator_optimizer = torch.optim.Adam(
                 self.discriminator.parameters(), lr=settings.discriminator_learning_rate, betas=(0.5, 0.999)
             )
@@ -247,6 +250,9 @@ class Trainer:
         if (self.discriminator is not None) != ("discriminator" in state):
             trained = "adversarially" if "discriminator" in state else "without --adversarial"
             raise LicodecError(f"{self.checkpoint_path} was trained {trained}; resume it as it was, or start a new run from its export")
+        if self.discriminator is not None and state["settings"].get("conditional_discriminator", False) != self.discriminator.conditional:
+            kind = "a conditional" if self.discriminator.conditional else "an unconditional"
+            raise LicodecError(f"{self.checkpoint_path} was trained against a different discriminator than {kind} one; resume it as it was")
         self.model.load_state_dict(state["model"])
         self.ema = state.get("ema") or {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.optimizer.load_state_dict(state["optimizer"])
@@ -292,7 +298,7 @@ class Trainer:
                 x,
                 rungs,
                 self.lambdas,
-                self.settings.config.distortion,
+                self.distortion,
                 self.l1_weights,
                 task_losses,
                 self.settings.task_weight,
@@ -307,7 +313,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(main, self.settings.clip_norm)
         self.optimizer.step()
         if self.discriminator is not None:
-            result["discriminator"] = self._discriminator_step(x, result.pop("x_hat"))
+            result["discriminator"] = self._discriminator_step(x, result.pop("x_hat"), result.pop("latent"))
         aux = self.model.aux_loss()
         if stage == "joint" and self.discriminator is None:  # decoder-only runs leave the entropy model as it was
             aux.backward()
@@ -317,10 +323,10 @@ class Trainer:
         result["aux"] = aux.detach()
         return result
 
-    def _discriminator_step(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        """One step of the discriminator: this batch's originals against its decodes."""
+    def _discriminator_step(self, x: torch.Tensor, x_hat: torch.Tensor, latent: torch.Tensor | None) -> torch.Tensor:
+        """One step of the discriminator: this batch's originals against its decodes (each beside the latent, if conditional)."""
         self.discriminator_optimizer.zero_grad(set_to_none=True)
-        loss = discriminator_loss(self.discriminator(x), self.discriminator(x_hat.clamp(0, 1)))
+        loss = discriminator_loss(self.discriminator(x, latent), self.discriminator(x_hat.clamp(0, 1), latent))
         loss.backward()
         average_gradients(list(self.discriminator.parameters()), self.world)
         self.discriminator_optimizer.step()
@@ -362,7 +368,7 @@ class Trainer:
         crops = [img[:, : img.shape[1] // 64 * 64, : img.shape[2] // 64 * 64].float().unsqueeze(0).to(self.device) / 255 for img in images.images]
         crops = [c[..., :256, :256] for c in crops]
         for rung in range(len(self.lambdas)):
-            results = [rd_loss(self.model, c, torch.tensor([rung], device=self.device), self.lambdas, "mse") for c in crops]
+            results = [rd_loss(self.model, c, torch.tensor([rung], device=self.device), self.lambdas, mean_squared_error) for c in crops]
             row = {
                 "rung": rung,
                 "bpp": float(np.mean([float(r["bpp"]) for r in results])),

@@ -1,5 +1,6 @@
 """The patch discriminator and its GAN losses."""
 
+import pytest
 import torch
 
 from licodec.nn.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
@@ -33,3 +34,14 @@ def test_a_few_steps_teach_it_to_tell_blurred_from_sharp():
         optimizer.step()
     with torch.no_grad():
         assert float(loss()) < first / 2
+
+
+def test_a_conditional_discriminator_reads_the_latent():
+    torch.manual_seed(0)
+    discriminator = PatchDiscriminator(channels=8, latent_channels=5)
+    image, latent = torch.rand(2, 3, 64, 96), torch.randn(2, 5, 4, 6)
+    logits = discriminator(image, latent)
+    assert logits.shape == (2, 1, 8, 12) and discriminator.conditional
+    assert not torch.allclose(logits, discriminator(image, latent.flip(0)))  # another latent, another judgement
+    with pytest.raises(ValueError, match="needs the latent"):
+        discriminator(image)

@@ -7,6 +7,7 @@ import torch
 
 from licodec.cli import main
 from licodec.models import load_weights
+from licodec.train.distortion import mean_squared_error, ms_ssim_loss
 from licodec.train.loop import export_checkpoint
 from tests.conftest import REPO
 from tests.train.conftest import TINY_ARGS
@@ -145,8 +146,8 @@ def test_ms_ssim_loss_weighs_one_minus_ms_ssim_by_lambda():
     model = create_model("he2021-checkerboard", TINY)
     x = torch.rand(2, 3, 192, 192)
     rungs = torch.tensor([0, 1])
-    low = rd_loss(model, x, rungs, torch.tensor([1.0, 1.0]), "ms-ssim")
-    high = rd_loss(model, x, rungs, torch.tensor([11.0, 11.0]), "ms-ssim")
+    low = rd_loss(model, x, rungs, torch.tensor([1.0, 1.0]), ms_ssim_loss)
+    high = rd_loss(model, x, rungs, torch.tensor([11.0, 11.0]), ms_ssim_loss)
     distortion = float(low["loss"].detach() - low["bpp"])  # mean (1 - MS-SSIM)
     assert 0 < distortion < 1
     assert float(high["loss"].detach() - high["bpp"]) == pytest.approx(11 * distortion, rel=1e-4)
@@ -304,8 +305,8 @@ def test_the_l1_penalty_adds_its_weight_times_the_latents_magnitude_per_pixel():
     model = create_model("he2021-checkerboard", TINY).eval().double()  # eval: rounding, so both passes see the same latent
     x, rungs, lambdas = torch.rand(2, 3, 64, 64, dtype=torch.float64), torch.tensor([0, 1]), torch.tensor(TINY.lambdas, dtype=torch.float64)
     with torch.no_grad():
-        plain = rd_loss(model, x, rungs, lambdas, "mse")["loss"]
-        penalised = rd_loss(model, x, rungs, lambdas, "mse", torch.tensor([0.5, 2.0], dtype=torch.float64))["loss"]
+        plain = rd_loss(model, x, rungs, lambdas, mean_squared_error)["loss"]
+        penalised = rd_loss(model, x, rungs, lambdas, mean_squared_error, torch.tensor([0.5, 2.0], dtype=torch.float64))["loss"]
         y = model(x, rungs.float())["y"]
     expected = ((torch.tensor([0.5, 2.0], dtype=torch.float64) * y.abs().sum(dim=(1, 2, 3))) / (64 * 64)).mean()
     torch.testing.assert_close(penalised - plain, expected, rtol=1e-9, atol=1e-12)
@@ -333,8 +334,8 @@ def test_a_task_loss_adds_lambda_times_its_weight_per_sample():
     x, rungs, lambdas = torch.rand(2, 3, 64, 64, dtype=torch.float64), torch.tensor([0, 1]), torch.tensor(TINY.lambdas, dtype=torch.float64)
     constant = [lambda x_hat: torch.tensor(0.25, dtype=torch.float64), lambda x_hat: torch.tensor(1.0, dtype=torch.float64)]
     with torch.no_grad():
-        plain = rd_loss(model, x, rungs, lambdas, "mse")
-        with_task = rd_loss(model, x, rungs, lambdas, "mse", task_losses=constant, task_weight=10.0)
+        plain = rd_loss(model, x, rungs, lambdas, mean_squared_error)
+        with_task = rd_loss(model, x, rungs, lambdas, mean_squared_error, task_losses=constant, task_weight=10.0)
     expected = (lambdas * 10.0 * torch.tensor([0.25, 1.0], dtype=torch.float64)).mean()
     torch.testing.assert_close(with_task["loss"] - plain["loss"], expected)
     assert float(with_task["task"]) == pytest.approx(0.625)
@@ -352,12 +353,13 @@ def test_ocr_training_draws_text_images_logs_the_task_loss_and_resumes_exactly(i
         assert torch.equal(value, resumed["model"][key]), key
 
 
-def test_adversarial_fine_tuning_changes_the_decoder_alone_and_resumes_exactly(image_folder, tmp_path):
+@pytest.mark.parametrize("conditional", [(), ("--conditional",)], ids=["plain", "conditional"])
+def test_adversarial_fine_tuning_changes_the_decoder_alone_and_resumes_exactly(image_folder, tmp_path, conditional):
     train(image_folder, tmp_path / "base", 1)
     weights = tmp_path / "base.safetensors"
     export_checkpoint(tmp_path / "base" / "checkpoint.pt", weights, "tiny-test")
     start = load_weights(weights)[0].state_dict()
-    adversarial = ("--init-weights", str(weights), "--adversarial", "0.5")
+    adversarial = ("--init-weights", str(weights), "--adversarial", "0.5", *conditional)
     straight = train(image_folder, tmp_path / "a", 2, *adversarial)
     train(image_folder, tmp_path / "b", 1, *adversarial)
     resumed = train(image_folder, tmp_path / "b", 2, *adversarial, "--resume")
@@ -366,6 +368,7 @@ def test_adversarial_fine_tuning_changes_the_decoder_alone_and_resumes_exactly(i
     for part in ("model", "discriminator"):
         for key, value in straight[part].items():
             assert torch.equal(value, resumed[part][key]), (part, key)
+    assert any(key.startswith("condition.") for key in straight["discriminator"]) == bool(conditional)
     rows = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all(r["adversarial"] > 0 and r["discriminator"] > 0 for r in rows if "loss" in r)
 
@@ -374,3 +377,12 @@ def test_adversarial_runs_refuse_to_resume_a_plain_checkpoint(image_folder, tmp_
     train(image_folder, tmp_path, 1)
     assert main(["train", "model", str(image_folder), "--run-dir", str(tmp_path), "--steps", "2", *TINY_ARGS, "--adversarial", "1", "--resume"]) == 1
     assert "was trained without --adversarial" in capsys.readouterr().err
+
+
+def test_conditional_needs_adversarial_and_resumes_only_its_own_kind(image_folder, tmp_path, capsys):
+    assert main(["train", "model", str(image_folder), "--run-dir", str(tmp_path / "a"), "--steps", "1", *TINY_ARGS, "--conditional"]) == 1
+    assert "give both" in capsys.readouterr().err
+    train(image_folder, tmp_path / "b", 1, "--adversarial", "1")
+    resumed = ["train", "model", str(image_folder), "--run-dir", str(tmp_path / "b"), "--steps", "2", *TINY_ARGS]
+    assert main([*resumed, "--adversarial", "1", "--conditional", "--resume"]) == 1
+    assert "different discriminator than a conditional one" in capsys.readouterr().err
