@@ -17,7 +17,7 @@ import sys
 
 from licodec import __version__
 from licodec.api import NEEDS_TORCH
-from licodec.cli import codec, evaluate, jpeg, train
+from licodec.cli import codec, evaluate, jpeg, train, video
 from licodec.errors import LicodecError
 
 RENAMED = {"train-tables": ["train", "tables"], "train-prefilter": ["train", "prefilter"], "train-postfilter": ["train", "postfilter"]}
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"licodec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (codec, evaluate, jpeg, train):
+    for group in (codec, evaluate, jpeg, train, video):
         group.add_commands(sub)
     return parser
 
