@@ -6,7 +6,9 @@ The evaluation machinery (every codec, PyTorch, matplotlib) is imported when ``e
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from licodec.api import decompress
@@ -47,6 +49,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="measure what a machine gets out of the decoded images instead (the machines extra): OCR character accuracy "
         "on a folder written by 'licodec text-images', or face detection F1 against the detections on the originals",
     )  # fmt: skip
+    p.add_argument(
+        "--video", action="store_true",
+        help="compare VP9 rate controls instead, on the video files in the folder: PSNR/SSIM per frame, BD-rate against libvpx's "
+        "two-pass VBR, targets met (Debian's libvpx-dev and ffmpeg)",
+    )  # fmt: skip
+    p.add_argument("--rate-controls", default="libvpx,tpl", help="with --video: comma-separated, from libvpx, tpl (default: both)")
+    p.add_argument("--frames", type=positive_int, help="with --video: encode only each clip's first N frames")
+    p.add_argument("--speed", type=int, choices=range(0, 6), default=2, metavar="0-5", help="with --video: libvpx's --cpu-used (default 2)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("text-images", help="write text images with ground truth, for --task ocr (photos as backgrounds)")
@@ -93,6 +103,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise LicodecError(f"{folder} is not a folder")
+    if args.video:
+        return eval_video(args, folder)
     images = list_images(folder)
     if args.lossless and args.task:
         raise LicodecError("--task measures lossy codecs; it does not go with --lossless")
@@ -128,6 +140,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         page = write_html_report(results, images[: args.html_images], args.html, [out / plot for plot in plots])
         print(f"wrote {page} and {args.html / 'images'}/")
+    return 0
+
+
+def eval_video(args: argparse.Namespace, folder: Path) -> int:
+    from tqdm import tqdm
+
+    from licodec.eval.video import RATE_CONTROLS, TARGET_BPP, evaluate_video, list_clips, summary
+
+    if args.lossless or args.task or args.metrics or args.html:
+        raise LicodecError("--video compares rate controls; it does not go with --lossless, --task, --metrics or --html")
+    controls = [c.strip() for c in args.rate_controls.split(",") if c.strip()]
+    unknown = [c for c in controls if c not in RATE_CONTROLS]
+    if unknown or not controls:
+        raise LicodecError(f"--rate-controls: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(RATE_CONTROLS)}")
+    if "libvpx" not in controls:
+        controls.insert(0, "libvpx")  # the anchor of every BD-rate
+    clips = list_clips(folder)
+    out = Path(args.out)
+    warn = lambda message: print(f"licodec: warning: {message}", file=sys.stderr)
+    with tqdm(total=len(clips) * len(TARGET_BPP) * len(controls), unit="encode", file=sys.stderr, disable=None, leave=False) as bar:
+        rows = evaluate_video(clips, out, controls, args.frames, args.speed, warn=warn, on_row=lambda row: bar.update(1))
+    if not rows:
+        raise LicodecError(f"no clip in {folder} could be encoded")
+    table = summary(rows)
+    (out / "video.md").write_text(table)
+    (out / "video.json").write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    print(table)
+    print(f"wrote {out}/video.md and {out}/video.json")
     return 0
 
 

@@ -17,7 +17,7 @@ def bd_quality(anchor: dict[str, list[float]], test: dict[str, list[float]], met
         return math.nan
     try:
         return float(bjontegaard.bd_psnr(ra, da, rt, dt, method="akima", require_matching_points=False, min_overlap=0.0))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, AssertionError):  # AssertionError: bjontegaard refuses curves that do not rise
         return math.nan
 
 
@@ -40,7 +40,7 @@ def bd_rate(anchor: dict[str, list[float]], test: dict[str, list[float]], metric
         return math.nan
     try:
         return float(bjontegaard.bd_rate(ra, da, rt, dt, method="akima", require_matching_points=False, min_overlap=0.0))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, AssertionError):  # AssertionError: bjontegaard refuses curves that do not rise
         return math.nan
 
 

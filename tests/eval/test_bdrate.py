@@ -29,3 +29,8 @@ def test_bd_quality_is_the_mean_metric_gain_at_equal_rate():
     better = {"bpp": anchor["bpp"], "psnr-rgb": [p + 0.5 for p in anchor["psnr-rgb"]]}
     assert bd_quality(anchor, better) == pytest.approx(0.5, abs=1e-6)
     assert bd_quality(anchor, {"bpp": [4, 5, 6, 7], "psnr-rgb": [40, 41, 42, 43]}) != bd_quality(anchor, anchor) + 1  # no overlap: NaN
+
+
+def test_a_curve_that_does_not_rise_gives_nan_not_an_error():
+    flat = {"bpp": [0.5, 0.6, 0.6, 0.6], "psnr-rgb": [30.0, 29.9, 29.9, 29.9]}
+    assert math.isnan(bd_rate(ANCHOR, flat))
