@@ -146,7 +146,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def eval_video(args: argparse.Namespace, folder: Path) -> int:
     from tqdm import tqdm
 
-    from licodec.eval.video import RATE_CONTROLS, TARGET_BPP, evaluate_video, list_clips, summary
+    from licodec.eval.video import TARGET_BPP, evaluate_video, list_clips, summary
+    from licodec.video.rate_control import RATE_CONTROLS
 
     if args.lossless or args.task or args.metrics or args.html:
         raise LicodecError("--video compares rate controls; it does not go with --lossless, --task, --metrics or --html")

@@ -27,14 +27,11 @@ from licodec.errors import LicodecError
 from licodec.eval.bdrate import bd_rate
 from licodec.video.encode import encode_file
 from licodec.video.io import VideoInfo, frame_planes, probe, read_frames
-from licodec.video.libvpx import RateControl, libvpx_version
-from licodec.video.rate_control import TplRateControl
+from licodec.video.libvpx import libvpx_version
+from licodec.video.rate_control import RATE_CONTROLS
 
 TARGET_BPP = (0.02, 0.04, 0.08, 0.16)
 """Targets in bits per pixel per frame: 15-120 kbps for 176x144 at 30 fps, 90-700 kbps for 640x272 at 25."""
-
-RATE_CONTROLS: dict[str, Callable[[], RateControl | None]] = {"libvpx": lambda: None, "tpl": TplRateControl}
-"""What ``--rate-controls`` names: libvpx's own two-pass VBR, or a policy of licodec's."""
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".y4m", ".ivf", ".m4v", ".mpg", ".mpeg", ".ts"}
 TARGET_TOLERANCE = 0.05  # an encode "meets" its target when it ends at most 5% above it

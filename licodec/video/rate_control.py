@@ -11,10 +11,11 @@ on them; a policy only decides how far each frame departs from that base.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-from licodec.video.libvpx import FIRST_PASS_FIELDS, ClipConfig, FrameInfo, FrameResult
+from licodec.video.libvpx import FIRST_PASS_FIELDS, ClipConfig, FrameInfo, FrameResult, RateControl
 
 Q_PER_HALVING = 45.0
 """q_index steps that halve VP9's bits: 41 on carphone, 48 on bikes (60 frames, q 40-240, cpu-used 4)."""
@@ -118,3 +119,7 @@ def propagate(share: np.ndarray, horizon: int = HORIZON) -> np.ndarray:
             carried *= share[j]
             importance[t] += carried
     return importance
+
+
+RATE_CONTROLS: dict[str, Callable[[], RateControl | None]] = {"libvpx": lambda: None, "tpl": TplRateControl}
+"""What ``--rate-control`` names: libvpx's own two-pass VBR (None), or a policy of licodec's."""

@@ -20,6 +20,10 @@ def test_encode_writes_webm_near_the_target_and_refuses_to_overwrite(clip, tmp_p
     assert "exists" in capsys.readouterr().err and output.read_bytes() == before
     assert main(["video", "encode", str(clip), "-o", str(output), "--target-kbps", "150", "--no-progress", "--force", "--frames", "6"]) == 0
     assert "6 frames" in capsys.readouterr().out
+    assert (
+        main(["video", "encode", str(clip), "-o", str(tmp_path / "tpl.ivf"), "--target-kbps", "150", "--rate-control", "tpl", "--no-progress"]) == 0
+    )
+    assert "rate control tpl" in capsys.readouterr().out and (tmp_path / "tpl.ivf").read_bytes()[:4] == b"DKIF"
 
 
 def test_bad_inputs_are_one_line_errors_and_leave_no_output(tmp_path, capsys):
