@@ -106,6 +106,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "its loss weighted beside the distortion (both times the rung's lambda); start from --init-weights",
     )  # fmt: skip
     parser.add_argument(
+        "--decoder-only", action="store_true",
+        help="train the decoder alone (the encoder and entropy model, so the rates, stay those of --init-weights); --adversarial implies it",
+    )  # fmt: skip
+    parser.add_argument(
         "--conditional", action="store_true",
         help="with --adversarial: the discriminator also sees the quantised latent, so it judges texture given what was coded",
     )  # fmt: skip
@@ -254,6 +258,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         task_weight=args.task_weight,
         adversarial_weight=args.adversarial or 0.0,
         conditional_discriminator=args.conditional,
+        decoder_only=args.decoder_only,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
     trainer.run(resume=args.resume, progress=not args.no_progress)

@@ -71,6 +71,7 @@ class TrainSettings:
     # generator loss's weight beside 255^2 * MSE, both times the rung's lambda
     discriminator_learning_rate: float = 1e-4
     conditional_discriminator: bool = False  # the discriminator also sees the quantised latent (HiFiC's conditional GAN)
+    decoder_only: bool = False  # train the decoder (g_s) alone: the encoder and entropy model, so the rates, stay as loaded
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -155,8 +156,8 @@ class Trainer:
             raise LicodecError(f"MS-SSIM training needs crops of at least {MS_SSIM_MIN_CROP} pixels (got {settings.crop})")
         if settings.conditional_discriminator and settings.adversarial_weight == 0:
             raise LicodecError("--conditional describes the discriminator of --adversarial; give both")
-        if settings.adversarial_weight > 0 and settings.distill_from is not None:
-            raise LicodecError("adversarial fine-tuning and distillation each decide what the decoder learns; run them one after the other")
+        if (settings.adversarial_weight > 0 or settings.decoder_only) and settings.distill_from is not None:
+            raise LicodecError("decoder-only fine-tuning and distillation each decide what the decoder learns; run them one after the other")
         self.device = training_device(settings.device)
         self.settings = settings
         self.rank, self.world = init_from_environment()
@@ -191,11 +192,12 @@ class Trainer:
         self.model.mixed_precision = settings.mixed_precision or self.device.type == "cuda"
         main, aux = _split_parameters(self.model)
         self.discriminator = None
-        if settings.adversarial_weight > 0:  # the decoder alone learns: the encoder and entropy model, so the rates, stay
+        if self.decoder_only:  # the decoder alone learns: the encoder and entropy model, so the rates, stay
             self.model.requires_grad_(False)
             main = list(self.model.g_s.parameters())
             for parameter in main:
                 parameter.requires_grad_(True)
+        if settings.adversarial_weight > 0:
             latent_channels = settings.config.latent_channels if settings.conditional_discriminator else 0
             self.discriminator = PatchDiscriminator(latent_channels=latent_channels).to(self.device)
             self.discriminator_optimizer = torch.optim.Adam(
@@ -211,6 +213,11 @@ class Trainer:
         self.lambdas = torch.tensor(settings.config.lambdas, device=self.device)
         self.l1_weights = None if settings.l1_weights is None else torch.tensor(settings.l1_weights, device=self.device)
         self._stop = False
+
+    @property
+    def decoder_only(self) -> bool:
+        """Adversarial fine-tuning always trains the decoder alone."""
+        return self.settings.decoder_only or self.settings.adversarial_weight > 0
 
     def _distillation(self, settings: TrainSettings) -> Distillation:
         teacher = load_teacher(settings.distill_from, self.device)
@@ -315,7 +322,7 @@ class Trainer:
         if self.discriminator is not None:
             result["discriminator"] = self._discriminator_step(x, result.pop("x_hat"), result.pop("latent"))
         aux = self.model.aux_loss()
-        if stage == "joint" and self.discriminator is None:  # decoder-only runs leave the entropy model as it was
+        if stage == "joint" and not self.decoder_only:  # decoder-only runs leave the entropy model as it was
             aux.backward()
             average_gradients(aux_parameters, self.world)
             self.aux_optimizer.step()

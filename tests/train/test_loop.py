@@ -386,3 +386,14 @@ def test_conditional_needs_adversarial_and_resumes_only_its_own_kind(image_folde
     resumed = ["train", "model", str(image_folder), "--run-dir", str(tmp_path / "b"), "--steps", "2", *TINY_ARGS]
     assert main([*resumed, "--adversarial", "1", "--conditional", "--resume"]) == 1
     assert "different discriminator than a conditional one" in capsys.readouterr().err
+
+
+def test_decoder_only_fine_tuning_keeps_the_encoder_and_entropy_model(image_folder, tmp_path):
+    train(image_folder, tmp_path / "base", 1)
+    weights = tmp_path / "base.safetensors"
+    export_checkpoint(tmp_path / "base" / "checkpoint.pt", weights, "tiny-test")
+    start = load_weights(weights)[0].state_dict()
+    tuned = train(image_folder, tmp_path / "a", 2, "--init-weights", str(weights), "--decoder-only")
+    changed = {key for key, value in tuned["model"].items() if not torch.equal(value, start[key])}
+    assert changed and all(key.startswith("g_s.") for key in changed)
+    assert "discriminator" not in tuned and tuned["settings"]["decoder_only"] is True
