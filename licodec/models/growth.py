@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from licodec.models.base import LearnedCodec
+from licodec.models.config import CodecConfig
 from licodec.models.mixture import MixtureCheckerboard
 from licodec.nn.gdn import GDN
 
@@ -57,9 +58,10 @@ def grow_into(source: LearnedCodec, target: LearnedCodec) -> list[str]:
     except ValueError:
         target.load_state_dict(built)  # a refused growth leaves the target as it was built
         raise
+    source_ladder = _source_ladder(source.config, target.config)
     with torch.no_grad():
         for table, slope in (("log_gain", 0.5), ("log_inverse_gain", -0.5)):
-            rows = ladder_gains(getattr(source.gains, table), source.config.lambdas, target.config.lambdas, slope)
+            rows = ladder_gains(getattr(source.gains, table), source_ladder, target.config.lambdas, slope)
             getattr(target.gains, table).zero_()[:, : rows.shape[1]] = rows  # added channels: gain 1
     copied = {id(p) for _, into in pairs for p in into.parameters()}
     return [name for name, p in target.named_parameters() if name.startswith(("g_a.", "g_s.")) and id(p) not in copied]
@@ -170,6 +172,16 @@ def _group_slices(old: int, new: int, groups: int) -> list[tuple[slice, slice, s
         (slice(g * size_old, (g + 1) * size_old), slice(g * size_new, g * size_new + size_old), slice(g * size_new + size_old, (g + 1) * size_new))
         for g in range(groups)
     ]
+
+
+def _source_ladder(source: CodecConfig, target: CodecConfig) -> tuple[float, ...]:
+    """The source's ladder in the target's units. Multipliers of different distortions are not comparable;
+    each ladder is fitted to the same rates rung by rung, so a ladder of equal length maps rung to rung."""
+    if source.distortion == target.distortion:
+        return source.lambdas
+    if source.num_rates != target.num_rates:
+        raise ValueError(f"a {source.distortion} ladder of {source.num_rates} rungs cannot start a {target.distortion} ladder of {target.num_rates}")
+    return target.lambdas
 
 
 def ladder_gains(rows: torch.Tensor, lambdas: tuple[float, ...], new_lambdas: tuple[float, ...], single_slope: float = 0.5) -> torch.Tensor:

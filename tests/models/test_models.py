@@ -223,6 +223,20 @@ def test_a_longer_ladder_keeps_the_trained_rungs_and_extends_their_gains():
     assert torch.allclose(ladder_gains(rows[:1], (1.0,), (math.e,), single_slope=-0.5), torch.tensor([[-0.5, 0.5]]))
 
 
+def test_a_ladder_of_another_distortion_starts_rung_for_rung():
+    """Multipliers of MSE and of a perceptual distortion are in different units: the rungs map by position,
+    so a fine-tune starts at the trained model's rates, not where its gains would extrapolate to."""
+    torch.manual_seed(0)
+    mse = create_model("he2021-checkerboard", TINY)
+    torch.nn.init.normal_(mse.gains.log_gain, std=0.3)
+    perceptual = create_model("he2021-checkerboard", dataclasses.replace(TINY, lambdas=(1.0, 15.0), distortion="perceptual"))
+    assert grow_into(mse, perceptual) == []
+    assert torch.equal(perceptual.gains.log_gain, mse.gains.log_gain)
+    longer = create_model("he2021-checkerboard", dataclasses.replace(TINY, lambdas=(1.0, 5.0, 15.0), distortion="perceptual"))
+    with pytest.raises(ValueError, match="cannot start"):
+        grow_into(mse, longer)
+
+
 def test_a_gaussian_model_grows_into_a_mixture_that_codes_as_it_did():
     """Every mixture component starts as the Gaussian, the added ones at 0.25% weight: the same pixels, and the Gaussian
     keeps 99.5% of the weight, so no element costs more than -log2(0.995) bits more (the heavier tails may cost less)."""
