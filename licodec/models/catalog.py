@@ -30,6 +30,9 @@ SHIPPED: dict[str, ShippedModel] = {
     "licodec-ms-ssim": ShippedModel(
         "licodec-ms-ssim", "licodec-mse fine-tuned for MS-SSIM: same architecture and speed, fewer bits at equal MS-SSIM"
     ),
+    "licodec-perceptual": ShippedModel(
+        "licodec-perceptual", "licodec-mse's encoder and rates, its decoder fine-tuned for MS-SSIM + LPIPS: texture kept, PSNR given up"
+    ),
 }
 DEFAULT_MODEL = "licodec-mse"
 
