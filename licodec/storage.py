@@ -27,6 +27,12 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """The shipped weights, installed with the package: nothing is ever downloaded."""
 
 
+def user_cache(*parts: str) -> Path:
+    """``$XDG_CACHE_HOME/licodec/...`` (``~/.cache/licodec/...`` by default): what licodec fetches or builds per user."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base, "licodec", *parts)
+
+
 def shipped_file(name: str, suffix: str) -> Path:
     """Where the shipped file ``name`` lives (it may be missing from a broken installation)."""
     return WEIGHTS_DIR / f"{name}{suffix}"

