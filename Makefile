@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(PIP) -e ".[torch,dev,eval,machines]"
+	$(PIP) -e ".[torch,dev,eval,machines,video]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -54,7 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="compare VP9 rate controls instead, on the video files in the folder: PSNR/SSIM per frame, BD-rate against libvpx's "
         "two-pass VBR, targets met (Debian's libvpx-dev and ffmpeg)",
     )  # fmt: skip
-    p.add_argument("--rate-controls", default="libvpx,tpl", help="with --video: comma-separated, from libvpx, tpl (default: both)")
+    p.add_argument("--rate-controls", default="libvpx,tpl,learned", help="with --video: comma-separated, from libvpx, tpl, learned (default: all)")
     p.add_argument("--frames", type=positive_int, help="with --video: encode only each clip's first N frames")
     p.add_argument("--speed", type=int, choices=range(0, 6), default=2, metavar="0-5", help="with --video: libvpx's --cpu-used (default 2)")
     p.set_defaults(func=cmd_eval)
@@ -146,7 +146,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def eval_video(args: argparse.Namespace, folder: Path) -> int:
     from tqdm import tqdm
 
-    from licodec.eval.video import TARGET_BPP, evaluate_video, list_clips, summary
+    from licodec.eval.video import TARGET_BPP, evaluate_video, summary
+    from licodec.video.io import list_clips
     from licodec.video.rate_control import RATE_CONTROLS
 
     if args.lossless or args.task or args.metrics or args.html:

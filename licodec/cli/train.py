@@ -32,7 +32,7 @@ from licodec.options import TASKS
 DEFAULT_CACHE = Path.home() / ".cache" / "licodec" / "runs"
 """Where ``licodec train model --run NAME`` keeps its checkpoints."""
 
-TRAINERS = ("model", "lossless", "tables", "prefilter", "postfilter")
+TRAINERS = ("model", "lossless", "tables", "rate-control", "prefilter", "postfilter")
 """What ``licodec train`` trains."""
 
 
@@ -42,6 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(kinds.add_parser("model", help="train a learned codec (resumable)"))
     add_lossless_arguments(kinds.add_parser("lossless", help="train the multi-scale lossless model (resumable)"))
     add_tables_arguments(kinds.add_parser("tables", help="learn JPEG quantisation tables on the real encoder"))
+    add_rate_control_arguments(kinds.add_parser("rate-control", help="learn a VP9 rate control from searched optimal trajectories"))
     for name, summary, steps, batch_size in (
         ("prefilter", "train a JPEG pre-filter through the differentiable JPEG proxy", 2500, 8),
         ("postfilter", "train a bank of JPEG or AVIF post-filters competitively", 2000, 16),
@@ -113,6 +114,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--conditional", action="store_true",
         help="with --adversarial: the discriminator also sees the quantised latent, so it judges texture given what was coded",
     )  # fmt: skip
+    parser.add_argument(
+        "--discriminator-lr", type=float, default=1e-4,
+        help="with --adversarial: the discriminator's Adam learning rate (its layers are spectrally normalised, so a short run needs a larger one)",
+    )  # fmt: skip
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")
     parser.add_argument(
         "--distill-from", metavar="MODEL",
@@ -166,6 +171,23 @@ def add_tables_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_train_tables)
+
+
+def add_rate_control_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("clips", nargs="+", type=Path, help="training clips: video files, or folders of them ('licodec video clips' makes some)")
+    p.add_argument("-o", "--output", required=True, help="policy file to write (.safetensors)")
+    p.add_argument("--run-dir", type=Path, help=f"where searched trajectories are kept, so a rerun resumes (default {DEFAULT_CACHE}/rate-control)")
+    p.add_argument("--targets", type=positive_int, default=2, help="targets per clip, log-uniform over 0.015-0.2 bits per pixel per frame")
+    p.add_argument("--evaluations", type=positive_int, default=180, help="encodes the evolution strategy spends on each clip and target")
+    p.add_argument("--frames", type=positive_int, default=30, help="frames of each clip to code")
+    p.add_argument("--speed", type=non_negative_int, default=5, help="libvpx --cpu-used of every encode")
+    p.add_argument("--steps", type=positive_int, default=300, help="imitation steps (300: the least error on held-out training clips)")
+    p.add_argument(
+        "--self-competition", type=non_negative_int, default=0, metavar="EPISODES", help="then fine-tune with this many self-competition episodes"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train_rate_control)
 
 
 def add_filter_arguments(p: argparse.ArgumentParser, name: str, steps: int, batch_size: int) -> None:
@@ -258,6 +280,7 @@ def cmd_train_model(args: argparse.Namespace) -> int:
         task_weight=args.task_weight,
         adversarial_weight=args.adversarial or 0.0,
         conditional_discriminator=args.conditional,
+        discriminator_learning_rate=args.discriminator_lr,
         decoder_only=args.decoder_only,
     )
     trainer = Trainer(settings, init_weights=args.init_weights)
@@ -311,6 +334,29 @@ def cmd_train_tables(args: argparse.Namespace) -> int:
     save_table_set(output, args.metric, anchors, training)
     partial.unlink(missing_ok=True)
     print(f"wrote {output} ({len(anchors)} qualities, {objective.evaluations} real encodes of {args.crops} crops)")
+    return 0
+
+
+def cmd_train_rate_control(args: argparse.Namespace) -> int:
+    from licodec.train import rate_control
+    from licodec.video.io import list_clips
+
+    output = fresh_output(args.output, args.force)
+    clips = [clip for given in args.clips for clip in (list_clips(given) if given.is_dir() else [given])]
+    missing = [str(clip) for clip in clips if not clip.is_file()]
+    if missing:
+        raise LicodecError(f"no such clip: {missing[0]}")
+    run_dir = args.run_dir or DEFAULT_CACHE / "rate-control"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    search = (args.targets, args.evaluations, args.frames, args.speed, args.seed)
+    episodes = rate_control.search_all(clips, run_dir, *search, log=print)
+    model = rate_control.fit_policy(episodes, steps=args.steps, seed=args.seed)
+    if args.self_competition:
+        encoders = rate_control.encoders(clips, args.targets, args.frames, args.speed, args.seed)
+        reward = rate_control.self_competition(model, encoders, args.self_competition, seed=args.seed)
+        print(f"self-competition: {args.self_competition} episodes, mean reward {reward:+.2f}")
+    description = f"{len(episodes)} searched trajectories of {len(clips)} clips, {args.steps} imitation steps, {args.self_competition} self-competition episodes"
+    print(f"wrote {output} (weights hash {rate_control.export_policy(model, output, description)}): {description}")
     return 0
 
 

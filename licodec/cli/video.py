@@ -9,7 +9,7 @@ from pathlib import Path
 from licodec.cli.args import positive_int
 from licodec.cli.files import fresh_output
 from licodec.errors import LicodecError
-from licodec.video.rate_control import RATE_CONTROLS
+from licodec.video.rate_control import RATE_CONTROLS, LearnedRateControl
 
 CONTAINERS = (".webm", ".mkv", ".ivf")
 
@@ -23,8 +23,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-kbps", type=positive_int, required=True, help="the bitrate to aim at, in kilobits per second")
     p.add_argument(
         "--rate-control", choices=list(RATE_CONTROLS), default="libvpx",
-        help="who chooses each frame's quantiser: libvpx's two-pass VBR, or licodec's TPL allocation (docs/video.md)",
+        help="who chooses each frame's quantiser: libvpx's two-pass VBR, licodec's TPL allocation or its learned policy (docs/video.md)",
     )  # fmt: skip
+    p.add_argument(
+        "--policy", metavar="FILE", help="with --rate-control learned: a policy from 'licodec train rate-control' instead of the shipped one"
+    )
     p.add_argument("--speed", type=int, choices=range(0, 6), default=2, metavar="0-5", help="libvpx's --cpu-used: higher is faster (default 2)")
     p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--frames", type=positive_int, help="encode only the first N frames")
@@ -61,6 +64,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() not in CONTAINERS:
         raise LicodecError(f"{args.output.name}: name the output .webm, .mkv or .ivf")
+    if args.policy and args.rate_control != "learned":
+        raise LicodecError("--policy is the learned rate control's; give it with --rate-control learned")
+    rate_control = LearnedRateControl(args.policy) if args.rate_control == "learned" else RATE_CONTROLS[args.rate_control]()
     output = fresh_output(args.output, args.force)
     if args.input.resolve() == output.resolve():
         raise LicodecError(f"{args.input} is both the input and the output")
@@ -69,7 +75,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             args.input,
             output,
             args.target_kbps,
-            RATE_CONTROLS[args.rate_control](),
+            rate_control,
             speed=args.speed,
             threads=args.threads,
             frames=args.frames,

@@ -25,15 +25,15 @@ from pytorch_msssim import ssim
 
 from licodec.errors import LicodecError
 from licodec.eval.bdrate import bd_rate
+from licodec.storage import weights_hash
 from licodec.video.encode import encode_file
 from licodec.video.io import VideoInfo, frame_planes, probe, read_frames
 from licodec.video.libvpx import libvpx_version
-from licodec.video.rate_control import RATE_CONTROLS
+from licodec.video.rate_control import RATE_CONTROLS, policy_path
 
 TARGET_BPP = (0.02, 0.04, 0.08, 0.16)
 """Targets in bits per pixel per frame: 15-120 kbps for 176x144 at 30 fps, 90-700 kbps for 640x272 at 25."""
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".y4m", ".ivf", ".m4v", ".mpg", ".mpeg", ".ts"}
 TARGET_TOLERANCE = 0.05  # an encode "meets" its target when it ends at most 5% above it
 
 
@@ -53,13 +53,6 @@ class VideoMeasurement:
     @property
     def meets_target(self) -> bool:
         return self.kbps <= self.target_kbps * (1 + TARGET_TOLERANCE)
-
-
-def list_clips(folder: Path) -> list[Path]:
-    clips = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-    if not clips:
-        raise LicodecError(f"{folder} holds no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
-    return clips
 
 
 def targets_for(info: VideoInfo) -> list[int]:
@@ -122,7 +115,7 @@ def evaluate_video(
             digest = hashlib.sha256(clip.read_bytes()).hexdigest()[:16]
             for target in targets_for(info):
                 for name in rate_controls:
-                    key = f"{digest}|{name}|{target}|{frames}|{speed}|{libvpx_version()}"
+                    key = f"{digest}|{_identity(name)}|{target}|{frames}|{speed}|{libvpx_version()}"
                     if key not in cache:
                         try:
                             cache[key] = measure(clip, info, name, target, frames, speed)
@@ -134,6 +127,11 @@ def evaluate_video(
                     rows.append(cache[key])
                     on_row(cache[key])
     return rows
+
+
+def _identity(rate_control: str) -> str:
+    """The rate control's name, and for the learned one its policy's weights hash (a new policy is measured anew)."""
+    return f"{rate_control}@{weights_hash(policy_path())}" if rate_control == "learned" else rate_control
 
 
 def _load_cache(path: Path) -> dict[str, VideoMeasurement]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from licodec.errors import LicodecError
 
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".y4m", ".ivf", ".m4v", ".mpg", ".mpeg", ".ts"}
 FFMPEG_HINT = "Debian: apt-get install ffmpeg ('make system' installs what licodec needs)"
 
 
@@ -132,3 +133,11 @@ def write_video(path: Path, ivf: bytes) -> None:
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def list_clips(folder: Path) -> list[Path]:
+    """The video files directly in ``folder`` (by suffix), sorted; none is an error."""
+    clips = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    if not clips:
+        raise LicodecError(f"{folder} holds no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    return clips

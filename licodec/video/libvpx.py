@@ -323,20 +323,37 @@ def encode_vp9(
     threads: int = 2,
     cpu_used: int = 2,
     on_frame: Callable[[int], None] | None = None,
+    first_pass: bytes | None = None,
 ) -> Encoding:
     """Two-pass VBR VP9 of the packed I420 ``frames`` (a callable: each pass reads them afresh).
 
     With ``rate_control``, libvpx's second pass asks it for every frame's quantiser; without,
     libvpx's own two-pass VBR decides. ``on_frame(n)`` is called as each pass takes frame n.
+    ``first_pass`` reuses :func:`first_pass_stats` of the same frames (a search encodes one clip many times).
     """
-    first, _ = _run_pass(frames, width, height, fps, target_kbps, 1, b"", threads, cpu_used, None, on_frame)
-    stats = b"".join(data for kind, data, _, _ in first if kind == 2)
+    if first_pass is None:
+        first_pass = first_pass_stats(frames, width, height, fps, target_kbps, threads, cpu_used, on_frame)
     bridge = _Bridge(rate_control) if rate_control is not None else None
-    packets, count = _run_pass(frames, width, height, fps, target_kbps, 2, stats, threads, cpu_used, bridge, on_frame)
+    packets, count = _run_pass(frames, width, height, fps, target_kbps, 2, first_pass, threads, cpu_used, bridge, on_frame)
     encoding = Encoding([Packet(pts, data, keyframe) for kind, data, pts, keyframe in packets if kind == 1], count)
     if bridge is not None:
         encoding.frames = bridge.frames
     return encoding
+
+
+def first_pass_stats(
+    frames: Callable[[], Iterable[bytes]],
+    width: int,
+    height: int,
+    fps: tuple[int, int],
+    target_kbps: int,
+    threads: int = 2,
+    cpu_used: int = 2,
+    on_frame: Callable[[int], None] | None = None,
+) -> bytes:
+    """libvpx's first pass over the frames: the statistics its second pass (and a rate control) plans with."""
+    first, _ = _run_pass(frames, width, height, fps, target_kbps, 1, b"", threads, cpu_used, None, on_frame)
+    return b"".join(data for kind, data, _, _ in first if kind == 2)
 
 
 def _run_pass(frames, width, height, fps, kbps, pass_, stats, threads, cpu_used, bridge, on_frame) -> tuple[list, int]:

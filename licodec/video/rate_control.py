@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from licodec.video.libvpx import FIRST_PASS_FIELDS, ClipConfig, FrameInfo, FrameResult, RateControl
+from licodec.errors import LicodecError
+from licodec.storage import find_file, load_arrays
+from licodec.video.libvpx import FIRST_PASS_FIELDS, FRAME_TYPES, ClipConfig, FrameInfo, FrameResult, RateControl
 
 Q_PER_HALVING = 45.0
 """q_index steps that halve VP9's bits: 41 on carphone, 48 on bikes (60 frames, q 40-240, cpu-used 4)."""
@@ -72,7 +76,66 @@ def clamp_q(q: float) -> int:
     return int(min(max(round(q), 0), 255))
 
 
-class TplRateControl:
+FEATURES = (
+    "key", "inter", "altref", "overlay", "golden", "gop_position", "clip_position", "tpl_boost", "intra_error",
+    "predictability", "pcnt_inter", "pcnt_motion", "pcnt_second_ref", "pcnt_neutral", "intra_skip_pct", "motion",
+    "clip_predictability", "clip_intra_error", "clip_coded_error", "target_bpp", "content", "remaining_share", "base_q",
+)  # fmt: skip
+"""What a policy sees when libvpx asks for a frame's quantiser (:meth:`PlannedRateControl.features`)."""
+
+
+class PlannedRateControl:
+    """The budget model, the first pass's temporal dependencies, and a frame's features; a subclass picks the offset.
+
+    Every decision is ``q = budget base + offset(frame)``: the base keeps the clip on its
+    budget, the offset says how much more (negative) or less (positive) this frame deserves
+    than an even share. Each decision is kept in :attr:`trace` (features, base, offset), the
+    record a policy is trained on.
+    """
+
+    def start(self, clip: ClipConfig, first_pass: np.ndarray) -> None:
+        self.clip = clip
+        self.budget = BudgetModel(clip)
+        stats = first_pass[: clip.frames]
+        self.stats = {name: stats[:, FIRST_PASS_FIELDS.index(name)] for name in FIRST_PASS_FIELDS}
+        intra = np.maximum(self.stats["intra_error"], 1e-6)
+        inter = np.maximum(self.stats["coded_error"], 1e-6)
+        self.log_intra = np.log2(intra)
+        self.log_ratio = np.log2(np.minimum(inter / intra, 1.0))
+        self.importance = propagate(np.clip(1 - inter / intra, 0, 1))
+        self.tpl_boost = np.log2(self.importance) - float(np.mean(np.log2(self.importance)))
+        self.trace: list[tuple[np.ndarray, float, float]] = []
+
+    def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def decide(self, frame: FrameInfo) -> int:
+        features = self.features(frame)
+        base = self.budget.base_q()
+        offset = float(self.offset(frame, features))
+        self.trace.append((features, base, offset))
+        return clamp_q(base + offset)
+
+    def observe(self, frame: FrameInfo, result: FrameResult) -> None:
+        self.budget.observe(frame, result)
+
+    def features(self, frame: FrameInfo) -> np.ndarray:
+        """The frame's type, place and first-pass statistics, and where the budget stands, as FEATURES."""
+        t = min(max(frame.show_index, 0), self.clip.frames - 1)
+        kind = [float(frame.frame_type == name) for name in FRAME_TYPES]
+        s = self.stats
+        motion = math.log2(1 + abs(s["mvr_abs"][t]) + abs(s["mvc_abs"][t]))
+        target_bpp = self.budget.budget_bits / self.clip.frames / self.budget.pixels
+        place = [frame.gop_index / HORIZON, t / max(self.clip.frames - 1, 1), self.tpl_boost[t]]
+        first_pass = [self.log_intra[t] - float(np.mean(self.log_intra)), self.log_ratio[t]]
+        first_pass += [s[name][t] for name in ("pcnt_inter", "pcnt_motion", "pcnt_second_ref", "pcnt_neutral", "intra_skip_pct")]
+        budget = [math.log2(target_bpp), self.budget.content, math.log2(self.budget.remaining_share), self.budget.base_q() / 100]
+        complexity = [float(np.mean(self.log_intra)), float(np.mean(self.log_intra + self.log_ratio))]
+        clip = [motion, float(np.mean(self.log_ratio)), *complexity, *budget]
+        return np.array(kind + place + first_pass + clip, dtype=np.float64)
+
+
+class TplRateControl(PlannedRateControl):
     """Frame-level temporal-dependency (TPL) allocation, with the dependencies measured as coding goes.
 
     A frame matters in proportion to how much of it later frames reuse: from the first pass,
@@ -90,24 +153,25 @@ class TplRateControl:
         self.strength = strength
         self.altref_boost = altref_boost
 
-    def start(self, clip: ClipConfig, first_pass: np.ndarray) -> None:
-        self.budget = BudgetModel(clip)
-        intra = first_pass[: clip.frames, FIRST_PASS_FIELDS.index("intra_error")]
-        inter = first_pass[: clip.frames, FIRST_PASS_FIELDS.index("coded_error")]
-        self.intra = np.maximum(intra, 1e-6)
-        self.share = np.clip(1 - inter / self.intra, 0, 1)  # share[t]: how much of frame t its predecessor gives it
-        self.importance = propagate(self.share)
-        self.offset = float(np.mean(np.log2(self.importance)))
+    def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
+        boost = features[FEATURES.index("tpl_boost")] + (self.altref_boost if frame.frame_type == "altref" else 0.0)
+        return -self.strength * boost
+
+
+class TrajectoryRateControl(PlannedRateControl):
+    """A fixed trajectory: the q_index of each coded frame, in coding order (what a search proposes).
+
+    Its trace records each q as an offset from the budget base, as a policy would have chosen it.
+    """
+
+    def __init__(self, q_indexes: np.ndarray) -> None:
+        self.q_indexes = np.asarray(q_indexes, dtype=np.float64)
 
     def decide(self, frame: FrameInfo) -> int:
-        t = min(frame.show_index, len(self.importance) - 1)
-        boost = math.log2(self.importance[t]) - self.offset
-        if frame.frame_type == "altref":
-            boost += self.altref_boost
-        return clamp_q(self.budget.base_q() - self.strength * boost)
-
-    def observe(self, frame: FrameInfo, result: FrameResult) -> None:
-        self.budget.observe(frame, result)
+        q = clamp_q(self.q_indexes[min(frame.coding_index, len(self.q_indexes) - 1)])
+        features = self.features(frame)
+        self.trace.append((features, self.budget.base_q(), q - self.budget.base_q()))
+        return q
 
 
 def propagate(share: np.ndarray, horizon: int = HORIZON) -> np.ndarray:
@@ -123,5 +187,56 @@ def propagate(share: np.ndarray, horizon: int = HORIZON) -> np.ndarray:
     return importance
 
 
-RATE_CONTROLS: dict[str, Callable[[], RateControl | None]] = {"libvpx": lambda: None, "tpl": TplRateControl}
+LEARNED_POLICY = "ratecontrol-vp9"
+"""The shipped learned policy (``licodec/weights/ratecontrol-vp9.safetensors``; ``licodec train rate-control`` makes one)."""
+
+
+@dataclass(frozen=True)
+class PolicyNetwork:
+    """A small MLP from FEATURES (standardised) to a frame's q offset: tanh hidden layers, a linear output."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    hidden: tuple[tuple[np.ndarray, np.ndarray], ...]
+    output: tuple[np.ndarray, np.ndarray]
+    offset_scale: float  # q steps per output unit
+
+    def __call__(self, features: np.ndarray) -> float:
+        h = (features - self.mean) / self.scale
+        for weight, bias in self.hidden:
+            h = np.tanh(h @ weight.T + bias)
+        weight, bias = self.output
+        return float((h @ weight.T + bias)[0]) * self.offset_scale
+
+
+def policy_path(name: str | None = None) -> Path:
+    """The shipped policy's file, or the policy file ``name``."""
+    return find_file(name or LEARNED_POLICY, ".safetensors", "rate-control policy", "train rate-control")
+
+
+def load_policy(name: str | None = None) -> PolicyNetwork:
+    """The shipped policy, or a policy file written by ``licodec train rate-control``."""
+    path = policy_path(name)
+    arrays, metadata = load_arrays(path, "rate-control policy")
+    if metadata.get("features") != ",".join(FEATURES):
+        raise LicodecError(f"{path}: a rate-control policy for other features than this licodec computes")
+    hidden = tuple(
+        (arrays[f"hidden.{i}.weight"].astype(np.float64), arrays[f"hidden.{i}.bias"].astype(np.float64))
+        for i in range(int(metadata["hidden_layers"]))
+    )
+    output = (arrays["offset.weight"].astype(np.float64), arrays["offset.bias"].astype(np.float64))
+    return PolicyNetwork(arrays["mean"].astype(np.float64), arrays["scale"].astype(np.float64), hidden, output, float(metadata["offset_scale"]))
+
+
+class LearnedRateControl(PlannedRateControl):
+    """Offsets from a network trained to imitate searched optimal trajectories (``licodec train rate-control``)."""
+
+    def __init__(self, policy: str | PolicyNetwork | None = None) -> None:
+        self.network = policy if isinstance(policy, PolicyNetwork) else load_policy(policy)
+
+    def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
+        return self.network(features)
+
+
+RATE_CONTROLS: dict[str, Callable[[], RateControl | None]] = {"libvpx": lambda: None, "tpl": TplRateControl, "learned": LearnedRateControl}
 """What ``--rate-control`` names: libvpx's own two-pass VBR (None), or a policy of licodec's."""

@@ -5,12 +5,12 @@ import json
 from licodec.cli import main
 from licodec.eval.video import TARGET_BPP, evaluate_video, summary, targets_for
 from licodec.video.io import probe
-from tests.video.conftest import clip, needs_libvpx  # noqa: F401 (the fixture)
+from tests.conftest import needs_libvpx
 
 pytestmark = needs_libvpx
 
 
-def test_every_clip_at_every_target_by_every_rate_control_cached_and_summarised(clip, tmp_path):  # noqa: F811
+def test_every_clip_at_every_target_by_every_rate_control_cached_and_summarised(clip, tmp_path):
     out = tmp_path / "out"
     rows = evaluate_video([clip], out, ["libvpx", "tpl"], frames=12, speed=5)
     assert len(rows) == 2 * len(TARGET_BPP)
@@ -26,7 +26,7 @@ def test_every_clip_at_every_target_by_every_rate_control_cached_and_summarised(
     assert "| clip.mkv |" in table and "tpl BD-rate" in table and "within +5% of target" in table
 
 
-def test_the_command_skips_unreadable_clips_with_a_warning_and_writes_its_tables(clip, tmp_path, capsys):  # noqa: F811
+def test_the_command_skips_unreadable_clips_with_a_warning_and_writes_its_tables(clip, tmp_path, capsys):
     folder = tmp_path / "clips"
     folder.mkdir()
     (folder / "a.mkv").write_bytes(clip.read_bytes())
@@ -36,6 +36,6 @@ def test_the_command_skips_unreadable_clips_with_a_warning_and_writes_its_tables
     assert main(["eval", str(folder), "--video", "--frames", "6", "--speed", "5", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "skipping broken.mp4" in captured.err and "| a.mkv |" in captured.out
-    assert len(json.loads((out / "video.json").read_text())) == 2 * len(TARGET_BPP)
+    assert len(json.loads((out / "video.json").read_text())) == 3 * len(TARGET_BPP)  # libvpx, tpl, learned
     assert main(["eval", str(folder), "--video", "--rate-controls", "magic", "--out", str(out)]) == 1
     assert "unknown magic" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 import subprocess
 
 from licodec.cli import main
-from tests.video.conftest import needs_libvpx
+from tests.conftest import needs_libvpx
 
 pytestmark = needs_libvpx
 
@@ -38,3 +38,9 @@ def test_bad_inputs_are_one_line_errors_and_leave_no_output(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.avi"]
+
+
+def test_a_policy_file_goes_only_with_the_learned_rate_control(clip, tmp_path, capsys):
+    command = ["video", "encode", str(clip), "-o", str(tmp_path / "o.ivf"), "--target-kbps", "100", "--policy", "p.safetensors"]
+    assert main(command) == 1
+    assert "--rate-control learned" in capsys.readouterr().err

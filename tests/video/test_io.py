@@ -8,7 +8,7 @@ import pytest
 
 from licodec.errors import LicodecError
 from licodec.video.io import VideoInfo, frame_planes, ivf_bytes, probe, read_frames, write_video
-from tests.video.conftest import needs_ffmpeg
+from tests.conftest import needs_ffmpeg
 
 pytestmark = needs_ffmpeg
 

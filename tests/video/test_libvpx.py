@@ -8,7 +8,7 @@ import pytest
 from licodec.errors import LicodecError
 from licodec.video.io import ivf_bytes, probe, read_frames
 from licodec.video.libvpx import FIRST_PASS_FIELDS, ClipConfig, FrameInfo, FrameResult, encode_vp9, libvpx_version
-from tests.video.conftest import needs_libvpx
+from tests.conftest import needs_libvpx
 
 pytestmark = needs_libvpx
 

@@ -1,11 +1,24 @@
-"""licodec's rate controls: the budget model alone, and the TPL allocation through libvpx."""
+"""licodec's rate controls: the budget model, the features a policy sees, TPL, trajectories and the learned policy."""
 
 import numpy as np
+import pytest
 
+from licodec.errors import LicodecError
+from licodec.storage import save_arrays
 from licodec.video.io import probe, read_frames
 from licodec.video.libvpx import FIRST_PASS_FIELDS, ClipConfig, FrameInfo, FrameResult, encode_vp9
-from licodec.video.rate_control import Q_PER_HALVING, BudgetModel, TplRateControl, propagate
-from tests.video.conftest import needs_libvpx
+from licodec.video.rate_control import (
+    FEATURES,
+    Q_PER_HALVING,
+    BudgetModel,
+    LearnedRateControl,
+    PolicyNetwork,
+    TplRateControl,
+    TrajectoryRateControl,
+    load_policy,
+    propagate,
+)
+from tests.conftest import needs_libvpx
 
 CLIP = ClipConfig(width=176, height=144, frames=30, target_kbps=100, fps=30.0)  # 0.13 bits per pixel
 
@@ -60,3 +73,57 @@ def test_tpl_reaches_its_target_through_libvpx(clip):
     encoding = encode_vp9(lambda: read_frames(clip, info), 96, 64, (12, 1), 200, TplRateControl(), cpu_used=4)
     kbps = 8 * encoding.bytes / 1000 / 2  # 24 frames at 12 fps
     assert 0.7 < kbps / 200 < 1.1  # 24 frames leave the budget model little to learn from
+
+
+def first_pass(frames: int = CLIP.frames) -> np.ndarray:
+    stats = np.ones((frames, len(FIRST_PASS_FIELDS)))
+    stats[:, FIRST_PASS_FIELDS.index("intra_error")] = 100.0
+    stats[:, FIRST_PASS_FIELDS.index("coded_error")] = 20.0
+    return stats
+
+
+def test_features_describe_the_frame_and_where_the_budget_stands():
+    policy = TplRateControl()
+    policy.start(CLIP, first_pass())
+    features = policy.features(frame(3, "altref"))
+    assert features.shape == (len(FEATURES),) and np.isfinite(features).all()
+    assert features[FEATURES.index("altref")] == 1 and features[FEATURES.index("inter")] == 0
+    assert features[FEATURES.index("predictability")] == np.log2(0.2)
+    policy.observe(frame(0), FrameResult(int(4 * policy.budget.budget_bits / CLIP.frames), 1, 1, 100))
+    assert policy.features(frame(1))[FEATURES.index("remaining_share")] < 0  # overspent: less than an even share left
+
+
+def test_a_trajectory_gives_each_coded_frame_its_q_and_records_it_as_an_offset_from_the_base():
+    policy = TrajectoryRateControl(np.array([80.0, 200.0]))
+    policy.start(CLIP, first_pass())
+    base = policy.budget.base_q()
+    assert [policy.decide(frame(0, "key")), policy.decide(frame(1)), policy.decide(frame(2))] == [80, 200, 200]  # past its end: its last
+    assert [offset for _, _, offset in policy.trace] == pytest.approx([80 - base, 200 - base, 200 - base])
+
+
+def constant_policy(offset: float) -> PolicyNetwork:
+    width = len(FEATURES)
+    hidden = ((np.zeros((4, width)), np.zeros(4)),)
+    return PolicyNetwork(np.zeros(width), np.ones(width), hidden, (np.zeros((1, 4)), np.array([offset])), offset_scale=20.0)
+
+
+def test_the_learned_policy_runs_its_network_on_the_features():
+    policy = LearnedRateControl(constant_policy(0.5))
+    policy.start(CLIP, first_pass())
+    assert policy.decide(frame(0)) == round(policy.trace[0][1] + 10)
+
+
+def test_a_policy_file_for_other_features_is_refused(tmp_path):
+    path = tmp_path / "old.safetensors"
+    save_arrays(path, {"mean": np.zeros(3, np.float32)}, {"features": "a,b,c", "hidden_layers": "0", "offset_scale": "20"})
+    with pytest.raises(LicodecError, match="other features"):
+        load_policy(str(path))
+    with pytest.raises(LicodecError, match="no such rate-control policy file"):
+        load_policy(str(tmp_path / "missing.safetensors"))
+
+
+@needs_libvpx
+def test_the_shipped_learned_policy_reaches_its_target_through_libvpx(clip):
+    info = probe(clip)
+    encoding = encode_vp9(lambda: read_frames(clip, info), 96, 64, (12, 1), 200, LearnedRateControl(), cpu_used=4)
+    assert 0.7 < 8 * encoding.bytes / 1000 / 2 / 200 < 1.1

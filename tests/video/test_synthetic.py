@@ -6,8 +6,7 @@ from PIL import Image
 from licodec.cli import main
 from licodec.video.io import probe, read_frames
 from licodec.video.synthetic import make_clips, plan_shots, render
-from tests.conftest import smooth_image
-from tests.video.conftest import needs_ffmpeg
+from tests.conftest import needs_ffmpeg, smooth_image
 
 
 def photos(folder, count: int = 3):
