@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,7 @@ from licodec.errors import LicodecError
 from licodec.storage import save_arrays
 from licodec.video.io import VideoInfo, probe, read_frames
 from licodec.video.libvpx import Encoding, FrameInfo, encode_vp9, first_pass_stats
-from licodec.video.rate_control import FEATURES, LearnedRateControl, PlannedRateControl, PolicyNetwork, TrajectoryRateControl
-from licodec.video.vp9_header import packet_q_indexes
+from licodec.video.rate_control import FEATURES, LearnedRateControl, LibvpxPlan, PlannedRateControl, PolicyNetwork, TrajectoryRateControl
 
 OVERSHOOT_PENALTY = 30.0
 """dB lost per unit of relative overshoot in a search's score: a trajectory over its target never wins."""
@@ -113,11 +113,14 @@ class Encoder:
             self._frames, info.width, info.height, self.fps, self.target_kbps, policy, self.threads, self.speed, first_pass=self.first_pass
         )
 
-    def libvpx_q(self) -> np.ndarray:
-        """The q_index libvpx's own two-pass VBR gives each coded frame, read from its packets."""
-        return np.array(packet_q_indexes([packet.data for packet in self._encode(None).packets]), dtype=np.float64)
+    @cached_property
+    def plan(self) -> LibvpxPlan:
+        """What libvpx's own two-pass VBR does with the clip (each coded frame's q and bits, read from its packets)."""
+        return LibvpxPlan.from_packets([packet.data for packet in self._encode(None).packets])
 
     def episode(self, policy: PlannedRateControl) -> Episode:
+        """Code the clip with ``policy``, shown libvpx's plan (a search's trajectories are then recorded against it)."""
+        policy.plan = self.plan
         encoding = self._encode(policy)
         decisions = [
             Decision([float(v) for v in features], offset, result.q_index, frame.frame_type, result.bits, result.psnr)
@@ -129,12 +132,12 @@ class Encoder:
 
 
 def search_trajectory(encoder: Encoder, evaluations: int, seed: int, sigma: float = 6.0) -> Episode:
-    """The best trajectory CMA-ES finds in ``evaluations`` encodes, starting from libvpx's own (:meth:`Encoder.libvpx_q`)."""
+    """The best trajectory CMA-ES finds in ``evaluations`` encodes, starting from libvpx's own (:attr:`Encoder.plan`)."""
     try:
         import cma
     except ImportError:
         raise LicodecError("searching trajectories needs the cma package: pip install 'licodec[video]'") from None
-    start = encoder.libvpx_q()
+    start = encoder.plan.q_indexes
     best = encoder.episode(TrajectoryRateControl(start))
     options = {"popsize": 12, "maxfevals": evaluations, "seed": seed + 1, "verbose": -9, "bounds": [0, 255]}
     search = cma.CMAEvolutionStrategy(start.astype(np.float64), sigma, options)
@@ -198,7 +201,7 @@ def _rows(path: Path) -> list[dict]:
 class PolicyModel(nn.Module):
     """The policy's network with its auxiliary heads (frame bits against an even share, frame PSNR against the clip's)."""
 
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, hidden: tuple[int, ...] = (32, 32)) -> None:
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, hidden: tuple[int, ...] = (16,)) -> None:
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
@@ -247,7 +250,7 @@ def imitation_loss(predicted: torch.Tensor, offsets: torch.Tensor, clamped: torc
 
 
 def fit_policy(
-    episodes: list[Episode], steps: int = 300, hidden: tuple[int, ...] = (32, 32), aux_weight: float = 0.5, noise: float = 0.05, seed: int = 0
+    episodes: list[Episode], steps: int = 300, hidden: tuple[int, ...] = (16,), aux_weight: float = 0.5, noise: float = 0.05, seed: int = 0
 ) -> PolicyModel:
     """A policy that imitates the episodes' offsets (Adam, full batch), with the auxiliary losses and input noise."""
     if not episodes:
@@ -290,7 +293,7 @@ class ExploringRateControl(LearnedRateControl):
     """The policy's offsets plus Gaussian exploration (``sigma`` q steps), for self-competition."""
 
     def __init__(self, network: PolicyNetwork, sigma: float, rng: np.random.Generator) -> None:
-        super().__init__(network)
+        super().__init__(network, retries=0)  # an episode is one encode
         self.sigma, self.rng = sigma, rng
 
     def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
@@ -302,7 +305,7 @@ def self_competition(model: PolicyModel, encoders: list[Encoder], episodes: int,
     clip and target (an average that follows its recent scores), −1 otherwise. Returns the mean reward."""
     rng = np.random.default_rng(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    past = {i: encoder.episode(LearnedRateControl(model.network())).score for i, encoder in enumerate(encoders)}
+    past = {i: encoder.episode(LearnedRateControl(model.network(), retries=0)).score for i, encoder in enumerate(encoders)}
     rewards = []
     for _ in range(episodes):
         i = int(rng.integers(len(encoders)))

@@ -330,11 +330,27 @@ def encode_vp9(
     With ``rate_control``, libvpx's second pass asks it for every frame's quantiser; without,
     libvpx's own two-pass VBR decides. ``on_frame(n)`` is called as each pass takes frame n.
     ``first_pass`` reuses :func:`first_pass_stats` of the same frames (a search encodes one clip many times).
+    A rate control with ``wants_plan`` and no ``plan`` yet is first shown the packets of libvpx's own second pass
+    (``prepare(packets)``): a third pass. A rate control with ``retry(size / target)`` is asked after each encode
+    whether to code the clip again (having adjusted itself).
     """
     if first_pass is None:
         first_pass = first_pass_stats(frames, width, height, fps, target_kbps, threads, cpu_used, on_frame)
+    if getattr(rate_control, "wants_plan", False) and rate_control.plan is None:  # it starts from libvpx's own decisions
+        own, _ = _run_pass(frames, width, height, fps, target_kbps, 2, first_pass, threads, cpu_used, None, on_frame)
+        rate_control.prepare([data for kind, data, _, _ in own if kind == 1])
+    encoding = _second_pass(frames, width, height, fps, target_kbps, first_pass, threads, cpu_used, rate_control, on_frame)
+    while encoding.input_frames and hasattr(rate_control, "retry"):
+        budget_bits = target_kbps * 1000 * encoding.input_frames * fps[1] / fps[0]
+        if not rate_control.retry(8 * encoding.bytes / budget_bits):
+            break
+        encoding = _second_pass(frames, width, height, fps, target_kbps, first_pass, threads, cpu_used, rate_control, on_frame)
+    return encoding
+
+
+def _second_pass(frames, width, height, fps, kbps, first_pass, threads, cpu_used, rate_control, on_frame) -> Encoding:
     bridge = _Bridge(rate_control) if rate_control is not None else None
-    packets, count = _run_pass(frames, width, height, fps, target_kbps, 2, first_pass, threads, cpu_used, bridge, on_frame)
+    packets, count = _run_pass(frames, width, height, fps, kbps, 2, first_pass, threads, cpu_used, bridge, on_frame)
     encoding = Encoding([Packet(pts, data, keyframe) for kind, data, pts, keyframe in packets if kind == 1], count)
     if bridge is not None:
         encoding.frames = bridge.frames

@@ -20,6 +20,7 @@ import numpy as np
 from licodec.errors import LicodecError
 from licodec.storage import find_file, load_arrays
 from licodec.video.libvpx import FIRST_PASS_FIELDS, FRAME_TYPES, ClipConfig, FrameInfo, FrameResult, RateControl
+from licodec.video.vp9_header import coded_frames
 
 Q_PER_HALVING = 45.0
 """q_index steps that halve VP9's bits: 41 on carphone, 48 on bikes (60 frames, q 40-240, cpu-used 4)."""
@@ -80,18 +81,42 @@ FEATURES = (
     "key", "inter", "altref", "overlay", "golden", "gop_position", "clip_position", "tpl_boost", "intra_error",
     "predictability", "pcnt_inter", "pcnt_motion", "pcnt_second_ref", "pcnt_neutral", "intra_skip_pct", "motion",
     "clip_predictability", "clip_intra_error", "clip_coded_error", "target_bpp", "content", "remaining_share", "base_q",
+    "plan_q", "plan_overshoot",
 )  # fmt: skip
 """What a policy sees when libvpx asks for a frame's quantiser (:meth:`PlannedRateControl.features`)."""
+
+
+@dataclass(frozen=True)
+class LibvpxPlan:
+    """What libvpx's own two-pass VBR did with the clip: each coded frame's q_index and bits, in coding order."""
+
+    q_indexes: np.ndarray
+    bits: np.ndarray
+
+    @classmethod
+    def from_packets(cls, packets: list[bytes]) -> LibvpxPlan:
+        frames = np.array(coded_frames(packets), dtype=np.float64).reshape(-1, 2)
+        return cls(frames[:, 0], frames[:, 1])
 
 
 class PlannedRateControl:
     """The budget model, the first pass's temporal dependencies, and a frame's features; a subclass picks the offset.
 
-    Every decision is ``q = budget base + offset(frame)``: the base keeps the clip on its
-    budget, the offset says how much more (negative) or less (positive) this frame deserves
-    than an even share. Each decision is kept in :attr:`trace` (features, base, offset), the
-    record a policy is trained on.
+    Every decision is ``q = base + offset(frame)``. Without a :class:`LibvpxPlan` the base is
+    the budget model's, which keeps the clip on its budget, and the offset says how much more
+    (negative) or less (positive) this frame deserves than an even share. With a plan the base
+    is libvpx's own q for the frame, moved by the q steps that bring libvpx's total to the
+    target and half of those that correct what has been overspent or underspent so far
+    (:meth:`planned_q`). Each decision is kept in :attr:`trace` (features, base, offset),
+    the record a policy is trained on.
     """
+
+    wants_plan = False  # True: encode_vp9 runs libvpx's own second pass first and calls prepare() with its packets
+    plan: LibvpxPlan | None = None
+    shift = 0.0  # q steps added to every base (a retry's correction)
+
+    def prepare(self, packets: list[bytes]) -> None:
+        self.plan = LibvpxPlan.from_packets(packets)
 
     def start(self, clip: ClipConfig, first_pass: np.ndarray) -> None:
         self.clip = clip
@@ -109,9 +134,21 @@ class PlannedRateControl:
     def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
         raise NotImplementedError
 
+    def base(self, frame: FrameInfo) -> float:
+        return self.shift + (self.budget.base_q() if self.plan is None else self.planned_q(frame))
+
+    def planned_q(self, frame: FrameInfo) -> float:
+        """libvpx's q for this frame, rescaled to the target and corrected for what has been spent so far."""
+        plan = self.plan
+        q = plan.q_indexes[min(frame.coding_index, len(plan.q_indexes) - 1)]
+        to_target = self.budget.budget_bits / max(plan.bits.sum(), 1)
+        planned_so_far = plan.bits[: self.budget.coded].sum() * to_target
+        drift = self.budget.spent_bits / planned_so_far if self.budget.coded and planned_so_far > 0 else 1.0
+        return q - Q_PER_HALVING * (math.log2(to_target) - 0.5 * math.log2(max(drift, 1e-3)))
+
     def decide(self, frame: FrameInfo) -> int:
         features = self.features(frame)
-        base = self.budget.base_q()
+        base = self.base(frame)
         offset = float(self.offset(frame, features))
         self.trace.append((features, base, offset))
         return clamp_q(base + offset)
@@ -132,7 +169,11 @@ class PlannedRateControl:
         budget = [math.log2(target_bpp), self.budget.content, math.log2(self.budget.remaining_share), self.budget.base_q() / 100]
         complexity = [float(np.mean(self.log_intra)), float(np.mean(self.log_intra + self.log_ratio))]
         clip = [motion, float(np.mean(self.log_ratio)), *complexity, *budget]
-        return np.array(kind + place + first_pass + clip, dtype=np.float64)
+        plan = [0.0, 0.0]
+        if self.plan is not None:
+            overshoot = math.log2(max(self.plan.bits.sum(), 1) / self.budget.budget_bits)
+            plan = [self.plan.q_indexes[min(frame.coding_index, len(self.plan.q_indexes) - 1)] / 100, overshoot]
+        return np.array(kind + place + first_pass + clip + plan, dtype=np.float64)
 
 
 class TplRateControl(PlannedRateControl):
@@ -169,8 +210,8 @@ class TrajectoryRateControl(PlannedRateControl):
 
     def decide(self, frame: FrameInfo) -> int:
         q = clamp_q(self.q_indexes[min(frame.coding_index, len(self.q_indexes) - 1)])
-        features = self.features(frame)
-        self.trace.append((features, self.budget.base_q(), q - self.budget.base_q()))
+        base = self.base(frame)
+        self.trace.append((self.features(frame), base, q - base))
         return q
 
 
@@ -186,6 +227,9 @@ def propagate(share: np.ndarray, horizon: int = HORIZON) -> np.ndarray:
             importance[t] += carried
     return importance
 
+
+RETRY_ABOVE = 0.03
+"""How far over its target (a share) a learned encode may end before it is coded again (the evaluation allows 0.05)."""
 
 LEARNED_POLICY = "ratecontrol-vp9"
 """The shipped learned policy (``licodec/weights/ratecontrol-vp9.safetensors``; ``licodec train rate-control`` makes one)."""
@@ -229,10 +273,27 @@ def load_policy(name: str | None = None) -> PolicyNetwork:
 
 
 class LearnedRateControl(PlannedRateControl):
-    """Offsets from a network trained to imitate searched optimal trajectories (``licodec train rate-control``)."""
+    """Offsets from libvpx's own plan, from a network trained to imitate searched optimal trajectories
+    (``licodec train rate-control``): libvpx codes the clip once more, first, to show its plan.
 
-    def __init__(self, policy: str | PolicyNetwork | None = None) -> None:
+    An encode that ends more than :data:`RETRY_ABOVE` over its target is coded again with every
+    q raised by the steps that would bring it back (the budget model's slope, and 2 more), at
+    most ``retries`` times: inference-time improvement that trades encoding time for the target.
+    """
+
+    wants_plan = True
+
+    def __init__(self, policy: str | PolicyNetwork | None = None, retries: int = 2) -> None:
         self.network = policy if isinstance(policy, PolicyNetwork) else load_policy(policy)
+        self.retries = retries
+
+    def retry(self, size_ratio: float) -> bool:
+        """After an encode that ended at ``size_ratio`` times the target: shift every q and code again?"""
+        if size_ratio <= 1 + RETRY_ABOVE or self.retries <= 0:
+            return False
+        self.retries -= 1
+        self.shift += Q_PER_HALVING * math.log2(size_ratio) + 2
+        return True
 
     def offset(self, frame: FrameInfo, features: np.ndarray) -> float:
         return self.network(features)

@@ -125,6 +125,11 @@ def _loop_filter_params(bits: _Bits) -> None:
                 bits.read(7)
 
 
+def coded_frames(packets: list[bytes]) -> list[tuple[int, int]]:
+    """``(base_q_idx, bits)`` of every coded frame of the packets, in coding order (frames that only show another are skipped)."""
+    return [(q, 8 * len(frame)) for packet in packets for frame in superframe(packet) if (q := base_q_index(frame)) is not None]
+
+
 def packet_q_indexes(packets: list[bytes]) -> list[int]:
-    """``base_q_idx`` of every coded frame of the packets, in coding order (frames that only show another are skipped)."""
-    return [q for packet in packets for frame in superframe(packet) if (q := base_q_index(frame)) is not None]
+    """``base_q_idx`` of every coded frame of the packets, in coding order."""
+    return [q for q, _ in coded_frames(packets)]

@@ -12,6 +12,7 @@ from licodec.video.rate_control import (
     Q_PER_HALVING,
     BudgetModel,
     LearnedRateControl,
+    LibvpxPlan,
     PolicyNetwork,
     TplRateControl,
     TrajectoryRateControl,
@@ -127,3 +128,20 @@ def test_the_shipped_learned_policy_reaches_its_target_through_libvpx(clip):
     info = probe(clip)
     encoding = encode_vp9(lambda: read_frames(clip, info), 96, 64, (12, 1), 200, LearnedRateControl(), cpu_used=4)
     assert 0.7 < 8 * encoding.bytes / 1000 / 2 / 200 < 1.1
+
+
+def test_with_libvpx_s_plan_the_base_is_its_q_moved_to_the_target_and_corrected_for_what_was_spent():
+    policy = TplRateControl()
+    policy.start(CLIP, first_pass())
+    budget_bits = policy.budget.budget_bits
+    policy.plan = LibvpxPlan(np.array([100.0, 150.0]), np.array([budget_bits, budget_bits]))  # libvpx spent twice the budget
+    assert policy.base(frame(0, "key")) == pytest.approx(100 + Q_PER_HALVING)  # half the bits: one halving of q up
+    policy.observe(frame(0, "key"), FrameResult(int(budget_bits), 1, 1, 145))  # twice what the rescaled plan allowed
+    assert policy.base(frame(1)) == pytest.approx(150 + Q_PER_HALVING * 1.5, abs=0.01)  # half of that halving more
+
+
+def test_a_learned_encode_over_its_target_is_coded_again_with_every_q_raised_at_most_retries_times():
+    policy = LearnedRateControl(constant_policy(0.0), retries=2)
+    assert not policy.retry(1.02)  # within RETRY_ABOVE
+    assert policy.retry(2.0) and policy.shift == pytest.approx(Q_PER_HALVING + 2)
+    assert policy.retry(2.0) and not policy.retry(2.0)  # retries spent
