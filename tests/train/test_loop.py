@@ -359,8 +359,9 @@ def test_adversarial_fine_tuning_changes_the_decoder_alone_and_resumes_exactly(i
     weights = tmp_path / "base.safetensors"
     export_checkpoint(tmp_path / "base" / "checkpoint.pt", weights, "tiny-test")
     start = load_weights(weights)[0].state_dict()
-    adversarial = ("--init-weights", str(weights), "--adversarial", "0.5", *conditional)
+    adversarial = ("--init-weights", str(weights), "--adversarial", "0.5", "--discriminator-lr", "3e-4", *conditional)
     straight = train(image_folder, tmp_path / "a", 2, *adversarial)
+    assert straight["discriminator_optimizer"]["param_groups"][0]["lr"] == 3e-4
     train(image_folder, tmp_path / "b", 1, *adversarial)
     resumed = train(image_folder, tmp_path / "b", 2, *adversarial, "--resume")
     changed = {key for key, value in straight["model"].items() if not torch.equal(value, start[key])}
