@@ -115,7 +115,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --adversarial: the discriminator also sees the quantised latent, so it judges texture given what was coded",
     )  # fmt: skip
     parser.add_argument(
-        "--discriminator-lr", type=float, default=1e-4,
+        "--discriminator-lr", type=positive_float, default=1e-4,
         help="with --adversarial: the discriminator's Adam learning rate (its layers are spectrally normalised, so a short run needs a larger one)",
     )  # fmt: skip
     parser.add_argument("--export", type=Path, help="after training, write fp16 weights + coding tables here")

@@ -77,6 +77,11 @@ def clamp_q(q: float) -> int:
     return int(min(max(round(q), 0), 255))
 
 
+def at_coding_index(per_frame: np.ndarray, coding_index: int) -> float:
+    """A per-coded-frame value, the last frame's for frames past the end (a plan made on fewer frames)."""
+    return float(per_frame[min(coding_index, len(per_frame) - 1)])
+
+
 FEATURES = (
     "key", "inter", "altref", "overlay", "golden", "gop_position", "clip_position", "tpl_boost", "intra_error",
     "predictability", "pcnt_inter", "pcnt_motion", "pcnt_second_ref", "pcnt_neutral", "intra_skip_pct", "motion",
@@ -97,6 +102,10 @@ class LibvpxPlan:
     def from_packets(cls, packets: list[bytes]) -> LibvpxPlan:
         frames = np.array(coded_frames(packets), dtype=np.float64).reshape(-1, 2)
         return cls(frames[:, 0], frames[:, 1])
+
+    def q_at(self, coding_index: int) -> float:
+        """libvpx's q for the coded frame ``coding_index``."""
+        return at_coding_index(self.q_indexes, coding_index)
 
 
 class PlannedRateControl:
@@ -140,7 +149,7 @@ class PlannedRateControl:
     def planned_q(self, frame: FrameInfo) -> float:
         """libvpx's q for this frame, rescaled to the target and corrected for what has been spent so far."""
         plan = self.plan
-        q = plan.q_indexes[min(frame.coding_index, len(plan.q_indexes) - 1)]
+        q = plan.q_at(frame.coding_index)
         to_target = self.budget.budget_bits / max(plan.bits.sum(), 1)
         planned_so_far = plan.bits[: self.budget.coded].sum() * to_target
         drift = self.budget.spent_bits / planned_so_far if self.budget.coded and planned_so_far > 0 else 1.0
@@ -172,7 +181,7 @@ class PlannedRateControl:
         plan = [0.0, 0.0]
         if self.plan is not None:
             overshoot = math.log2(max(self.plan.bits.sum(), 1) / self.budget.budget_bits)
-            plan = [self.plan.q_indexes[min(frame.coding_index, len(self.plan.q_indexes) - 1)] / 100, overshoot]
+            plan = [self.plan.q_at(frame.coding_index) / 100, overshoot]
         return np.array(kind + place + first_pass + clip + plan, dtype=np.float64)
 
 
@@ -202,14 +211,15 @@ class TplRateControl(PlannedRateControl):
 class TrajectoryRateControl(PlannedRateControl):
     """A fixed trajectory: the q_index of each coded frame, in coding order (what a search proposes).
 
-    Its trace records each q as an offset from the budget base, as a policy would have chosen it.
+    Its trace records each q as an offset from the base (the budget model's, or libvpx's plan when it has one),
+    as a policy would have chosen it.
     """
 
     def __init__(self, q_indexes: np.ndarray) -> None:
         self.q_indexes = np.asarray(q_indexes, dtype=np.float64)
 
     def decide(self, frame: FrameInfo) -> int:
-        q = clamp_q(self.q_indexes[min(frame.coding_index, len(self.q_indexes) - 1)])
+        q = clamp_q(at_coding_index(self.q_indexes, frame.coding_index))
         base = self.base(frame)
         self.trace.append((self.features(frame), base, q - base))
         return q
