@@ -28,7 +28,8 @@ from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_upda
 from licodec.decoder import Decoder, NeedsTorchError, load_decoder
 from licodec.errors import ImageTooLargeError, LicodecError, TargetUnreachableError, WeightsMismatchError
 from licodec.image import decode_alpha, encode_alpha, finish, open_image, prepare
-from licodec.lossless.files import compress_lossless, decompress_lossless
+from licodec.lossless.files import compress_lossless, decompress_lossless, lossless_planes
+from licodec.lossless.weights import load_lossless_model
 from licodec.models.catalog import SHIPPED, retired_origin, retired_weights
 from licodec.options import TASKS, CompressOptions
 
@@ -93,13 +94,22 @@ def compress_with(image, options: CompressOptions, model: str | LearnedCodec | N
 
 def _compress_lossless(image, options: CompressOptions, model: str | LearnedCodec | None) -> bytes:
     lossy_only = {"target size": options.target_bytes is not None, "a region of interest": options.roi is not None}
-    lossy_only |= {"latent optimisation": options.optimize_steps > 0 or options.task is not None, "decoder updates": options.adapt_decoder_steps > 0}
+    lossy_only |= {"latent optimisation": options.optimize_steps > 0 or options.task is not None}
     refused = [name for name, given in lossy_only.items() if given]
     if refused:
         raise LicodecError(f"lossless mode codes every pixel exactly: {', '.join(refused)} do not apply")
     if model is not None and not isinstance(model, str):
         raise LicodecError("lossless mode takes a lossless model's name or weights file, not a loaded lossy model")
-    return compress_lossless(open_image(image), options.lossless_profile, model)
+    source = open_image(image)
+    plain = compress_lossless(source, options.lossless_profile, model)
+    if options.adapt_decoder_steps == 0:
+        return plain
+    from licodec.adapt.lossless_bias import fit_lossless_bias_updates  # torch, on first use
+
+    updates = fit_lossless_bias_updates(load_lossless_model(model).coder, lossless_planes(source)[0], options.adapt_decoder_steps)
+    if not updates.any():
+        return plain
+    return min(plain, compress_lossless(source, options.lossless_profile, model, updates), key=len)  # sent only where they pay
 
 
 def _compress_to_target(image: Image.Image, options: CompressOptions, codec: LearnedCodec) -> tuple[bytes, float]:

@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from licodec.entropy.latent_coding import CodingMode
+from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
+from licodec.lossless.weights import save_lossless
 from licodec.models import ARCHITECTURES, TINY, build_coding_tables, create_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +61,21 @@ def any_tiny_model(request):
 @pytest.fixture(scope="session")
 def checkerboard_model():
     return tiny_model("he2021-checkerboard")
+
+
+TINY_LOSSLESS = LosslessConfig(width=8, context_layers=2, entry_width=8, entry_layers=2, head_width=8)
+
+
+def tiny_lossless_coder(seed: int = 0):
+    torch.manual_seed(seed)
+    return compile_coder(MultiScaleProgressive(TINY_LOSSLESS))
+
+
+@pytest.fixture(scope="session")
+def lossless_weights(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lossless") / "tiny.safetensors"
+    save_lossless(tiny_lossless_coder(), path, "test-lossless", {})
+    return path
 
 
 def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:

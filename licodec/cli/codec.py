@@ -55,7 +55,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--adapt-decoder", type=non_negative_int, nargs="?", const=ADAPT_DECODER_STEPS, default=0, metavar="STEPS",
-        help=f"fit per-image decoder bias updates and send them when they pay (default {ADAPT_DECODER_STEPS} steps when given)",
+        help=f"fit per-image decoder bias updates (with --lossless: the lossless head's) and send them when they pay "
+        f"(default {ADAPT_DECODER_STEPS} steps when given)",
     )  # fmt: skip
     p.add_argument("--roi", metavar="MASK", help="mask image of the same size: nonzero pixels get more bits")
     p.add_argument("--roi-quality", type=quality_value, metavar="Q", help="quality inside the mask (default: 25 above --quality)")

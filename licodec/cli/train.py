@@ -142,8 +142,11 @@ def add_lossless_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", default="licodec-lossless", help="run name; checkpoints go to ~/.cache/licodec/runs/RUN")
     p.add_argument("--run-dir", type=Path, help="explicit run directory (overrides --run)")
     p.add_argument("--width", type=positive_int, default=48, help="channels of the context network")
+    p.add_argument("--context-layers", type=positive_int, default=4, help="3 x 3 layers of the context network")
     p.add_argument("--entry-width", type=positive_int, default=24, help="channels of the entries network")
-    p.add_argument("--head-width", type=positive_int, default=32, help="hidden channels of the head network")
+    p.add_argument("--entry-layers", type=positive_int, default=2, help="3 x 3 layers of the entries network")
+    p.add_argument("--head-width", type=positive_int, default=48, help="hidden channels of the head network")
+    p.add_argument("--init-weights", type=Path, help="grow a fresh run from this lossless weights file (as many or fewer channels and layers)")
     p.add_argument("--steps", type=positive_int, default=20_000)
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--crop", type=positive_int, default=64, help="side of the training crops, even")
@@ -307,7 +310,14 @@ def cmd_train_lossless(args: argparse.Namespace) -> int:
         checkpoint_minutes=args.checkpoint_minutes,
         log_every=args.log_every,
         device=args.device,
-        config=LosslessConfig(width=args.width, entry_width=args.entry_width, head_width=args.head_width),
+        init_weights=str(args.init_weights) if args.init_weights else None,
+        config=LosslessConfig(
+            width=args.width,
+            context_layers=args.context_layers,
+            entry_width=args.entry_width,
+            entry_layers=args.entry_layers,
+            head_width=args.head_width,
+        ),
     )
     trainer = LosslessTrainer(settings)
     trainer.run(resume=args.resume)

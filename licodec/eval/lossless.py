@@ -3,11 +3,15 @@
 ``licodec eval --lossless FOLDER`` runs licodec's lossless profiles and the conventional
 lossless codecs this machine has (PNG, WebP, JPEG XL at efforts 7 and 9, JPEG 2000
 reversible, AVIF) on every image, checks that each decodes to exactly the input, and
-writes a table (``lossless.md``) and the rows (``lossless.json``).
+writes a table (``lossless.md``) and the rows (``lossless.json``). A conventional codec's
+rows already in ``lossless.json`` for the same image files (by SHA-256) are kept, not
+measured again: its files depend on the image alone, so only licodec's are redone when
+its model changes (the kept rows' times are from the run that measured them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import platform
@@ -20,7 +24,8 @@ import numpy as np
 from PIL import Image
 
 import licodec
-from licodec.lossless.order import PROFILES
+from licodec.lossless.order import DEFAULT_PROFILE, PROFILES
+from licodec.options import ADAPT_DECODER_STEPS
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class LosslessCodec:
     name: str
     encode: Callable[[Image.Image], bytes]
     decode: Callable[[bytes], Image.Image]
+    reusable: bool = True  # its files depend on the image alone (not on a model)
 
 
 def _pillow(format: str, **options) -> tuple[Callable, Callable]:
@@ -69,13 +75,19 @@ def conventional_codecs() -> list[LosslessCodec]:
 
 
 def licodec_codecs(model: str | None = None) -> list[LosslessCodec]:
+    """Every profile, and the default one with per-image bias updates (``--adapt-decoder``)."""
+    variants = [(profile, profile, 0) for profile in PROFILES]
+    variants.append((f"{DEFAULT_PROFILE} +adapt-decoder", DEFAULT_PROFILE, ADAPT_DECODER_STEPS))
     return [
         LosslessCodec(
-            f"licodec {profile}",
-            lambda image, profile=profile: licodec.compress(image, lossless=True, lossless_profile=profile, model=model),
+            f"licodec {name}",
+            lambda image, profile=profile, steps=steps: licodec.compress(
+                image, lossless=True, lossless_profile=profile, adapt_decoder_steps=steps, model=model
+            ),
             lambda data: licodec.decompress(data, model=model),
+            reusable=False,
         )
-        for profile in PROFILES
+        for name, profile, steps in variants
     ]
 
 
@@ -102,15 +114,27 @@ def measure(codec: LosslessCodec, path: Path) -> dict:
 
 
 def evaluate(codecs: list[LosslessCodec], images: list[Path], out: Path, on_row: Callable[[dict], None] = lambda row: None) -> list[dict]:
+    kept = _measured_before(out)
+    digests = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in images}
     rows = []
     for codec in codecs:
         for path in images:
-            rows.append(measure(codec, path))
+            row = kept.get((codec.name, digests[path])) if codec.reusable else None
+            rows.append(row or {**measure(codec, path), "sha256": digests[path]})
             on_row(rows[-1])
     out.mkdir(parents=True, exist_ok=True)
     (out / "lossless.json").write_text(json.dumps({"cpu": platform.processor() or platform.machine(), "rows": rows}, indent=1) + "\n")
     (out / "lossless.md").write_text(table(rows))
     return rows
+
+
+def _measured_before(out: Path) -> dict[tuple[str, str], dict]:
+    """The rows of an earlier run in ``out``, by (codec, image SHA-256); none if there is none (or it predates hashes)."""
+    try:
+        rows = json.loads((out / "lossless.json").read_text())["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {(row["codec"], row["sha256"]): row for row in rows if isinstance(row, dict) and "sha256" in row and "codec" in row}
 
 
 def table(rows: list[dict]) -> str:

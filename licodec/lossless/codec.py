@@ -2,40 +2,42 @@
 
 Order (:mod:`licodec.lossless.order`): the coarsest scale's single pixel, each channel a
 uniform byte; then every finer scale, step by step. A step runs the integer ``entries``
-and ``head`` networks on the blocks decoded so far (``context`` once per scale) and codes
-its entries, in (entry, row, column) order, each as its difference from its mean rounded
-to a whole pixel value, under the discretised logistic table of its scale (64 scales,
-chosen by integer thresholds as the Gaussian tables are). Encoder and decoder compute the
-same integers on any machine, so the same tables.
+and ``head`` networks on the blocks decoded so far and the symbols they were coded as
+(``context`` once per scale) and codes its entries channel by channel, each as its
+*symbol*: its difference from its mean (moved by the symbols of the same pixel's earlier
+channels, times the head's coefficients) rounded to a whole pixel value, under the
+discretised logistic table of its scale (64 scales, chosen by integer thresholds as the
+Gaussian tables are). Encoder and decoder compute the same integers on any machine, so
+the same tables.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from licodec.entropy.coder import SymbolDecoder, SymbolEncoder
 from licodec.entropy.mixture_coding import ONE, MixtureLatentTables
 from licodec.entropy.tables import CategoricalTables
-from licodec.errors import CorruptBitstreamError
+from licodec.errors import CorruptBitstreamError, LicodecError
 from licodec.lossless.order import (
     CENTRES,
+    CHANNELS,
     ENTRIES,
     PIXEL_STEP,
     PROFILES,
     existing_entries,
     from_grid,
     from_ycocg,
-    known_before,
     pyramid,
     scale_shapes,
-    steps,
+    schedule,
     to_grid,
     to_ycocg,
 )
-from licodec.nn.integer_network import FixedPointNetwork
+from licodec.nn.integer_network import ACT_FRAC_BITS, FixedPointNetwork
 
 BYTE_TABLES = CategoricalTables.from_pmfs([np.full(256, 1 / 256)], [0])
 """The coarsest pixel's samples, each ``v + 256`` as two bytes: uniform, exact binary fractions."""
@@ -53,6 +55,22 @@ class LosslessCoder:
     entries: FixedPointNetwork
     head: FixedPointNetwork
     tables: MixtureLatentTables
+
+    def head_bias_sizes(self) -> dict[str, int]:
+        """The head's biases that per-image updates move (:mod:`licodec.coding.decoder_updates`), name to length."""
+        return {f"head.{i}": len(layer.bias) for i, layer in enumerate(self.head.layers)}
+
+    def with_bias_updates(self, updates: dict[str, np.ndarray]) -> LosslessCoder:
+        """This coder with the head's biases moved by ``updates`` (name to delta, multiples of ``BIAS_STEP``): on the
+        integer grid each delta is a whole number, so encoder and decoder still compute the same integers."""
+        layers = []
+        for i, layer in enumerate(self.head.layers):
+            units = np.ldexp(1.0, ACT_FRAC_BITS + layer.shift.astype(np.int64))  # one real unit of this layer's bias
+            delta = updates[f"head.{i}"].astype(np.float64) * units
+            if not np.array_equal(delta, np.round(delta)):
+                raise LicodecError("a bias update finer than this model's integer grid")
+            layers.append(replace(layer, bias=layer.bias + delta.astype(np.int64)))
+        return replace(self, head=FixedPointNetwork(tuple(layers)))
 
     def encode(self, x: np.ndarray, profile: str) -> list[bytes]:
         """The streams of a tile ``x`` (C, H, W) uint8, C = 1 or 3 (coded as YCoCg-R)."""
@@ -88,26 +106,45 @@ class LosslessCoder:
         centres = CENTRES[:, None, None]
         pixels = ((grid - centres) * PIXEL_FIXED).astype(np.float64)[None]
         features = self.context(pixels[:, [0, 1, 2] if channels == 3 else [0, 0, 0]])  # a grey image as R = G = B
-        for entries, known in zip(steps(profile, channels), known_before(profile, channels)):
-            flags = np.broadcast_to(known[None, :, None, None] * float(ONE), pixels.shape)
-            values = np.where(known[None, :, None, None], ((grid - centres) * PIXEL_FIXED)[None], 0.0)  # as decoded so far
-            out = self.head(np.concatenate([features, self.entries(np.concatenate([values, flags], 1))], 1))[0]
-            where = exists[entries]
-            means = _whole_values(out[entries], CENTRES[entries])[where]
-            rows = np.searchsorted(self.tables.scale_thresholds, out[ENTRIES + entries][where].astype(np.int64) * PIXEL_STEP, side="right")
-            part = grid[entries]
-            if encoder is not None:
-                encoder.encode(part[where] - means, rows, self.tables.table)
-                continue
-            part[where] = decoder.decode(rows, self.tables.table) + means
-            _check_range(part[None], channels, entries)
+        symbols = np.zeros_like(grid)  # each coded sample minus its whole mean; 0 where none
+        for known, coded in schedule(profile, channels):
+            values = np.where(known[:, None, None], (grid - centres) * PIXEL_FIXED, 0)  # as decoded so far
+            flags = np.broadcast_to(known[:, None, None] * ONE, grid.shape)
+            seen = self.entries(np.concatenate([values, flags, symbols * PIXEL_FIXED])[None].astype(np.float64))
+            out = self.head(np.concatenate([features, seen], 1))[0].astype(np.int64)
+            for channel in range(channels):  # Y's symbols move Co's means, then both move Cg's
+                entries = np.flatnonzero(coded & (np.arange(ENTRIES) % CHANNELS == channel))
+                if len(entries):
+                    self._code_entries(grid, symbols, out, entries, exists[entries], encoder, decoder)
+                    _check_range(grid[entries][None], channels, entries)
+
+    def _code_entries(self, grid, symbols, out, entries, where, encoder, decoder) -> None:
+        """Code ``entries`` (all of one channel) where they exist, under the networks' ``out``; record their symbols."""
+        whole = _whole_means(out, symbols, entries)
+        rows = np.searchsorted(self.tables.scale_thresholds, out[ENTRIES + entries][where] * PIXEL_STEP, side="right")
+        part = grid[entries]
+        if encoder is not None:
+            encoder.encode(part[where] - whole[where], rows, self.tables.table)
+        else:
+            part[where] = decoder.decode(rows, self.tables.table) + whole[where]
             grid[entries] = part
+        symbols[entries] = np.where(where, part - whole, 0)
 
 
-def _whole_values(means: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """The networks' means (S, h, w) (fixed grid, in the inputs' units) of entries with these ``centres`` (S,), as
-    whole sample values, rounded half up (int64)."""
-    return (means.astype(np.int64) * PIXEL_STEP + centres[:, None, None] * ONE + ONE // 2) // ONE
+def _whole_means(out: np.ndarray, symbols: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """The whole means (S, h, w) int64 of ``entries`` (one channel's), rounded half up: the networks' means (fixed
+    grid, in the inputs' units) plus the channel terms, each coefficient (fixed grid) times an earlier channel's
+    symbol of the same pixel."""
+    phases, channel = entries // CHANNELS, int(entries[0] % CHANNELS)
+    coefficients = out[2 * ENTRIES :]
+    mean = out[entries] * PIXEL_STEP + CENTRES[entries][:, None, None] * ONE
+    for coefficient, other in CHANNEL_TERMS[channel]:
+        mean += coefficients[3 * phases + coefficient] * symbols[CHANNELS * phases + other]
+    return (mean + ONE // 2) // ONE
+
+
+CHANNEL_TERMS = ((), ((0, 0),), ((1, 0), (2, 1)))
+"""Per channel, its (coefficient, earlier channel) pairs: Co's mean moves by a * Y's symbol, Cg's by b * Y's + c * Co's."""
 
 
 def _check_range(values: np.ndarray, channels: int, entries: np.ndarray | None = None) -> None:
@@ -144,12 +181,14 @@ def image_digest(planes: np.ndarray, alpha: np.ndarray | None) -> bytes:
     return digest.digest()
 
 
-def pack_info(profile: str, digest: bytes) -> bytes:
-    """The lossless stream: the profile's index in :data:`~licodec.lossless.order.PROFILES`, then the image digest."""
-    return bytes([list(PROFILES).index(profile)]) + digest
+def pack_info(profile: str, digest: bytes, updates: bytes = b"") -> bytes:
+    """The lossless stream: the profile's index in :data:`~licodec.lossless.order.PROFILES`, the image digest, then
+    the head's bias updates (:func:`licodec.coding.decoder_updates.encode_bias_updates`), if any."""
+    return bytes([list(PROFILES).index(profile)]) + digest + updates
 
 
-def unpack_info(data: bytes) -> tuple[str, bytes]:
-    if len(data) != 33 or data[0] >= len(PROFILES):
+def unpack_info(data: bytes) -> tuple[str, bytes, bytes]:
+    """(profile, digest, bias-update bytes, empty where none) of a lossless stream."""
+    if len(data) < 33 or data[0] >= len(PROFILES):
         raise CorruptBitstreamError("lossless stream is damaged")
-    return list(PROFILES)[data[0]], data[1:]
+    return list(PROFILES)[data[0]], data[1:33], data[33:]

@@ -12,8 +12,9 @@ import numpy as np
 from PIL import Image
 
 from licodec.bitstream import FLAG_LOSSLESS, Header, LicFile, tile_grid, tile_side
+from licodec.coding.decoder_updates import decode_bias_updates, encode_bias_updates, to_updates
 from licodec.errors import CorruptBitstreamError, LicodecError
-from licodec.image import decode_alpha, encode_alpha, finish, prepare
+from licodec.image import PreparedImage, decode_alpha, encode_alpha, finish, prepare
 from licodec.lossless.codec import image_digest, pack_info, unpack_info
 from licodec.lossless.order import PROFILES
 from licodec.lossless.weights import LosslessModel, load_lossless_model
@@ -21,19 +22,28 @@ from licodec.lossless.weights import LosslessModel, load_lossless_model
 GREY_MODES = ("L", "LA")
 
 
-def compress_lossless(image: Image.Image, profile: str, model: str | None = None) -> bytes:
-    """The bytes of a lossless ``.lic`` file of ``image`` (8-bit grey or RGB, alpha or not)."""
-    if profile not in PROFILES:
-        raise LicodecError(f"unknown lossless profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    loaded = load_lossless_model(model)
+def lossless_planes(image: Image.Image) -> tuple[np.ndarray, PreparedImage]:
+    """The samples lossless mode codes, (H, W, 1 or 3) uint8, and the prepared image they come from."""
     prepared = prepare(image)
     if prepared.bit_depth != 8:
         raise LicodecError("lossless mode codes 8-bit samples, and this image has 16 bits per sample: convert it to 8 bits first")
-    planes = prepared.rgb[..., :1] if prepared.colour_mode in GREY_MODES else prepared.rgb
+    return (prepared.rgb[..., :1] if prepared.colour_mode in GREY_MODES else prepared.rgb), prepared
+
+
+def compress_lossless(image: Image.Image, profile: str, model: str | None = None, bias_updates: np.ndarray | None = None) -> bytes:
+    """The bytes of a lossless ``.lic`` file of ``image`` (8-bit grey or RGB, alpha or not); ``bias_updates`` (int8,
+    multiples of ``BIAS_STEP``, in the order of :meth:`~LosslessCoder.head_bias_sizes`) move the head's biases."""
+    if profile not in PROFILES:
+        raise LicodecError(f"unknown lossless profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    loaded = load_lossless_model(model)
+    coder, updates = loaded.coder, b""
+    if bias_updates is not None:
+        coder, updates = coder.with_bias_updates(to_updates(coder.head_bias_sizes(), bias_updates)), encode_bias_updates(bias_updates)
+    planes, prepared = lossless_planes(image)
     height, width = planes.shape[:2]
     tile_px = tile_side(height, width)
     tiles = tuple(
-        tuple(loaded.coder.encode(np.ascontiguousarray(planes[top : top + h, left : left + w].transpose(2, 0, 1)), profile))
+        tuple(coder.encode(np.ascontiguousarray(planes[top : top + h, left : left + w].transpose(2, 0, 1)), profile))
         for top, left, h, w in tile_grid(height, width, tile_px)
     )
     header = Header(
@@ -47,18 +57,21 @@ def compress_lossless(image: Image.Image, profile: str, model: str | None = None
         flags=FLAG_LOSSLESS,
     )
     alpha = encode_alpha(prepared.alpha) if prepared.alpha is not None else None
-    return LicFile(header, tiles, alpha=alpha, lossless=pack_info(profile, image_digest(planes, prepared.alpha))).to_bytes()
+    return LicFile(header, tiles, alpha=alpha, lossless=pack_info(profile, image_digest(planes, prepared.alpha), updates)).to_bytes()
 
 
 def decompress_lossless(lic: LicFile, model: str | None = None) -> Image.Image:
     """The image of a lossless file, its samples checked against the file's digest."""
     header = lic.header
     loaded = check_weights(header, load_lossless_model(model or header.model_name))
-    profile, digest = unpack_info(lic.lossless)
+    profile, digest, updates = unpack_info(lic.lossless)
+    coder = loaded.coder
+    if updates:
+        coder = coder.with_bias_updates(decode_bias_updates(coder.head_bias_sizes(), updates))
     channels = 1 if header.colour_mode in GREY_MODES else 3
     planes = np.empty((header.height_px, header.width_px, channels), dtype=np.uint8)
     for (top, left, h, w), streams in zip(tile_grid(header.height_px, header.width_px, header.tile_px), lic.tiles):
-        planes[top : top + h, left : left + w] = loaded.coder.decode(list(streams), channels, h, w, profile).transpose(1, 2, 0)
+        planes[top : top + h, left : left + w] = coder.decode(list(streams), channels, h, w, profile).transpose(1, 2, 0)
     alpha = decode_alpha(lic.alpha, header.width_px, header.height_px) if lic.alpha is not None else None
     if image_digest(planes, alpha) != digest:
         raise CorruptBitstreamError("lossless file is damaged: the decoded image does not match its checksum")

@@ -15,6 +15,8 @@ import numpy as np
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 CHANNELS = 3
 ENTRIES = len(PHASES) * CHANNELS
+COEFFICIENTS = len(PHASES) * 3
+"""Per phase, the channel coefficients: Co's mean on Y's symbol, Cg's on Y's and on Co's."""
 
 PROFILES: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {
     "fast": (((3,), (0, 1, 2)), ((1, 2), (0, 1, 2))),
@@ -108,12 +110,15 @@ def steps(profile: str, channels: int) -> list[np.ndarray]:
     return result
 
 
-def known_before(profile: str, channels: int) -> list[np.ndarray]:
-    """Per step, (ENTRIES,) bool: the entries known when it runs (phase 0, then what earlier steps coded)."""
+def schedule(profile: str, channels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per step, (known, coded): (ENTRIES,) bool masks of the entries known when it runs (phase 0, then what earlier
+    steps coded) and of those it codes."""
     known = np.zeros(ENTRIES, dtype=bool)
     known[:channels] = True
     result = []
     for entries in steps(profile, channels):
-        result.append(known.copy())
-        known[entries] = True
+        coded = np.zeros(ENTRIES, dtype=bool)
+        coded[entries] = True
+        result.append((known.copy(), coded))
+        known |= coded
     return result

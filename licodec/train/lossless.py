@@ -1,9 +1,8 @@
 """Training the multi-scale progressive lossless model (:mod:`licodec.lossless`) on lossless photos.
 
 Each sample is a crop of a training image at a random scale of its pyramid (the image
-itself, or its even rows and columns), seen at a random step of a random profile: the
-entries known before that step are the input, and the loss is the bits of the step's
-entries as coding spends them. JPEG-sourced images are left out: their block artefacts
+itself, or its even rows and columns), coded through every step of a random profile (one
+per batch); the loss is the bits of its samples as coding spends them. JPEG-sourced images are left out: their block artefacts
 are not what a lossless coder meets. Batches follow from (seed, step), so a run resumes
 exactly from its checkpoint.
 """
@@ -21,9 +20,11 @@ import torch
 
 from licodec.errors import LicodecError
 from licodec.image_folders import find_images
+from licodec.lossless.codec import NETWORKS, LosslessCoder
 from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
-from licodec.lossless.order import ENTRIES, PROFILES, known_before, steps, to_grid, to_ycocg
-from licodec.lossless.weights import save_lossless
+from licodec.lossless.order import PROFILES, schedule, to_grid, to_ycocg
+from licodec.lossless.weights import load_lossless, save_lossless
+from licodec.nn.integer_network import ACT_FRAC_BITS, FixedPointLayer
 from licodec.train.data import TrainingImages, load_images
 from licodec.train.loop import learning_rate_at, training_device, write_checkpoint
 
@@ -44,6 +45,7 @@ class LosslessTraining:
     checkpoint_minutes: float = 10.0
     log_every: int = 50
     device: str = "cpu"  # or "cuda": larger batches fit
+    init_weights: str | None = None  # a lossless weights file to grow from (fresh runs only)
     config: LosslessConfig = field(default_factory=LosslessConfig)
 
 
@@ -57,11 +59,10 @@ def lossless_images(folders: list[str], min_side: int) -> TrainingImages:
     return data
 
 
-def sample_grids(data: TrainingImages, seed: int, step: int, batch_size: int, crop: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(grids (N, ENTRIES, crop/2, crop/2) pixel values, known (N, ENTRIES, 1, 1), targets (N, ENTRIES, 1, 1))."""
+def sample_grids(data: TrainingImages, seed: int, step: int, batch_size: int, crop: int) -> tuple[torch.Tensor, str]:
+    """(grids (N, ENTRIES, crop/2, crop/2) of YCoCg-R sample values, the profile whose steps they are coded in)."""
     rng = np.random.default_rng([seed, step])
-    grids, known, targets = [], [], []
-    schedules = [(known_before(p, 3), steps(p, 3)) for p in PROFILES]
+    grids = []
     for _ in range(batch_size):
         image = data.images[int(rng.integers(len(data)))].numpy()
         level = int(rng.integers(2)) if min(image.shape[1:]) >= 2 * crop else 0
@@ -71,17 +72,7 @@ def sample_grids(data: TrainingImages, seed: int, step: int, batch_size: int, cr
         if rng.random() < 0.5:
             patch = patch[:, :, ::-1]
         grids.append(to_grid(to_ycocg(patch)))
-        before, entries = schedules[int(rng.integers(len(schedules)))]
-        i = int(rng.integers(len(entries)))
-        target = np.zeros(ENTRIES, dtype=bool)
-        target[entries[i]] = True
-        known.append(before[i])
-        targets.append(target)
-    return torch.from_numpy(np.stack(grids)).float(), _as_mask(known), _as_mask(targets)
-
-
-def _as_mask(masks: list[np.ndarray]) -> torch.Tensor:
-    return torch.from_numpy(np.stack(masks))[:, :, None, None]
+    return torch.from_numpy(np.stack(grids)).float(), list(PROFILES)[int(rng.integers(len(PROFILES)))]
 
 
 class LosslessTrainer:
@@ -93,7 +84,10 @@ class LosslessTrainer:
         self.run_dir = Path(settings.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(settings.seed)
-        self.model = MultiScaleProgressive(settings.config).to(self.device)
+        self.model = MultiScaleProgressive(settings.config)
+        if settings.init_weights:
+            grow_from(self.model, load_lossless(Path(settings.init_weights))[0])
+        self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate)
         self.step, self.cpu_seconds = 0, 0.0
         self._stop = False
@@ -115,11 +109,12 @@ class LosslessTrainer:
 
     def train_step(self, data: TrainingImages) -> float:
         s = self.settings
-        grids, known, targets = (t.to(self.device) for t in sample_grids(data, s.seed, self.step, s.batch_size, s.crop))
+        grids, profile = sample_grids(data, s.seed, self.step, s.batch_size, s.crop)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate_at(self.step, s.learning_rate, s.lr_drop_at)
         self.optimizer.zero_grad(set_to_none=True)
-        bits = self.model.bits(grids, known, targets)
+        total, samples = self.model.scale_bits(grids.to(self.device), schedule(profile, 3))
+        bits = total / samples
         bits.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
@@ -152,6 +147,52 @@ class LosslessTrainer:
 
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
+
+
+def grow_from(model: MultiScaleProgressive, coder: LosslessCoder) -> None:
+    """Start ``model`` from the networks of ``coder``, a model with as many or fewer channels and layers, computing
+    what it computed (Net2Net's function-preserving growth): each stored layer fills the leading rows of its
+    counterpart, reading its inputs where they now sit; inputs it never had (new channels, new input kinds) are
+    read by nothing, outputs it never had start at zero, and layers it never had start as identities (each follows
+    a ReLU, so an identity passes its input on)."""
+    stored_width, stored_entry_width = (len(getattr(coder, name).layers[-1].bias) for name in ("context", "entries"))
+    head_inputs = [*range(stored_width), *range(model.config.width, model.config.width + stored_entry_width)]
+    for name in NETWORKS:
+        layers = [m for m in getattr(model, name) if isinstance(m, torch.nn.Conv2d)]
+        stored = getattr(coder, name).layers
+        if len(stored) > len(layers):
+            raise LicodecError(f"the starting weights' {name} network has {len(stored)} layers, more than this model's {len(layers)}")
+        with torch.no_grad():
+            for i, conv in enumerate(layers):
+                if i >= len(stored):
+                    _identity(conv)
+                    continue
+                inputs = head_inputs if name == "head" and i == 0 else list(range(stored[i].weight.shape[1]))
+                _fill(conv, stored[i], inputs, last=name == "head" and i == len(layers) - 1)
+
+
+def _fill(conv: torch.nn.Conv2d, layer: FixedPointLayer, inputs: list[int], last: bool) -> None:
+    """Set ``conv``'s leading rows to ``layer``'s float values, its stored inputs read from columns ``inputs``."""
+    scale = np.power(2.0, -layer.shift.astype(np.float64))
+    weight = torch.from_numpy(layer.weight * scale.reshape(-1, 1, 1, 1)).float()
+    outputs = weight.shape[0]
+    if outputs > conv.out_channels or max(inputs) >= conv.in_channels or weight.shape[2:] != conv.weight.shape[2:]:
+        raise LicodecError(f"a starting layer of shape {tuple(weight.shape)} does not fit in {tuple(conv.weight.shape)}")
+    conv.weight[:outputs] = 0
+    conv.weight[:outputs, inputs] = weight
+    conv.bias[:outputs] = torch.from_numpy(layer.bias * scale * 2.0**-ACT_FRAC_BITS).float()
+    if last:
+        conv.weight[outputs:] = 0
+        conv.bias[outputs:] = 0
+
+
+def _identity(conv: torch.nn.Conv2d) -> None:
+    if conv.in_channels != conv.out_channels:
+        raise LicodecError(f"a new layer of {conv.in_channels} to {conv.out_channels} channels cannot start as an identity")
+    centre = conv.kernel_size[0] // 2
+    conv.weight.zero_()
+    conv.weight[range(conv.out_channels), range(conv.in_channels), centre, centre] = 1.0
+    conv.bias.zero_()
 
 
 def export_lossless(checkpoint: Path, output: Path, name: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 from licodec.errors import CorruptBitstreamError
 from licodec.lossless.order import PROFILES
 from tests.conftest import smooth_image
-from tests.lossless.conftest import tiny_coder
+from tests.conftest import tiny_lossless_coder as tiny_coder
 
 
 @pytest.mark.parametrize("shape", [(3, 1, 1), (3, 2, 5), (3, 37, 20), (1, 9, 14)])

@@ -10,6 +10,8 @@ from licodec.bitstream import LicFile
 from licodec.cli import main
 from licodec.errors import CorruptBitstreamError, LicodecError
 from licodec.lossless.codec import pack_info
+from licodec.lossless.files import compress_lossless
+from licodec.lossless.weights import load_lossless_model
 from tests.conftest import smooth_image
 
 
@@ -92,9 +94,26 @@ def test_eval_lossless_measures_every_codec_and_checks_each_file_exact(lossless_
     assert main(["eval", str(folder), "--lossless", "--model", str(lossless_weights), "--out", str(tmp_path / "out")]) == 0
     rows = json.loads((tmp_path / "out" / "lossless.json").read_text())["rows"]
     names = {r["codec"] for r in rows}
-    assert {"licodec fast", "licodec default", "licodec max", "PNG (optimize)", "WebP lossless (method 6)"} <= names
+    assert {"licodec fast", "licodec default", "licodec max", "licodec default +adapt-decoder", "PNG (optimize)"} <= names
     assert all(r["exact"] for r in rows) and len(rows) == 2 * len(names)
     assert "| licodec max |" in (tmp_path / "out" / "lossless.md").read_text()
+
+
+def test_eval_lossless_keeps_the_conventional_rows_of_the_same_images_and_redoes_licodecs(lossless_weights, tmp_path, monkeypatch):
+    from licodec.eval import lossless as evaluation
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(smooth_image(16, 24)).save(folder / "a.png")
+    png = evaluation.LosslessCodec("PNG (optimize)", *evaluation._pillow("PNG", optimize=True))
+    first = evaluation.evaluate([png], [folder / "a.png"], tmp_path / "out")
+    refusing = dataclasses.replace(png, encode=lambda image: pytest.fail("measured again"))
+    assert evaluation.evaluate([refusing], [folder / "a.png"], tmp_path / "out") == first
+    Image.fromarray(smooth_image(16, 24, seed=1)).save(folder / "a.png")  # another image under the same name
+    calls = []
+    counting = dataclasses.replace(png, encode=lambda image: calls.append(1) or png.encode(image))
+    evaluation.evaluate([counting], [folder / "a.png"], tmp_path / "out")
+    assert calls == [1] and all(not c.reusable for c in evaluation.licodec_codecs(str(lossless_weights)))
 
 
 def test_models_lists_the_lossless_model(capsys):
@@ -108,3 +127,21 @@ def test_the_shipped_lossless_model_codes_exactly():
     data = licodec.compress(image, lossless=True, lossless_profile="fast")
     assert LicFile.from_bytes(data).header.model_name == "licodec-lossless"
     np.testing.assert_array_equal(np.asarray(licodec.decompress(data)), np.asarray(image))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "LA"])
+def test_bias_updates_travel_in_the_file_and_decode_exactly(lossless_weights, mode):
+    image = image_of(mode)
+    sizes = load_lossless_model(str(lossless_weights)).coder.head_bias_sizes()
+    updates = np.random.default_rng(0).integers(-20, 21, size=sum(sizes.values())).astype(np.int8)
+    plain = compress_lossless(image, "default", str(lossless_weights))
+    moved = compress_lossless(image, "default", str(lossless_weights), updates)
+    assert LicFile.from_bytes(moved).tiles != LicFile.from_bytes(plain).tiles
+    np.testing.assert_array_equal(np.asarray(licodec.decompress(moved, model=str(lossless_weights))), np.asarray(image))
+
+
+def test_damaged_bias_updates_are_one_error(lossless_weights):
+    lic = LicFile.from_bytes(licodec.compress(image_of("RGB"), lossless=True, model=str(lossless_weights)))
+    forged = dataclasses.replace(lic, lossless=lic.lossless + b"not zlib").to_bytes()
+    with pytest.raises(CorruptBitstreamError, match="decoder-update stream"):
+        licodec.decompress(forged, model=str(lossless_weights))

@@ -7,9 +7,9 @@ from licodec.lossless.order import (
     existing_entries,
     from_grid,
     from_ycocg,
-    known_before,
     pyramid,
     scale_shapes,
+    schedule,
     steps,
     to_grid,
     to_ycocg,
@@ -38,8 +38,9 @@ def test_every_profile_codes_each_entry_after_phase_0_once_knowing_more_each_ste
     coded = np.concatenate(steps(profile, channels))
     expected = [3 * p + c for p in (1, 2, 3) for c in range(channels)]
     assert sorted(coded.tolist()) == expected
-    for entries, known in zip(steps(profile, channels), known_before(profile, channels)):
-        assert known.shape == (ENTRIES,) and not known[entries].any()
+    for entries, (known, step) in zip(steps(profile, channels), schedule(profile, channels)):
+        assert known.shape == step.shape == (ENTRIES,) and not known[entries].any()
+        assert np.flatnonzero(step).tolist() == sorted(entries.tolist())
         assert known[:channels].all() and not known[channels:3].any()
     assert [len(steps(p, 3)) for p in PROFILES] == [2, 6, 9]
 

@@ -6,10 +6,16 @@ from PIL import Image
 
 import licodec
 from licodec.cli import main
-from licodec.train.lossless import lossless_images, sample_grids
+from licodec.lossless.codec import NETWORKS
+from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
+from licodec.lossless.order import PROFILES, schedule
+from licodec.lossless.weights import save_lossless
+from licodec.nn.fixed_point import load_into_float
+from licodec.train.lossless import LosslessTrainer, LosslessTraining, lossless_images, sample_grids
 from tests.conftest import smooth_image
 
 TINY = ["--width", "8", "--entry-width", "8", "--head-width", "8", "--batch-size", "2", "--crop", "16", "--log-every", "1"]
+TINY_CONFIG = LosslessConfig(width=8, context_layers=2, entry_width=8, entry_layers=1, head_width=8)
 
 
 def train(folder, run_dir, steps, *extra):
@@ -30,12 +36,27 @@ def test_training_resumes_exactly_and_exports_weights_that_code_losslessly(image
     np.testing.assert_array_equal(np.asarray(licodec.decompress(data, model=str(tmp_path / "a.safetensors"))), np.asarray(image))
 
 
-def test_jpeg_sources_are_left_out_and_each_sample_sees_one_step(image_folder):
+def test_jpeg_sources_are_left_out_and_each_batch_is_coded_in_one_profile(image_folder):
     data = lossless_images([str(image_folder)], 32)
     assert len(data) == 5  # the five PNGs, not the JPEG
-    grids, known, targets = sample_grids(data, 0, 0, 8, 16)
-    assert grids.shape == (8, 12, 8, 8) and grids.max() <= 255
-    assert not (known & targets).any() and targets.flatten(1).any(1).all() and known[:, :3].all()
+    grids, profile = sample_grids(data, 0, 0, 8, 16)
+    assert grids.shape == (8, 12, 8, 8) and grids.max() <= 255 and profile in PROFILES
+    assert {sample_grids(data, 0, step, 1, 16)[1] for step in range(20)} == set(PROFILES)
+
+
+def test_growing_a_smaller_model_keeps_what_it_computes(image_folder, tmp_path):
+    torch.manual_seed(0)
+    coder = compile_coder(MultiScaleProgressive(TINY_CONFIG))
+    save_lossless(coder, tmp_path / "small.safetensors", "small", {})
+    small = MultiScaleProgressive(TINY_CONFIG)
+    for name in NETWORKS:
+        load_into_float(getattr(coder, name), getattr(small, name))
+    settings = LosslessTraining(data=[str(image_folder)], run_dir=str(tmp_path / "run"), init_weights=str(tmp_path / "small.safetensors"))
+    large = LosslessTrainer(settings).model  # the default configuration: wider, deeper
+    grids, _ = sample_grids(lossless_images([str(image_folder)], 32), 0, 0, 4, 16)
+    with torch.no_grad():
+        for profile in PROFILES:
+            torch.testing.assert_close(large.scale_bits(grids, schedule(profile, 3)), small.scale_bits(grids, schedule(profile, 3)))
 
 
 def test_a_device_this_machine_lacks_is_one_line(image_folder, tmp_path, capsys):
