@@ -235,6 +235,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "weights": (lossless_weights_status if h.is_lossless else weights_status)(h.model_name, h.weights_hash.hex()),
         "lossless": h.is_lossless,
         "lossless_profile": unpack_info(lic.lossless)[0] if h.is_lossless else None,
+        "lossless_bias_updates": bool(unpack_info(lic.lossless)[2]) if h.is_lossless else None,
         "quality": None if h.is_lossless else h.quality,
         "tile_px": h.tile_px,
         "streams": [len(s) for s in lic.streams],

@@ -25,6 +25,7 @@ from licodec.errors import CorruptBitstreamError, LicodecError
 from licodec.lossless.order import (
     CENTRES,
     CHANNELS,
+    COEFFICIENTS,
     ENTRIES,
     PIXEL_STEP,
     PROFILES,
@@ -168,8 +169,18 @@ def coder_arrays(coder: LosslessCoder) -> dict[str, np.ndarray]:
     return arrays
 
 
-def coder_from_arrays(arrays: dict[str, np.ndarray]) -> LosslessCoder:
+def coder_from_arrays(arrays: dict[str, np.ndarray], check_format: bool = True) -> LosslessCoder:
+    """The coder the arrays store; with ``check_format``, refused unless its networks read and write what this
+    format's do (an earlier format's weights still load without it, to grow from: :mod:`licodec.train.lossless`)."""
     networks = {name: FixedPointNetwork.from_arrays(arrays, f"integers.{name}") for name in NETWORKS}
+    context, entries, head = (networks[name].layers for name in NETWORKS)
+    if check_format and (
+        context[0].weight.shape[1] != CHANNELS
+        or entries[0].weight.shape[1] != 3 * ENTRIES
+        or head[0].weight.shape[1] != len(context[-1].bias) + len(entries[-1].bias)
+        or head[-1].weight.shape[0] != 2 * ENTRIES + COEFFICIENTS
+    ):
+        raise ValueError("its networks do not read and write what this lossless format's do (weights of another format)")
     return LosslessCoder(**networks, tables=MixtureLatentTables.from_arrays(arrays, TABLES_NAME))
 
 

@@ -22,12 +22,14 @@ def save_lossless(coder: LosslessCoder, path: Path, name: str, metadata: dict[st
     return save_arrays(Path(path), coder_arrays(coder), {**metadata, "kind": KIND, "name": name})
 
 
-def load_lossless(path: Path) -> tuple[LosslessCoder, dict[str, str]]:
+def load_lossless(path: Path, check_format: bool = True) -> tuple[LosslessCoder, dict[str, str]]:
+    """A lossless weights file's coder and metadata; ``check_format=False`` also loads an earlier format's, to grow
+    a model from."""
     arrays, metadata = load_arrays(Path(path), "lossless weights")
     with foreign_file(path, "lossless weights"):
         if metadata.get("kind") != KIND or "name" not in metadata:
             raise KeyError(f"not a lossless model (kind {metadata.get('kind')!r})")
-        return coder_from_arrays(arrays), metadata
+        return coder_from_arrays(arrays, check_format), metadata
 
 
 LOSSLESS_MODEL = "licodec-lossless"

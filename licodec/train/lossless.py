@@ -86,7 +86,7 @@ class LosslessTrainer:
         torch.manual_seed(settings.seed)
         self.model = MultiScaleProgressive(settings.config)
         if settings.init_weights:
-            grow_from(self.model, load_lossless(Path(settings.init_weights))[0])
+            grow_from(self.model, load_lossless(Path(settings.init_weights), check_format=False)[0])
         self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate)
         self.step, self.cpu_seconds = 0, 0.0

@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
 import torch
 from PIL import Image
 
 import licodec
 from licodec.adapt.lossless_bias import fit_lossless_bias_updates
+from licodec.cli import main
 from licodec.coding.decoder_updates import to_updates
 from licodec.lossless.model import float_model
 from licodec.lossless.order import pyramid, schedule, to_grid, to_ycocg
@@ -26,12 +29,17 @@ def test_the_fitted_updates_lower_the_bits_of_the_image_they_were_fitted_to(loss
     assert bits(coder.with_bias_updates(to_updates(coder.head_bias_sizes(), updates)), planes) < bits(coder, planes)
 
 
-def test_compress_sends_them_only_when_the_file_comes_out_smaller(lossless_weights):
-    image = Image.fromarray(smooth_image(32, 40))
-    plain = licodec.compress(image, lossless=True, model=str(lossless_weights))
-    adapted = licodec.compress(image, lossless=True, model=str(lossless_weights), adapt_decoder_steps=15)
+def test_compress_sends_them_only_when_the_file_comes_out_smaller(lossless_weights, tmp_path, capsys):
+    source = tmp_path / "a.png"
+    Image.fromarray(smooth_image(32, 40)).save(source)
+    plain = licodec.compress(Image.open(source), lossless=True, model=str(lossless_weights))
+    assert main(["compress", str(source), "--lossless", "--adapt-decoder", "15", "--model", str(lossless_weights)]) == 0
+    adapted = (tmp_path / "a.lic").read_bytes()
     assert len(adapted) <= len(plain)
-    np.testing.assert_array_equal(np.asarray(licodec.decompress(adapted, model=str(lossless_weights))), np.asarray(image))
+    np.testing.assert_array_equal(np.asarray(licodec.decompress(adapted, model=str(lossless_weights))), np.asarray(Image.open(source)))
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "a.lic"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lossless_bias_updates"] is (len(adapted) < len(plain))
 
 
 def test_an_image_too_small_to_fit_gets_no_updates(lossless_weights):

@@ -11,8 +11,9 @@ from licodec.cli import main
 from licodec.errors import CorruptBitstreamError, LicodecError
 from licodec.lossless.codec import pack_info
 from licodec.lossless.files import compress_lossless
-from licodec.lossless.weights import load_lossless_model
-from tests.conftest import smooth_image
+from licodec.lossless.weights import load_lossless_model, save_lossless
+from licodec.nn.integer_network import FixedPointNetwork
+from tests.conftest import smooth_image, tiny_lossless_coder
 
 
 def image_of(mode: str) -> Image.Image:
@@ -145,3 +146,12 @@ def test_damaged_bias_updates_are_one_error(lossless_weights):
     forged = dataclasses.replace(lic, lossless=lic.lossless + b"not zlib").to_bytes()
     with pytest.raises(CorruptBitstreamError, match="decoder-update stream"):
         licodec.decompress(forged, model=str(lossless_weights))
+
+
+def test_weights_of_another_lossless_format_are_one_error(tmp_path):
+    coder = tiny_lossless_coder()
+    narrower = dataclasses.replace(coder.entries.layers[0], weight=coder.entries.layers[0].weight[:, :24])  # no symbols
+    older = dataclasses.replace(coder, entries=FixedPointNetwork((narrower, *coder.entries.layers[1:])))
+    save_lossless(older, tmp_path / "old.safetensors", "old-lossless", {})
+    with pytest.raises(LicodecError, match="not a licodec lossless weights file.*another format"):
+        licodec.compress(image_of("RGB"), lossless=True, model=str(tmp_path / "old.safetensors"))

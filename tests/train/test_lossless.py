@@ -1,6 +1,8 @@
+import dataclasses
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -8,9 +10,10 @@ import licodec
 from licodec.cli import main
 from licodec.lossless.codec import NETWORKS
 from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
-from licodec.lossless.order import PROFILES, schedule
+from licodec.lossless.order import ENTRIES, PROFILES, schedule
 from licodec.lossless.weights import save_lossless
 from licodec.nn.fixed_point import load_into_float
+from licodec.nn.integer_network import FixedPointNetwork
 from licodec.train.lossless import LosslessTrainer, LosslessTraining, lossless_images, sample_grids
 from tests.conftest import smooth_image
 
@@ -44,13 +47,26 @@ def test_jpeg_sources_are_left_out_and_each_batch_is_coded_in_one_profile(image_
     assert {sample_grids(data, 0, step, 1, 16)[1] for step in range(20)} == set(PROFILES)
 
 
-def test_growing_a_smaller_model_keeps_what_it_computes(image_folder, tmp_path):
+@pytest.mark.parametrize("earlier_format", [False, True])
+def test_growing_a_smaller_model_keeps_what_it_computes(image_folder, tmp_path, earlier_format):
     torch.manual_seed(0)
-    coder = compile_coder(MultiScaleProgressive(TINY_CONFIG))
-    save_lossless(coder, tmp_path / "small.safetensors", "small", {})
     small = MultiScaleProgressive(TINY_CONFIG)
+    if earlier_format:  # one that read no symbols and wrote no channel coefficients
+        with torch.no_grad():
+            small.entries[0].weight[:, 2 * ENTRIES :] = 0
+            small.head[-1].weight[2 * ENTRIES :] = 0
+            small.head[-1].bias[2 * ENTRIES :] = 0
+    coder = compile_coder(small)
     for name in NETWORKS:
         load_into_float(getattr(coder, name), getattr(small, name))
+    if earlier_format:
+        first, last = coder.entries.layers[0], coder.head.layers[-1]
+        coder = dataclasses.replace(
+            coder,
+            entries=FixedPointNetwork((first.select(inputs=np.arange(2 * ENTRIES)), *coder.entries.layers[1:])),
+            head=FixedPointNetwork((*coder.head.layers[:-1], last.select(outputs=np.arange(2 * ENTRIES)))),
+        )
+    save_lossless(coder, tmp_path / "small.safetensors", "small", {})
     settings = LosslessTraining(data=[str(image_folder)], run_dir=str(tmp_path / "run"), init_weights=str(tmp_path / "small.safetensors"))
     large = LosslessTrainer(settings).model  # the default configuration: wider, deeper
     grids, _ = sample_grids(lossless_images([str(image_folder)], 32), 0, 0, 4, 16)
