@@ -45,3 +45,9 @@ def test_compress_sends_them_only_when_the_file_comes_out_smaller(lossless_weigh
 def test_an_image_too_small_to_fit_gets_no_updates(lossless_weights):
     coder = load_lossless_model(str(lossless_weights)).coder
     assert not fit_lossless_bias_updates(coder, smooth_image(5, 40), steps=3).any()
+
+
+def test_grey_images_are_fitted_as_the_coder_reads_them(lossless_weights):
+    image = Image.fromarray(smooth_image(24, 32)[..., 1])
+    data = licodec.compress(image, lossless=True, model=str(lossless_weights), adapt_decoder_steps=5)
+    np.testing.assert_array_equal(np.asarray(licodec.decompress(data, model=str(lossless_weights))), np.asarray(image))
