@@ -66,7 +66,7 @@ def _fit_grids(planes: np.ndarray) -> list[torch.Tensor]:
     height, width = (min(side, FIT_SIDE) // 8 * 8 for side in planes.shape[:2])
     top, left = (planes.shape[0] - height) // 2, (planes.shape[1] - width) // 2
     crop = planes[top : top + height, left : left + width].transpose(2, 0, 1)
-    samples = to_ycocg(crop) if crop.shape[0] == 3 else crop.astype(np.int64)
     if not crop.size:
         return []
+    samples = to_ycocg(crop) if crop.shape[0] == 3 else crop.astype(np.int64)
     return [torch.from_numpy(to_grid(scale)).float()[None] for scale in pyramid(samples)[:FIT_SCALES]]

@@ -221,6 +221,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     data = read_input(Path(args.input))
     lic = LicFile.from_bytes(data)
     h = lic.header
+    lossless = unpack_info(lic.lossless) if h.is_lossless else None
     info = {
         "file": args.input,
         "format_version": h.format_version,
@@ -234,8 +235,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         "weights_hash": h.weights_hash.hex(),
         "weights": (lossless_weights_status if h.is_lossless else weights_status)(h.model_name, h.weights_hash.hex()),
         "lossless": h.is_lossless,
-        "lossless_profile": unpack_info(lic.lossless)[0] if h.is_lossless else None,
-        "lossless_bias_updates": bool(unpack_info(lic.lossless)[2]) if h.is_lossless else None,
+        "lossless_profile": lossless[0] if lossless else None,
+        "lossless_bias_updates": bool(lossless[2]) if lossless else None,
         "quality": None if h.is_lossless else h.quality,
         "tile_px": h.tile_px,
         "streams": [len(s) for s in lic.streams],

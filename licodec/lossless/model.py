@@ -31,7 +31,7 @@ from licodec.entropy.gaussian import LIKELIHOOD_BOUND
 from licodec.entropy.mixture import bin_probability
 from licodec.entropy.mixture_coding import MixtureLatentTables
 from licodec.entropy.quantize import round_ste
-from licodec.lossless.codec import NETWORKS, LosslessCoder
+from licodec.lossless.codec import CHANNEL_TERMS, NETWORKS, LosslessCoder
 from licodec.lossless.order import CENTRES, CHANNELS, COEFFICIENTS, ENTRIES, PHASES, PIXEL_STEP
 from licodec.nn.fixed_point import compile_network, load_into_float
 from licodec.nn.layers import conv
@@ -81,15 +81,13 @@ class MultiScaleProgressive(nn.Module):
         )  # fmt: skip
 
     def density(
-        self, grid: torch.Tensor, known: torch.Tensor, symbols: torch.Tensor, features: torch.Tensor | None = None
+        self, grid: torch.Tensor, known: torch.Tensor, symbols: torch.Tensor, features: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(means, scales, coefficients) of the entries of ``grid`` (N, ENTRIES, h, w) sample values (YCoCg-R),
         given the entries ``known`` (N, ENTRIES, 1, 1) bool and their ``symbols`` (N, ENTRIES, h, w; 0 where none):
         means and scales (N, ENTRIES, h, w) in sample values, means unrounded and before the channel terms;
-        coefficients (N, COEFFICIENTS, h, w). ``features``: the context's output, when already computed."""
+        coefficients (N, COEFFICIENTS, h, w). ``features``: the context's output for this scale."""
         pixels = _pixels(grid)
-        if features is None:
-            features = self.context(pixels[:, :CHANNELS])
         flags = known.to(grid).expand_as(grid)
         seen = self.entries(torch.cat([pixels * flags, flags, symbols / PIXEL_STEP], 1))
         means, scales, coefficients = self.head(torch.cat([features, seen], 1)).split([ENTRIES, ENTRIES, COEFFICIENTS], 1)
@@ -123,10 +121,10 @@ def whole_means(
     shape = (grid.shape[0], len(PHASES), CHANNELS, *grid.shape[2:])
     values, means, symbols = grid.reshape(shape), means.reshape(shape), symbols.reshape(shape)
     coded = coded.reshape(1, len(PHASES), CHANNELS, 1, 1)
-    a, b, c = coefficients.reshape(shape).unbind(2)
+    coefficients = coefficients.reshape(shape)
     wholes, known_symbols = [], []
-    for channel, terms in enumerate(((), ((a, 0),), ((b, 0), (c, 1)))):
-        mean = means[:, :, channel] + sum(coefficient * known_symbols[other] for coefficient, other in terms)
+    for channel, terms in enumerate(CHANNEL_TERMS):
+        mean = means[:, :, channel] + sum(coefficients[:, :, k] * known_symbols[other] for k, other in terms)
         whole = round_ste(mean)
         wholes.append(whole)
         known_symbols.append(torch.where(coded[:, :, channel], values[:, :, channel] - whole, symbols[:, :, channel]))

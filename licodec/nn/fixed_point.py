@@ -92,10 +92,15 @@ def load_into_float(network: FixedPointNetwork, modules: nn.Sequential) -> None:
         raise ValueError(f"{len(network.layers)} integer layers for {len(convolutions)} float ones")
     with torch.no_grad():
         for module, layer in zip(convolutions, network.layers):
-            scale = np.power(2.0, -layer.shift.astype(np.float64))
-            weight = torch.from_numpy(layer.weight * scale.reshape(-1, 1, 1, 1))
+            weight, bias = float_values(layer)
             if isinstance(module, nn.ConvTranspose2d):  # stored as the flipped, transposed stride-1 kernel
                 weight = weight.transpose(0, 1).flip(2, 3)
             module.weight.copy_(weight)
             if module.bias is not None:
-                module.bias.copy_(torch.from_numpy(layer.bias * scale * 2.0**-ACT_FRAC_BITS))
+                module.bias.copy_(bias)
+
+
+def float_values(layer: FixedPointLayer) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) float64 that an integer layer stands for, the weight in its stored stride-1 convolution form."""
+    scale = np.power(2.0, -layer.shift.astype(np.float64))
+    return torch.from_numpy(layer.weight * scale.reshape(-1, 1, 1, 1)), torch.from_numpy(layer.bias * scale * 2.0**-ACT_FRAC_BITS)

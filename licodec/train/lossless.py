@@ -24,7 +24,8 @@ from licodec.lossless.codec import NETWORKS, LosslessCoder
 from licodec.lossless.model import LosslessConfig, MultiScaleProgressive, compile_coder
 from licodec.lossless.order import PROFILES, schedule, to_grid, to_ycocg
 from licodec.lossless.weights import load_lossless, save_lossless
-from licodec.nn.integer_network import ACT_FRAC_BITS, FixedPointLayer
+from licodec.nn.fixed_point import float_values
+from licodec.nn.integer_network import FixedPointLayer
 from licodec.train.data import TrainingImages, load_images
 from licodec.train.loop import learning_rate_at, training_device, write_checkpoint
 
@@ -173,14 +174,13 @@ def grow_from(model: MultiScaleProgressive, coder: LosslessCoder) -> None:
 
 def _fill(conv: torch.nn.Conv2d, layer: FixedPointLayer, inputs: list[int], last: bool) -> None:
     """Set ``conv``'s leading rows to ``layer``'s float values, its stored inputs read from columns ``inputs``."""
-    scale = np.power(2.0, -layer.shift.astype(np.float64))
-    weight = torch.from_numpy(layer.weight * scale.reshape(-1, 1, 1, 1)).float()
+    weight, bias = float_values(layer)
     outputs = weight.shape[0]
     if outputs > conv.out_channels or max(inputs) >= conv.in_channels or weight.shape[2:] != conv.weight.shape[2:]:
         raise LicodecError(f"a starting layer of shape {tuple(weight.shape)} does not fit in {tuple(conv.weight.shape)}")
     conv.weight[:outputs] = 0
-    conv.weight[:outputs, inputs] = weight
-    conv.bias[:outputs] = torch.from_numpy(layer.bias * scale * 2.0**-ACT_FRAC_BITS).float()
+    conv.weight[:outputs, inputs] = weight.float()
+    conv.bias[:outputs] = bias.float()
     if last:
         conv.weight[outputs:] = 0
         conv.bias[outputs:] = 0
